@@ -1,0 +1,1 @@
+"""Data layer: no Streamlit here. Connection, schema, importer, Filters, queries, metric registry."""

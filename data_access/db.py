@@ -1,0 +1,167 @@
+"""Where the database lives and how it is opened.
+
+Design (SPEC §5): DuckDB allows one writer process, and a read-write connection
+locks every other process out. So nothing ever writes the live file. The
+configured path (``data/engagement.duckdb`` by default) is a symlink to an
+immutable version file under ``data/versions/``. An import copies the current
+version to a new file, writes there, closes it, and atomically repoints the
+symlink (``os.replace``). Viewers hold read-only connections; each checkout
+resolves the symlink and, when it moved, opens the new version. So a viewer sees
+the old data until the commit and the new data after, never a half-written state;
+a crash before the swap leaves the old version live; the previous versions are
+kept as backups (``restore_version`` points the link back).
+
+Connecting by the resolved version path matters: DuckDB caches one database
+instance per path within a process, so reconnecting through the unchanged link
+name would keep serving the old file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "engagement.duckdb"
+URL_ENV_VAR = "CED_DATABASE_URL"
+BACKUPS_KEPT = 5
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL: env var, else `.streamlit/secrets.toml` [database] url, else the default file."""
+    url = os.environ.get(URL_ENV_VAR)
+    if url:
+        return url
+    secrets = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    if secrets.exists():
+        with secrets.open("rb") as fh:
+            conf = tomllib.load(fh)
+        url = conf.get("database", {}).get("url")
+        if url:
+            return url
+    return f"duckdb:///{DEFAULT_DB_PATH}"
+
+
+def database_path(url: str | None = None) -> Path:
+    parsed = make_url(url or database_url())
+    if parsed.get_backend_name() != "duckdb":
+        raise ValueError(f"Only duckdb:/// URLs are supported, got {parsed.get_backend_name()!r}")
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError("The database URL must name a file, e.g. duckdb:///data/engagement.duckdb")
+    path = Path(parsed.database)
+    return path if path.is_absolute() else (PROJECT_ROOT / path)
+
+
+def versions_dir(link: Path) -> Path:
+    return link.parent / "versions"
+
+
+def current_version(link: Path) -> Path | None:
+    """The version file the link points at, or None when no database exists yet."""
+    if not link.exists():
+        return None
+    return link.resolve()
+
+
+def publish_version(link: Path, version_file: Path) -> None:
+    """Atomically make `version_file` the live database."""
+    tmp_link = link.with_name(f".{link.name}.{os.getpid()}.link")
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(os.path.relpath(version_file, link.parent), tmp_link)
+    os.replace(tmp_link, link)
+    _fsync_dir(link.parent)
+
+
+def list_versions(link: Path) -> list[Path]:
+    folder = versions_dir(link)
+    if not folder.exists():
+        return []
+    return sorted(folder.glob(f"{link.stem}.*.duckdb"))
+
+
+def prune_versions(link: Path, keep: int = BACKUPS_KEPT) -> None:
+    """Keep the live version and the `keep` newest others as backups; drop half-built leftovers."""
+    live = current_version(link)
+    others = [p for p in list_versions(link) if p != live]
+    for old in others[:-keep] if keep else others:
+        old.unlink(missing_ok=True)
+        Path(f"{old}.wal").unlink(missing_ok=True)
+
+
+def restore_version(link: Path, version_file: Path) -> None:
+    if not version_file.exists():
+        raise FileNotFoundError(version_file)
+    publish_version(link, version_file)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Database:
+    """Read-only access to the live version, one engine per version, reused across calls in a process."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or database_url()
+        self.link = database_path(self.url)
+        self._lock = threading.Lock()
+        self._engine: sa.Engine | None = None
+        self._engine_target: Path | None = None
+
+    @property
+    def version(self) -> str:
+        target = current_version(self.link)
+        return target.name if target else "none"
+
+    def _engine_for_current(self) -> sa.Engine:
+        target = current_version(self.link)
+        if target is None:
+            raise FileNotFoundError(f"No database at {self.link}; run `make run` or the importer first")
+        with self._lock:
+            if self._engine is None or self._engine_target != target:
+                old = self._engine
+                self._engine = sa.create_engine(
+                    f"duckdb:///{target}",
+                    connect_args={"read_only": True, "config": {"threads": 2}},
+                    pool_pre_ping=False,
+                )
+                self._engine_target = target
+                if old is not None:
+                    old.dispose()
+            return self._engine
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engine_for_current().connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = None
+            self._engine_target = None
+
+
+def read_frame(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run one parameterized query and return its (small, aggregated) result as a DataFrame."""
+    result = conn.execute(sa.text(sql), params or {})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_value(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    return conn.execute(sa.text(sql), params or {}).scalar()

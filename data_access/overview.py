@@ -1,0 +1,314 @@
+"""Queries behind the Overview page: headline KPIs with change flags, and the needs-attention list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from data_access import stats
+from data_access.db import read_frame
+from data_access.filters import Filters, format_date
+from data_access.reference import reference_names
+from data_access.scope import COMMUNITY_STATUS_CTE, feedback_scope, in_list, meeting_scope, staffing_scope
+
+BELOW_FILLED_SHARE = 0.85
+
+
+@dataclass(frozen=True)
+class Kpi:
+    metric: str
+    value: float | None
+    prior: float | None
+    z: float | None
+    n: int | None = None  # responses behind a score; None when not applicable or suppressed
+    suppressed: bool = False
+    small_sample: bool = False
+
+    @property
+    def change(self) -> str:
+        return stats.change_label(self.z)
+
+
+def meeting_totals(conn: Connection, f: Filters) -> dict[str, float]:
+    """One row: meetings held and residents reached in the period (filters applied)."""
+    sql = f"""
+    -- one row for the whole period
+    select count(*) as meetings_count, coalesce(sum(m.residents_count), 0) as residents_count
+    from meetings m
+    where m.meeting_date between :start and :end and {meeting_scope("m")}
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    return {"meetings": int(row.meetings_count), "residents": int(row.residents_count)}
+
+
+def coverage_counts(conn: Connection, f: Filters) -> dict[str, int]:
+    """Active communities in scope and how many are on track at the end of the period."""
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    select count(*) as communities_count,
+           count(*) filter (where cadence_status = 'on track') as on_track_count
+    from community_status
+    """
+    row = read_frame(conn, sql, {**f.params(), "as_of": f.end}).iloc[0]
+    return {"communities": int(row.communities_count), "on_track": int(row.on_track_count)}
+
+
+def open_follow_up_count(conn: Connection, f: Filters) -> int:
+    """Follow-ups open at the end of the period, for meetings in scope (any meeting date)."""
+    sql = f"""
+    select count(*) from follow_ups fu
+    join meetings m using (meeting_id)
+    where fu.opened_date <= :end
+      and (fu.closed_date is null or fu.closed_date > :end)
+      and {meeting_scope("m")}
+    """
+    return int(read_frame(conn, sql, f.params()).iat[0, 0])
+
+
+def staffing_totals(conn: Connection, f: Filters) -> dict[str, float] | None:
+    """Authorized / filled / available FTE summed over units and divisions in scope, for the
+    latest month with data on or before the period's end; None when there is none."""
+    sql = f"""
+    with month_pick as (
+        select max(s.month) as month from staffing s
+        where s.month <= date_trunc('month', cast(:end as date)) and {staffing_scope("s")}
+    )
+    select p.month, sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
+    from staffing s join month_pick p on s.month = p.month
+    where {staffing_scope("s")}
+    group by p.month
+    """
+    df = read_frame(conn, sql, f.params())
+    if df.empty:
+        return None
+    row = df.iloc[0]
+    return {
+        "month": row.month,
+        "authorized": float(row.authorized),
+        "filled": float(row.filled),
+        "available": float(row.available),
+    }
+
+
+def feedback_scores(conn: Connection, f: Filters, k: int) -> dict[str, stats.Score]:
+    """Trust and safety over the period's responses in scope (small-n rule applied)."""
+    sql = f"""
+    -- one row for the whole period
+    select count(*) as n,
+           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
+           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
+    from feedback f
+    where f.response_date between :start and :end and {feedback_scope("f")}
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    n = int(row.n)
+    return {
+        "trust_score": stats.make_score(n, _num(row.trust_mean), _num(row.trust_sd), k),
+        "safety_score": stats.make_score(n, _num(row.safety_mean), _num(row.safety_sd), k),
+    }
+
+
+def _num(v: object) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
+    """The six headline tiles, each with its prior-period value and change z."""
+    p = f.prior()
+    cur_m, pri_m = meeting_totals(conn, f), meeting_totals(conn, p)
+    cur_c, pri_c = coverage_counts(conn, f), coverage_counts(conn, p)
+    cur_o, pri_o = open_follow_up_count(conn, f), open_follow_up_count(conn, p)
+    cur_s, pri_s = staffing_totals(conn, f), staffing_totals(conn, p)
+    cur_fb, pri_fb = feedback_scores(conn, f, k), feedback_scores(conn, p, k)
+
+    def rate(c: dict[str, int]) -> float | None:
+        return c["on_track"] / c["communities"] if c["communities"] else None
+
+    def vacancy(s: dict[str, float] | None) -> float | None:
+        return (s["authorized"] - s["filled"]) / s["authorized"] if s and s["authorized"] else None
+
+    def vacant(s: dict[str, float] | None) -> float:
+        return max(s["authorized"] - s["filled"], 0.0) if s else 0.0
+
+    out = {
+        "meetings_held": Kpi(
+            "meetings_held",
+            cur_m["meetings"],
+            pri_m["meetings"],
+            stats.poisson_z(cur_m["meetings"], pri_m["meetings"]),
+        ),
+        "coverage_rate": Kpi(
+            "coverage_rate",
+            rate(cur_c),
+            rate(pri_c),
+            stats.poisson_z(cur_c["on_track"], pri_c["on_track"]) if cur_c["communities"] else None,
+        ),
+        "open_follow_ups": Kpi("open_follow_ups", cur_o, pri_o, stats.poisson_z(cur_o, pri_o)),
+        "vacancy_rate": Kpi(
+            "vacancy_rate",
+            vacancy(cur_s),
+            vacancy(pri_s),
+            stats.poisson_z(vacant(cur_s), vacant(pri_s)) if cur_s and pri_s else None,
+        ),
+    }
+    for name in ("trust_score", "safety_score"):
+        cur, pri = cur_fb[name], pri_fb[name]
+        out[name] = Kpi(
+            name,
+            cur.mean,
+            pri.mean,
+            stats.score_change_z(cur, pri),
+            n=cur.n_shown,
+            suppressed=cur.suppressed,
+            small_sample=cur.small_sample,
+        )
+    return out
+
+
+def overdue_communities(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per overdue or never-met active community in scope at end of period, most overdue first."""
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    select community_id, name, cadence_status, days_since_contact, target_cadence_days,
+           last_contact_date, responsible_name
+    from community_status
+    where cadence_status in ('overdue', 'never met')
+    order by cadence_status = 'never met' desc,
+             days_since_contact * 1.0 / target_cadence_days desc nulls first, name
+    """
+    return read_frame(conn, sql, {**f.params(), "as_of": f.end})
+
+
+def units_below_filled(conn: Connection, f: Filters, share: float = BELOW_FILLED_SHARE) -> pd.DataFrame:
+    """One row per unit (divisions in scope summed) filled below `share` of authorized in the last month."""
+    sql = f"""
+    with month_pick as (
+        select max(s.month) as month from staffing s
+        where s.month <= date_trunc('month', cast(:end as date)) and {staffing_scope("s")}
+    ),
+    by_unit as (
+        select s.unit_code, sum(s.authorized) as authorized, sum(s.filled) as filled, p.month
+        from staffing s join month_pick p on s.month = p.month
+        where {staffing_scope("s")}
+        group by s.unit_code, p.month
+    )
+    select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled,
+           b.filled / b.authorized as filled_share
+    from by_unit b join units u using (unit_code)
+    where b.authorized > 0 and b.filled / b.authorized < :share
+    order by filled_share
+    """
+    return read_frame(conn, sql, {**f.params(), "share": share})
+
+
+def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
+    """Units in scope with staff serving during the period but no meetings logged in it (data freshness)."""
+    sql = f"""
+    with serving as (
+        select distinct st.unit_code from staff st
+        where st.start_date <= :end and (st.end_date is null or st.end_date >= :start)
+          and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    ),
+    logged as (
+        select m.unit_code, count(*) filter (where m.meeting_date between :start and :end) as meetings_count,
+               max(m.meeting_date) as last_meeting_date
+        from meetings m
+        where m.meeting_date <= :end and {in_list("divisions", "m.division_code")}
+        group by m.unit_code
+    )
+    select s.unit_code, u.name as unit_name, l.last_meeting_date
+    from serving s
+    join units u using (unit_code)
+    left join logged l using (unit_code)
+    where coalesce(l.meetings_count, 0) = 0
+    order by s.unit_code
+    """
+    return read_frame(conn, sql, f.params())
+
+
+def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+    """One row per patrol division whose trust or safety fell notably (z ≤ −2) vs the prior period.
+
+    Both periods' groups must have n ≥ k; suppressed groups are never compared.
+    """
+    p = f.prior()
+    sql = f"""
+    -- one row per division per period
+    select f.division_code, f.response_date >= :start as is_current, count(*) as n,
+           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
+           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
+    from feedback f
+    where f.response_date between :prior_start and :end and f.division_code is not null
+      and {feedback_scope("f")}
+    group by 1, 2
+    """
+    df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
+    rows = []
+    for division, grp in df.groupby("division_code"):
+        cur = grp[grp.is_current]
+        pri = grp[~grp.is_current]
+        if cur.empty or pri.empty:
+            continue
+        c, q = cur.iloc[0], pri.iloc[0]
+        for name, col in (("trust_score", "trust"), ("safety_score", "safety")):
+            sc = stats.make_score(int(c.n), _num(c[f"{col}_mean"]), _num(c[f"{col}_sd"]), k)
+            sp = stats.make_score(int(q.n), _num(q[f"{col}_mean"]), _num(q[f"{col}_sd"]), k)
+            z = stats.score_change_z(sc, sp)
+            if z is not None and z <= -stats.NOTABLE_Z:
+                rows.append(
+                    {
+                        "division_code": division,
+                        "metric": name,
+                        "current": sc.mean,
+                        "prior": sp.mean,
+                        "z": z,
+                        "n": sc.n,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["division_code", "metric", "current", "prior", "z", "n"])
+
+
+def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+    """The Major's worklist: one row per item, with kind, subject and a plain-English detail."""
+    names = reference_names(conn)
+    rows: list[dict[str, str]] = []
+    for r in overdue_communities(conn, f).itertuples():
+        if r.cadence_status == "never met":
+            detail = f"never met · target every {r.target_cadence_days} days"
+        else:
+            detail = (
+                f"{int(r.days_since_contact)} days since last contact (target {r.target_cadence_days}) · "
+                f"last met {format_date(r.last_contact_date)}"
+            )
+        owner = r.responsible_name if isinstance(r.responsible_name, str) else "no responsible liaison"
+        rows.append({"kind": "Overdue community", "subject": r.name, "detail": f"{detail} · {owner}"})
+    for r in units_below_filled(conn, f).itertuples():
+        rows.append(
+            {
+                "kind": "Unit below 85% filled",
+                "subject": r.unit_name,
+                "detail": f"{r.filled:g} of {r.authorized:g} FTE filled ({r.filled_share:.0%}) in {r.month:%b %Y}",
+            }
+        )
+    for r in score_drops(conn, f, k).itertuples():
+        label = "Trust" if r.metric == "trust_score" else "Safety"
+        rows.append(
+            {
+                "kind": f"{stats.change_label(r.z).capitalize()} in {label.lower()}",
+                "subject": names["divisions"].get(r.division_code, r.division_code),
+                "detail": f"{label} {r.prior:.1f} → {r.current:.1f} (z = {r.z:.1f}, n = {r.n})",
+            }
+        )
+    for r in silent_units(conn, f).itertuples():
+        last = r.last_meeting_date if isinstance(r.last_meeting_date, date) else None
+        rows.append(
+            {
+                "kind": "No meetings logged",
+                "subject": r.unit_name,
+                "detail": f"nothing logged this period · last meeting {format_date(last)}",
+            }
+        )
+    return pd.DataFrame(rows, columns=["kind", "subject", "detail"])

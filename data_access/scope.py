@@ -1,0 +1,88 @@
+"""SQL fragments that apply the global filters, shared by every query module.
+
+Only column identifiers from this file are spliced into SQL; user values always
+travel as bind parameters (:communities, :divisions, :units, :start, :end, :as_of).
+An empty selection means "everything".
+
+How each filter applies:
+- meetings: date in period, community, meeting's patrol division, meeting's unit (the lead's unit);
+- communities (coverage): active, selected, home division in the filter (citywide ones always
+  included), responsible staff member's unit in the filter; contact counts meetings held in the
+  filtered divisions by any unit;
+- feedback: date, community (responses with no community drop out when communities are
+  chosen), division; units do not apply;
+- staffing and roster: unit and division; communities do not apply.
+"""
+
+from __future__ import annotations
+
+
+def in_list(param: str, column: str) -> str:
+    """True when the list parameter is empty or contains the column's value."""
+    return f"(len(cast(:{param} as varchar[])) = 0 or list_contains(cast(:{param} as varchar[]), {column}))"
+
+
+def meeting_scope(alias: str = "m") -> str:
+    """Community, division and unit filters on a meetings row (not the date)."""
+    return " and ".join(
+        [
+            in_list("communities", f"{alias}.community_id"),
+            in_list("divisions", f"{alias}.division_code"),
+            in_list("units", f"{alias}.unit_code"),
+        ]
+    )
+
+
+def feedback_scope(alias: str = "f") -> str:
+    return " and ".join(
+        [in_list("communities", f"{alias}.community_id"), in_list("divisions", f"{alias}.division_code")]
+    )
+
+
+def staffing_scope(alias: str = "s") -> str:
+    return " and ".join(
+        [in_list("units", f"{alias}.unit_code"), in_list("divisions", f"{alias}.division_code")]
+    )
+
+
+# -- one row per active community in scope, with its last contact on or before :as_of
+COMMUNITY_STATUS_CTE = f"""
+scoped_communities as (
+    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit
+    from communities c
+    left join staff s on s.staff_id = c.responsible_staff_id
+    where c.is_active
+      and {in_list("communities", "c.community_id")}
+      and (c.division_code is null or {in_list("divisions", "c.division_code")})
+      and {in_list("units", "s.unit_code")}
+),
+last_contact as (
+    select m.community_id, max(m.meeting_date) as last_contact_date
+    from meetings m
+    where m.meeting_date <= :as_of
+      and {in_list("divisions", "m.division_code")}
+      and m.community_id in (select community_id from scoped_communities)
+    group by m.community_id
+),
+community_status as (
+    select
+        c.community_id,
+        c.name,
+        c.kind,
+        c.division_code,
+        c.target_cadence_days,
+        c.responsible_staff_id,
+        c.responsible_name,
+        c.responsible_unit,
+        lc.last_contact_date,
+        date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
+        case
+            when lc.last_contact_date is null then 'never met'
+            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= c.target_cadence_days then 'on track'
+            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= 1.5 * c.target_cadence_days then 'due'
+            else 'overdue'
+        end as cadence_status
+    from scoped_communities c
+    left join last_contact lc using (community_id)
+)
+"""

@@ -1,0 +1,50 @@
+"""Overview: how are we doing this period, and what needs the Major's attention now?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data_access.overview import needs_attention, overview_kpis
+from data_access.settings import small_n_k
+from ui import cache
+from ui.widgets import header, kpi_tile, table
+
+KIND_ICONS = {
+    "Overdue community": "▲",
+    "Unit below 85% filled": "◆",
+    "No meetings logged": "○",
+}
+
+filters = st.session_state["filters"]
+k = small_n_k()
+header("Overview", "How are we doing this period, and what needs attention now?", filters)
+
+kpis = cache.query(overview_kpis, filters, k=k)
+row1 = st.columns(3)
+row2 = st.columns(3)
+for col, name in zip(row1 + row2, ["meetings_held", "coverage_rate", "open_follow_ups", "vacancy_rate",
+                                    "trust_score", "safety_score"], strict=True):
+    kpi_tile(kpis[name], k, container=col)
+st.caption(
+    f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 and "
+    "**significant** at |z| ≥ 3; anything smaller is within normal variation."
+)
+
+st.subheader("Needs attention")
+items = cache.query(needs_attention, filters, k=k)
+if not items.empty:
+    counts = items["kind"].value_counts()
+    st.markdown(" · ".join(f"**{n}** {kind.lower()}" for kind, n in counts.items()))
+    items = items.assign(kind=[f"{KIND_ICONS.get(k_, '▼')} {k_}" for k_ in items["kind"]])
+table(
+    items,
+    file_name="needs_attention.csv",
+    key="dl_needs_attention",
+    column_config={
+        "kind": st.column_config.TextColumn("What", width="medium"),
+        "subject": st.column_config.TextColumn("Who", width="medium"),
+        "detail": st.column_config.TextColumn("Detail", width="large"),
+    },
+    empty_message="Nothing needs attention for these filters: every community is within 1.5× its cadence, "
+    "every unit is at least 85% filled, no score fell notably and every unit logged meetings.",
+)

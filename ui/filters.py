@@ -1,0 +1,131 @@
+"""The global filter sidebar, drawn once by app.py, mirrored in the URL.
+
+State lives in st.session_state under the f_* keys, so it survives page changes.
+The URL is re-written on every run (st.navigation drops the query string when a
+sidebar link is clicked), and read once when a session starts, so a copied link
+reproduces the view. Unknown codes in a URL are dropped with a notice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from data_access.filters import PERIOD_PRESETS, Filters, resolve_period
+from data_access.reference import filter_options, latest_data_date, reference_names
+from ui import cache
+from ui.auth import current_user
+
+DEFAULT_PERIOD = "last_90"
+# session key -> URL parameter
+URL_KEYS = {"f_period": "period", "f_start": "from", "f_end": "to", "f_communities": "community",
+            "f_divisions": "division", "f_units": "unit"}
+LIST_KEYS = ("f_communities", "f_divisions", "f_units")
+
+
+def anchor_date() -> date:
+    return cache.lookup(latest_data_date) or date.today()
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _defaults(anchor: date) -> dict[str, object]:
+    start, end = resolve_period(DEFAULT_PERIOD, anchor)
+    return {"f_period": DEFAULT_PERIOD, "f_start": start, "f_end": end,
+            "f_communities": [], "f_divisions": [], "f_units": []}
+
+
+def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> None:
+    """Once per session: the URL's filters (validated) become the widget state."""
+    if st.session_state.get("_filters_loaded"):
+        return
+    state = _defaults(anchor)
+    qp = st.query_params
+    dropped: list[str] = []
+    period = qp.get("period")
+    if period in PERIOD_PRESETS:
+        state["f_period"] = period
+    elif period:
+        dropped.append(f"period={period}")
+    if state["f_period"] == "custom":
+        s, e = _parse_date(qp.get("from")), _parse_date(qp.get("to"))
+        state["f_start"], state["f_end"] = resolve_period("custom", anchor, s, e)
+    for key, kind in zip(LIST_KEYS, ("communities", "divisions", "units"), strict=True):
+        valid = {code for code, _ in options[kind]}
+        wanted = qp.get_all(URL_KEYS[key])
+        state[key] = [v for v in dict.fromkeys(wanted) if v in valid]
+        dropped += [f"{URL_KEYS[key]}={v}" for v in wanted if v not in valid]
+    st.session_state.update(state)
+    st.session_state["_filters_loaded"] = True
+    if dropped:
+        st.session_state["_url_dropped"] = dropped
+
+
+def _reset() -> None:
+    st.session_state.update(_defaults(anchor_date()))
+
+
+def _write_url() -> None:
+    """Mirror the filters into the URL, leaving page-specific parameters alone."""
+    s = st.session_state
+    wanted: dict[str, str | list[str]] = {}
+    if s["f_period"] != DEFAULT_PERIOD:
+        wanted["period"] = s["f_period"]
+    if s["f_period"] == "custom":
+        wanted["from"], wanted["to"] = s["f_start"].isoformat(), s["f_end"].isoformat()
+    for key in LIST_KEYS:
+        if s[key]:
+            wanted[URL_KEYS[key]] = list(s[key])
+    for param in URL_KEYS.values():
+        current = st.query_params.get_all(param)
+        value = wanted.get(param)
+        target = [] if value is None else (value if isinstance(value, list) else [value])
+        if current != target:
+            if target:
+                st.query_params[param] = target if len(target) > 1 else target[0]
+            else:
+                del st.query_params[param]
+
+
+def sidebar() -> Filters:
+    """Draw the filters in the sidebar and return them as a Filters value."""
+    user = current_user()
+    options = cache.lookup(filter_options)
+    anchor = anchor_date()
+    _load_from_url(options, anchor)
+    names = {kind: dict(pairs) for kind, pairs in options.items()}
+    s = st.session_state
+    if s["f_period"] != "custom":  # show the preset's dates in the (disabled) date boxes
+        s["f_start"], s["f_end"] = resolve_period(s["f_period"], anchor)
+    with st.sidebar:
+        st.markdown("### Filters")
+        st.selectbox("Period", list(PERIOD_PRESETS), format_func=PERIOD_PRESETS.get, key="f_period")
+        custom = s["f_period"] == "custom"
+        c1, c2 = st.columns(2)
+        c1.date_input("From", key="f_start", disabled=not custom, format="YYYY-MM-DD")
+        c2.date_input("To", key="f_end", disabled=not custom, format="YYYY-MM-DD")
+        st.multiselect("Communities", [c for c, _ in options["communities"]], format_func=names["communities"].get,
+                       key="f_communities", placeholder="All communities")
+        st.multiselect("Patrol divisions", [c for c, _ in options["divisions"]], format_func=names["divisions"].get,
+                       key="f_divisions", placeholder="All patrol divisions")
+        st.multiselect("Units", [c for c, _ in options["units"]],
+                       format_func=lambda c: f"{c} · {names['units'].get(c, c)}",
+                       key="f_units", placeholder="All units")
+        st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
+        if s.get("_url_dropped"):
+            st.warning("Ignored unknown link values: " + ", ".join(s.pop("_url_dropped")))
+        st.caption(f"Data through {anchor.day} {anchor:%b %Y} · signed in as {user.name} ({user.role}, {user.source})")
+    start, end = resolve_period(s["f_period"], anchor, s["f_start"], s["f_end"])
+    _write_url()
+    return Filters(start=start, end=end, communities=tuple(s["f_communities"]), divisions=tuple(s["f_divisions"]),
+                   units=tuple(s["f_units"]), role=user.role, preset=s["f_period"])
+
+
+def names() -> dict[str, dict[str, str]]:
+    return cache.lookup(reference_names)
