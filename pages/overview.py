@@ -22,8 +22,11 @@ header("Overview", "How are we doing this period, and what needs attention now?"
 kpis = cache.query(overview_kpis, filters, k=k)
 row1 = st.columns(3)
 row2 = st.columns(3)
-for col, name in zip(row1 + row2, ["meetings_held", "coverage_rate", "open_follow_ups", "vacancy_rate",
-                                    "trust_score", "safety_score"], strict=True):
+for col, name in zip(
+    row1 + row2,
+    ["meetings_held", "coverage_rate", "open_follow_ups", "vacancy_rate", "trust_score", "safety_score"],
+    strict=True,
+):
     kpi_tile(kpis[name], k, container=col)
 st.caption(
     f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 and "

@@ -29,12 +29,36 @@ UNITS = [
     {"unit_code": "LIA", "name": "Liaison Officers", "is_sworn": "true"},
 ]
 STAFF = [
-    {"staff_id": "S1", "display_name": "Liaison One", "title": "Muslim Community Liaison", "unit_code": "LIA",
-     "division_code": "EAST", "start_date": "2020-01-01", "end_date": "", "is_cit_trained": "true"},
-    {"staff_id": "S2", "display_name": "Officer Two", "title": "", "unit_code": "CIO",
-     "division_code": "NORTH", "start_date": "2020-01-01", "end_date": "", "is_cit_trained": "false"},
-    {"staff_id": "S3", "display_name": "Worker Three", "title": "", "unit_code": "SW",
-     "division_code": "EAST", "start_date": "2020-01-01", "end_date": "", "is_cit_trained": "false"},
+    {
+        "staff_id": "S1",
+        "display_name": "Liaison One",
+        "title": "Muslim Community Liaison",
+        "unit_code": "LIA",
+        "division_code": "EAST",
+        "start_date": "2020-01-01",
+        "end_date": "",
+        "is_cit_trained": "true",
+    },
+    {
+        "staff_id": "S2",
+        "display_name": "Officer Two",
+        "title": "",
+        "unit_code": "CIO",
+        "division_code": "NORTH",
+        "start_date": "2020-01-01",
+        "end_date": "",
+        "is_cit_trained": "false",
+    },
+    {
+        "staff_id": "S3",
+        "display_name": "Worker Three",
+        "title": "",
+        "unit_code": "SW",
+        "division_code": "EAST",
+        "start_date": "2020-01-01",
+        "end_date": "",
+        "is_cit_trained": "false",
+    },
 ]
 
 
@@ -48,25 +72,78 @@ def csv_bytes(table: str, rows: list[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode()
 
 
-def community(cid: str, name: str, *, division: str = "EAST", cadence: int = 30, owner: str = "S1",
-              kind: str = "identity", active: bool = True) -> dict[str, Any]:
-    return {"community_id": cid, "name": name, "kind": kind, "division_code": division,
-            "target_cadence_days": cadence, "responsible_staff_id": owner, "is_active": str(active).lower()}
+def community(
+    cid: str,
+    name: str,
+    *,
+    division: str = "EAST",
+    cadence: int = 30,
+    owner: str = "S1",
+    kind: str = "identity",
+    active: bool = True,
+) -> dict[str, Any]:
+    return {
+        "community_id": cid,
+        "name": name,
+        "kind": kind,
+        "division_code": division,
+        "target_cadence_days": cadence,
+        "responsible_staff_id": owner,
+        "is_active": str(active).lower(),
+    }
 
 
-def meeting(mid: str, day: str, cid: str, *, residents: int = 10, division: str = "EAST", lead: str = "S1",
-            mtype: str = "liaison_meeting", concerns: str = "") -> dict[str, Any]:
-    return {"meeting_id": mid, "meeting_date": day, "start_time": "18:00", "duration_min": 60, "community_id": cid,
-            "division_code": division, "meeting_type": mtype, "residents_count": residents, "officers_count": 1,
-            "lead_staff_id": lead, "concern_tags": concerns}
+def meeting(
+    mid: str,
+    day: str,
+    cid: str,
+    *,
+    residents: int = 10,
+    division: str = "EAST",
+    lead: str = "S1",
+    mtype: str = "liaison_meeting",
+    concerns: str = "",
+) -> dict[str, Any]:
+    return {
+        "meeting_id": mid,
+        "meeting_date": day,
+        "start_time": "18:00",
+        "duration_min": 60,
+        "community_id": cid,
+        "division_code": division,
+        "meeting_type": mtype,
+        "residents_count": residents,
+        "officers_count": 1,
+        "lead_staff_id": lead,
+        "concern_tags": concerns,
+    }
 
 
-def response(rid: str, day: str, *, safety: int, respect: int, listen: int, community: str = "",
-             division: str = "EAST", channel: str = "community_survey", comment: str = "",
-             topics: str = "") -> dict[str, Any]:
-    return {"response_id": rid, "response_date": day, "channel": channel, "community_id": community,
-            "division_code": division, "safety": safety, "respect": respect, "listen": listen,
-            "comment": comment, "topic_tags": topics}
+def response(
+    rid: str,
+    day: str,
+    *,
+    safety: int,
+    respect: int,
+    listen: int,
+    community: str = "",
+    division: str = "EAST",
+    channel: str = "community_survey",
+    comment: str = "",
+    topics: str = "",
+) -> dict[str, Any]:
+    return {
+        "response_id": rid,
+        "response_date": day,
+        "channel": channel,
+        "community_id": community,
+        "division_code": division,
+        "safety": safety,
+        "respect": respect,
+        "listen": listen,
+        "comment": comment,
+        "topic_tags": topics,
+    }
 
 
 def build(tmp_path: Path, **tables: list[dict[str, Any]]) -> Database:

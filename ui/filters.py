@@ -19,8 +19,14 @@ from ui.auth import current_user
 
 DEFAULT_PERIOD = "last_90"
 # session key -> URL parameter
-URL_KEYS = {"f_period": "period", "f_start": "from", "f_end": "to", "f_communities": "community",
-            "f_divisions": "division", "f_units": "unit"}
+URL_KEYS = {
+    "f_period": "period",
+    "f_start": "from",
+    "f_end": "to",
+    "f_communities": "community",
+    "f_divisions": "division",
+    "f_units": "unit",
+}
 LIST_KEYS = ("f_communities", "f_divisions", "f_units")
 
 
@@ -37,8 +43,14 @@ def _parse_date(text: str | None) -> date | None:
 
 def _defaults(anchor: date) -> dict[str, object]:
     start, end = resolve_period(DEFAULT_PERIOD, anchor)
-    return {"f_period": DEFAULT_PERIOD, "f_start": start, "f_end": end,
-            "f_communities": [], "f_divisions": [], "f_units": []}
+    return {
+        "f_period": DEFAULT_PERIOD,
+        "f_start": start,
+        "f_end": end,
+        "f_communities": [],
+        "f_divisions": [],
+        "f_units": [],
+    }
 
 
 def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> None:
@@ -65,6 +77,18 @@ def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> N
     st.session_state["_filters_loaded"] = True
     if dropped:
         st.session_state["_url_dropped"] = dropped
+
+
+def request(**changes: list[str] | str) -> None:
+    """Ask for a filter change from inside a page (e.g. a click on a community); applied on the
+    next run before the sidebar is drawn, so every page follows. Call st.rerun() after."""
+    st.session_state["_pending_filters"] = {f"f_{k}": v for k, v in changes.items()}
+
+
+def _apply_pending() -> None:
+    pending = st.session_state.pop("_pending_filters", None)
+    if pending:
+        st.session_state.update(pending)
 
 
 def _reset() -> None:
@@ -99,6 +123,7 @@ def sidebar() -> Filters:
     options = cache.lookup(filter_options)
     anchor = anchor_date()
     _load_from_url(options, anchor)
+    _apply_pending()
     names = {kind: dict(pairs) for kind, pairs in options.items()}
     s = st.session_state
     if s["f_period"] != "custom":  # show the preset's dates in the (disabled) date boxes
@@ -110,21 +135,44 @@ def sidebar() -> Filters:
         c1, c2 = st.columns(2)
         c1.date_input("From", key="f_start", disabled=not custom, format="YYYY-MM-DD")
         c2.date_input("To", key="f_end", disabled=not custom, format="YYYY-MM-DD")
-        st.multiselect("Communities", [c for c, _ in options["communities"]], format_func=names["communities"].get,
-                       key="f_communities", placeholder="All communities")
-        st.multiselect("Patrol divisions", [c for c, _ in options["divisions"]], format_func=names["divisions"].get,
-                       key="f_divisions", placeholder="All patrol divisions")
-        st.multiselect("Units", [c for c, _ in options["units"]],
-                       format_func=lambda c: f"{c} · {names['units'].get(c, c)}",
-                       key="f_units", placeholder="All units")
+        st.multiselect(
+            "Communities",
+            [c for c, _ in options["communities"]],
+            format_func=names["communities"].get,
+            key="f_communities",
+            placeholder="All communities",
+        )
+        st.multiselect(
+            "Patrol divisions",
+            [c for c, _ in options["divisions"]],
+            format_func=names["divisions"].get,
+            key="f_divisions",
+            placeholder="All patrol divisions",
+        )
+        st.multiselect(
+            "Units",
+            [c for c, _ in options["units"]],
+            format_func=lambda c: f"{c} · {names['units'].get(c, c)}",
+            key="f_units",
+            placeholder="All units",
+        )
         st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
         if s.get("_url_dropped"):
             st.warning("Ignored unknown link values: " + ", ".join(s.pop("_url_dropped")))
-        st.caption(f"Data through {anchor.day} {anchor:%b %Y} · signed in as {user.name} ({user.role}, {user.source})")
+        st.caption(
+            f"Data through {anchor.day} {anchor:%b %Y} · signed in as {user.name} ({user.role}, {user.source})"
+        )
     start, end = resolve_period(s["f_period"], anchor, s["f_start"], s["f_end"])
     _write_url()
-    return Filters(start=start, end=end, communities=tuple(s["f_communities"]), divisions=tuple(s["f_divisions"]),
-                   units=tuple(s["f_units"]), role=user.role, preset=s["f_period"])
+    return Filters(
+        start=start,
+        end=end,
+        communities=tuple(s["f_communities"]),
+        divisions=tuple(s["f_divisions"]),
+        units=tuple(s["f_units"]),
+        role=user.role,
+        preset=s["f_period"],
+    )
 
 
 def names() -> dict[str, dict[str, str]]:

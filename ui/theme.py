@@ -24,7 +24,9 @@ def status_label(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '')} {status}".strip()
 
 
-def style(fig: go.Figure, *, title: str | None = None, height: int = 360, y_title: str | None = None) -> go.Figure:
+def style(
+    fig: go.Figure, *, title: str | None = None, height: int = 360, y_title: str | None = None
+) -> go.Figure:
     fig.update_layout(
         colorway=PALETTE,
         height=height,

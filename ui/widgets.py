@@ -24,7 +24,9 @@ def kpi_tile(kpi: Kpi, k: int, container=None) -> None:
     target = container or st
     help_text = m.description
     if kpi.suppressed:
-        target.metric(m.label, f"suppressed (n < {k})", help=help_text + " Too few responses to show.", border=True)
+        target.metric(
+            m.label, f"suppressed (n < {k})", help=help_text + " Too few responses to show.", border=True
+        )
         return
     value = format_value(kpi.metric, kpi.value)
     if kpi.n is not None:
@@ -33,8 +35,13 @@ def kpi_tile(kpi: Kpi, k: int, container=None) -> None:
     color = "off"
     if kpi.value is not None and kpi.prior is not None:
         diff = kpi.value - kpi.prior
-        shown = (f"{100 * diff:+.0f} pts" if m.fmt == "pct" else f"{diff:+,.1f}" if m.fmt in ("score", "float", "fte")
-                 else f"{diff:+,.0f}")
+        shown = (
+            f"{100 * diff:+.0f} pts"
+            if m.fmt == "pct"
+            else f"{diff:+,.1f}"
+            if m.fmt in ("score", "float", "fte")
+            else f"{diff:+,.0f}"
+        )
         label = kpi.change
         delta = f"{shown} · {label}" + (f" (z = {kpi.z:+.1f})" if kpi.z is not None else "")
         if label != "within normal variation" and m.higher_is_better is not None:
@@ -44,16 +51,36 @@ def kpi_tile(kpi: Kpi, k: int, container=None) -> None:
         delta, color = "no prior period to compare", "off"
     if kpi.small_sample:
         help_text += " Small sample (n < 30): read with care."
-    target.metric(m.label, value, delta=delta, delta_color=color, help=help_text, border=True,
-                  delta_arrow="auto" if color != "off" else "off")
+    target.metric(
+        m.label,
+        value,
+        delta=delta,
+        delta_color=color,
+        help=help_text,
+        border=True,
+        delta_arrow="auto" if color != "off" else "off",
+    )
 
 
-def table(df: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
-          height: int | str = "auto", empty_message: str | None = None) -> None:
+def table(
+    df: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    column_config: dict | None = None,
+    height: int | str = "auto",
+    empty_message: str | None = None,
+) -> None:
     """A read-only table with a formula-safe CSV download of exactly what is shown."""
     if df.empty:
         empty(empty_message) if empty_message else empty()
         return
     st.dataframe(df, hide_index=True, column_config=column_config, height=height, width="stretch")
-    st.download_button("Download CSV", safe_csv(df), file_name=file_name, mime="text/csv", key=key,
-                       icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        safe_csv(df),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+    )

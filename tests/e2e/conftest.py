@@ -27,8 +27,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 CHROMIUM = os.environ.get("CED_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOOPBACK_ONLY = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)[:/]).+")
 
 
@@ -68,15 +74,34 @@ def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "CED_DATABASE_URL": e2e_db_url, "CED_TEST_HOOKS": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "CED_DATABASE_URL": e2e_db_url,
+        "CED_TEST_HOOKS": "1",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             "--server.address=127.0.0.1", f"--server.port={port}", "--server.fileWatcherType=none",
-             "--server.runOnSave=false", "--browser.gatherUsageStats=false", "--global.developmentMode=false",
-             "--client.toolbarMode=minimal"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={port}",
+                "--server.fileWatcherType=none",
+                "--server.runOnSave=false",
+                "--browser.gatherUsageStats=false",
+                "--global.developmentMode=false",
+                "--client.toolbarMode=minimal",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
             start_new_session=True,
         )
     deadline = time.monotonic() + 60
@@ -135,7 +160,10 @@ class App:
             return
         m = self._fm()
         m.ParseFromString(payload)
-        if m.WhichOneof("type") == "script_finished" and m.script_finished != self._fm.FINISHED_EARLY_FOR_RERUN:
+        if (
+            m.WhichOneof("type") == "script_finished"
+            and m.script_finished != self._fm.FINISHED_EARLY_FOR_RERUN
+        ):
             self.finished += 1
 
     def wait_idle(self) -> None:

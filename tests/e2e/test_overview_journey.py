@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 
 
 def _meetings_tile(app):
-    return app.page.get_by_test_id("stMetric").filter(has_text="Meetings held").get_by_test_id("stMetricValue")
+    return (
+        app.page.get_by_test_id("stMetric").filter(has_text="Meetings held").get_by_test_id("stMetricValue")
+    )
 
 
 def test_filter_changes_kpi_and_copied_url_reproduces_view(app, app_factory):
