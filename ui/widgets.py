@@ -9,6 +9,7 @@ from data_access.export import safe_csv
 from data_access.filters import Filters
 from data_access.metrics import format_value, metric
 from data_access.overview import Kpi
+from ui.auth import allowed
 from ui.filters import names
 from ui.theme import empty
 
@@ -76,6 +77,13 @@ def table(
         empty(empty_message) if empty_message else empty()
         return
     st.dataframe(df, hide_index=True, column_config=column_config, height=height, width="stretch")
+    download(df, file_name=file_name, key=key)
+
+
+def download(df: pd.DataFrame, *, file_name: str, key: str, label: str = "Download CSV") -> None:
+    """Formula-safe CSV download, offered only to roles that may export."""
+    if not allowed("export"):
+        return
     st.download_button(
         "Download CSV",
         safe_csv(df),
