@@ -85,7 +85,7 @@ def download(df: pd.DataFrame, *, file_name: str, key: str, label: str = "Downlo
     if not allowed("export"):
         return
     st.download_button(
-        "Download CSV",
+        label,
         safe_csv(df),
         file_name=file_name,
         mime="text/csv",
