@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from data_access.db import Database
+from data_access.db import Database, database_url
 from data_access.filters import Filters
 from data_access.importer import ensure_database
 
@@ -22,9 +22,14 @@ TTL_S = 600
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
+def _database(url: str) -> Database:
+    ensure_database(url)
+    return Database(url)
+
+
 def database() -> Database:
-    ensure_database()
-    return Database()
+    """The process-wide read-only handle for the configured URL (keyed on it, so tests can switch)."""
+    return _database(database_url())
 
 
 def _resolve(path: str) -> Callable[..., Any]:
@@ -36,6 +41,7 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 @st.cache_data(ttl=TTL_S, max_entries=1000, show_spinner=False)
 def _filtered(path: str, filters: Filters, version: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    # `version` names the database file (unique per import and per database), so it keys the cache too
     with database().connect() as conn:
         return _resolve(path)(conn, filters, **dict(kwargs))
 

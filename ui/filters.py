@@ -156,7 +156,9 @@ def sidebar() -> Filters:
             key="f_units",
             placeholder="All units",
         )
-        st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
+        st.button(
+            "Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch", key="f_reset"
+        )
         if s.get("_url_dropped"):
             st.warning("Ignored unknown link values: " + ", ".join(s.pop("_url_dropped")))
         st.caption(
