@@ -8,8 +8,10 @@ version to a new file, writes there, closes it, and atomically repoints the
 symlink (``os.replace``). Viewers hold read-only connections; each checkout
 resolves the symlink and, when it moved, opens the new version. So a viewer sees
 the old data until the commit and the new data after, never a half-written state;
-a crash before the swap leaves the old version live; the previous versions are
-kept as backups (``restore_version`` points the link back).
+a crash before the swap leaves the old version live (the half-built file has a
+``.building`` suffix, is never listed as a version and is removed by the next
+import); the previous versions are kept as backups (``importer.restore`` makes
+one live again, as a new version, with an audit row).
 
 Connecting by the resolved version path matters: DuckDB caches one database
 instance per path within a process, so reconnecting through the unchanged link
@@ -82,7 +84,22 @@ def publish_version(link: Path, version_file: Path) -> None:
     _fsync_dir(link.parent)
 
 
+NO_CHANGE_MARK = "-nochange"
+
+
+def is_no_change_version(path: Path) -> bool:
+    """A version written only to record a rejected import: the same data as the version it was copied from."""
+    return path.name.endswith(f"{NO_CHANGE_MARK}.duckdb")
+
+
+def finish_version(building: Path, version_file: Path) -> None:
+    """Give a closed, complete build its version name (durably), so it can be listed and published."""
+    os.replace(building, version_file)
+    _fsync_dir(version_file.parent)
+
+
 def list_versions(link: Path) -> list[Path]:
+    """Complete version files, oldest first (half-built files of a running or killed import are not listed)."""
     folder = versions_dir(link)
     if not folder.exists():
         return []
@@ -90,17 +107,30 @@ def list_versions(link: Path) -> list[Path]:
 
 
 def prune_versions(link: Path, keep: int = BACKUPS_KEPT) -> None:
-    """Keep the live version and the `keep` newest others as backups; drop half-built leftovers."""
+    """Keep the live version and the `keep` newest others as backups.
+
+    The newest non-live version is always kept (a viewer may be opening it at this moment). Other
+    no-change versions are dropped first: their data is their predecessor's and their audit row is
+    carried into every later version, so they would only push real backups out.
+    """
     live = current_version(link)
-    others = [p for p in list_versions(link) if p != live]
-    for old in others[:-keep] if keep else others:
+    versions = [p for p in list_versions(link) if p != live]
+    newest = versions[-1] if versions else None
+    others = [p for p in versions if p == newest or not is_no_change_version(p)]
+    doomed = [p for p in versions if p not in others] + (others[:-keep] if keep else others)
+    for old in doomed:
+        if old == newest:
+            continue
         old.unlink(missing_ok=True)
         Path(f"{old}.wal").unlink(missing_ok=True)
 
 
 def restore_version(link: Path, version_file: Path) -> None:
+    """Point the link straight back at a backup (no audit row; `importer.restore` is the audited way)."""
     if not version_file.exists():
         raise FileNotFoundError(version_file)
+    if version_file.resolve() not in {p.resolve() for p in list_versions(link)}:
+        raise ValueError(f"{version_file} is not a version of {link}; see `--versions`")
     publish_version(link, version_file)
 
 

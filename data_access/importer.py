@@ -5,7 +5,7 @@ Used by the first run (sample_data/), the Data page and the command line:
     python -m data_access.importer meetings.csv feedback.csv [--table T] [--user NAME] [--dry-run]
     python -m data_access.importer --sample            # (re)import sample_data/
     python -m data_access.importer --versions          # list live version and backups
-    python -m data_access.importer --restore FILE      # make a backup version live again
+    python -m data_access.importer --restore FILE      # make a backup's data live again (audited)
 
 Rows are parsed with pyarrow (fast, strict), staged in DuckDB as text, and every
 rule runs as SQL over the whole file, so a 10M-row file validates in seconds and
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import fcntl
 import io
 import os
@@ -88,8 +89,12 @@ class ImportResult:
                 f"{self.updated} updated, {self.unchanged} unchanged, {len(self.warnings)} warnings"
             )
         if self.ok:
-            return f"{self.file_name} → {self.table}: {self.rows_in_file} rows valid (not committed)"
-        return f"{self.file_name} → {self.table}: rejected, {self.error_count} errors; database unchanged"
+            return (
+                f"{self.file_name} → {self.table}: {self.rows_in_file} rows valid, would add {self.added}, "
+                f"update {self.updated}, leave {self.unchanged} unchanged (dry run: nothing saved)"
+            )
+        errors = f"{self.error_count} error{'s' if self.error_count != 1 else ''}"
+        return f"{self.file_name} → {self.table}: rejected, {errors}; database unchanged"
 
 
 class ImportError_(Exception):
@@ -138,6 +143,11 @@ def parse_csv(data: bytes, spec: TableSpec) -> tuple[pa.Table | None, list[Issue
     bad = _decode_check(data)
     if bad:
         return None, [bad]
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        return None, [
+            Issue(line, None, "the file contains NUL bytes, so it is not CSV text; save it as 'CSV UTF-8'")
+        ]
     header = [h.strip() for h in _header(data)]
     expected = spec.column_names
     problems: list[Issue] = []
@@ -172,8 +182,26 @@ def parse_csv(data: bytes, spec: TableSpec) -> tuple[pa.Table | None, list[Issue
     for col in spec.columns:  # optional columns left out of the file are empty
         if col.name not in header:
             table = table.append_column(col.name, pa.array([""] * table.num_rows, pa.string()))
-    lines = pa.array(range(2, table.num_rows + 2), pa.int64())
+    lines = _record_lines(data, table.num_rows)
     return table.select(list(expected)).append_column("_line", lines), []
+
+
+def _record_lines(data: bytes, n_rows: int) -> pa.Array:
+    """The line each data record starts on (header = line 1), so errors point at the right line even
+    when a quoted value spans lines or blank lines are skipped."""
+    body = data.rstrip(b"\r\n")
+    if body.count(b"\n") + 1 == n_rows + 1 and body.count(b"\r") == body.count(b"\r\n"):
+        return pa.array(range(2, n_rows + 2), pa.int64())  # one record per line: the common, fast case
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    next(reader, None)
+    starts, last_end = [], reader.line_num
+    for record in reader:
+        if record:
+            starts.append(last_end + 1)
+        last_end = reader.line_num
+    if len(starts) != n_rows:  # the csv module and pyarrow disagree on records: fall back to row order
+        return pa.array(range(2, n_rows + 2), pa.int64())
+    return pa.array(starts, pa.int64())
 
 
 # ---------------------------------------------------------------- typed view of the staged text
@@ -397,9 +425,100 @@ def infer_table(file_name: str) -> str | None:
     return None
 
 
-def _new_version_path(link: Path) -> Path:
+BUILDING_SUFFIX = ".building"
+
+
+def _version_name(link: Path, changed: bool) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return db.versions_dir(link) / f"{link.stem}.{stamp}-{os.getpid()}.duckdb"
+    mark = "" if changed else db.NO_CHANGE_MARK
+    return db.versions_dir(link) / f"{link.stem}.{stamp}-{os.getpid()}{mark}.duckdb"
+
+
+def _remove_orphans(link: Path) -> None:
+    """Half-built files left by a killed import. Only called under the writer lock, so none is in use."""
+    for leftover in db.versions_dir(link).glob(f"{link.stem}.*{BUILDING_SUFFIX}*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is open; after a fatal error DuckDB has none, and the original error matters."""
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass
+
+
+def _close_quietly(con: duckdb.DuckDBPyConnection | None) -> None:
+    if con is None:
+        return
+    try:
+        con.close()
+    except duckdb.Error:
+        pass
+
+
+def _failure(exc: BaseException, folder: Path) -> ImportError_:
+    """A clear, user-facing reason for an import that could not be written."""
+    text = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    no_space = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        s in text for s in ("No space left", "Disk quota exceeded", "ENOSPC")
+    )
+    if no_space:
+        return ImportError_(
+            f"the disk holding the database ({folder}) is full; free some space and import again. "
+            "Nothing was imported: the data is unchanged."
+        )
+    return ImportError_(f"the import could not be written ({text.splitlines()[0]}); the data is unchanged")
+
+
+@contextmanager
+def _new_version(link: Path, source: Path | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A read-write copy of `source` under a `.building` name; removed unless the caller renames it.
+
+    Must run under the writer lock. Disk and database errors become ImportError_.
+    """
+    folder = db.versions_dir(link)
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(link)
+    building = folder / f"{link.stem}.{uuid.uuid4().hex}{BUILDING_SUFFIX}"
+    con = None
+    try:
+        if source is not None:
+            shutil.copyfile(source, building)
+        con = duckdb.connect(str(building))
+        create_schema(con)
+        yield con, building
+    except (OSError, duckdb.Error) as exc:
+        raise _failure(exc, folder) from exc
+    finally:
+        _close_quietly(con)
+        _discard(building)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, building: Path, link: Path, changed: bool) -> None:
+    """Close the build, name it as a version and make it live. Until the link moves, nothing is visible."""
+    con.execute("checkpoint")
+    con.close()
+    final = _version_name(link, changed)
+    db.finish_version(building, final)
+    try:
+        db.publish_version(link, final)
+    except BaseException:
+        _discard(final)
+        raise
+
+
+def _prune_quietly(link: Path) -> None:
+    """Drop old backups; the import is already live, so a failure here must not report it as failed."""
+    try:
+        db.prune_versions(link)
+    except OSError as exc:
+        print(f"warning: could not prune old versions: {exc}", file=sys.stderr)
 
 
 def import_files(
@@ -413,28 +532,19 @@ def import_files(
     """Import (table, file_name, bytes) triples; each file commits whole or not at all.
 
     The files are applied in dependency order to a copy of the live database, which
-    becomes live only after it is closed. With dry_run nothing is kept.
+    becomes live only after it is closed. With dry_run the copy is thrown away, so
+    a later file is checked against the earlier files of the same batch, exactly as
+    the real import would. Raises ImportError_ (data unchanged) when the import
+    cannot run or be written: another import holds the lock, the disk is full.
     """
     link = db.database_path(url)
-    ordered = sorted(files, key=lambda f: [s.name for s in IMPORTABLE].index(f[0]))
+    order = [s.name for s in IMPORTABLE]
+    ordered = sorted(files, key=lambda f: order.index(f[0]))
     results: list[ImportResult] = []
     report = progress or (lambda _f, _m: None)
     with _writer_lock(link):
-        db.versions_dir(link).mkdir(parents=True, exist_ok=True)
-        live = db.current_version(link)
-        target = _new_version_path(link)
-        try:
-            report(0.02, "Copying the current database")
-            if live is not None:
-                shutil.copyfile(live, target)
-            con = duckdb.connect(str(target))
-        except OSError as exc:
-            target.unlink(missing_ok=True)
-            raise ImportError_(
-                f"could not prepare the import ({exc.strerror or exc}); the data is unchanged"
-            ) from exc
-        try:
-            create_schema(con)
+        report(0.02, "Copying the current database")
+        with _new_version(link, db.current_version(link)) as (con, building):
             for i, (table, file_name, data) in enumerate(ordered):
                 spec = BY_NAME[table]
                 report(0.05 + 0.85 * i / max(len(ordered), 1), f"Checking {file_name}")
@@ -447,39 +557,70 @@ def import_files(
                     result.rows_in_file = rows.num_rows
                     con.execute("begin")
                     try:
-                        _apply_file(con, spec, rows, result, commit=not dry_run)
-                        result.committed = result.ok and not dry_run
-                        if result.committed:
-                            _audit(con, result, user)
+                        _apply_file(con, spec, rows, result, commit=True)
+                        if result.ok:
+                            result.committed = not dry_run
+                            if not dry_run:
+                                _audit(con, result, user)
                             con.execute("commit")
                         else:
                             con.execute("rollback")
-                    except Exception:
-                        con.execute("rollback")
+                    except BaseException:
+                        _rollback_quietly(con)
                         raise
                 if not result.ok and not dry_run:
                     _audit(con, result, user)
                 results.append(result)
-            report(0.92, "Writing the new version")
-            con.execute("checkpoint")
-            con.close()
-            if dry_run:
-                target.unlink(missing_ok=True)
-            else:
-                db.publish_version(link, target)
-                db.prune_versions(link)
-        except duckdb.IOException as exc:
-            con.close()
-            target.unlink(missing_ok=True)
-            raise ImportError_(f"could not write the new version ({exc}); the data is unchanged") from exc
-        except BaseException:
-            try:
-                con.close()
-            finally:
-                target.unlink(missing_ok=True)
-            raise
+            if not dry_run:
+                report(0.92, "Writing the new version")
+                _publish(con, building, link, changed=any(r.committed for r in results))
+        if not dry_run:
+            _prune_quietly(link)
     report(1.0, "Done")
     return results
+
+
+def _find_version(link: Path, version: str | Path) -> Path:
+    """A complete backup version, given by file name or path."""
+    wanted = Path(version)
+    candidates = db.list_versions(link)
+    for v in candidates:
+        if v.name == wanted.name and (not wanted.parent.parts or wanted.resolve() == v.resolve()):
+            return v
+    raise ImportError_(f"{version} is not a version of this database; list them with --versions")
+
+
+def restore(version: str | Path, *, user: str = "cli", url: str | None = None) -> Path:
+    """Make a backup's data live again, as a new version (the backup itself stays untouched).
+
+    The import history of the replaced version is carried over and the restore is audited, so the
+    history shows what was undone. Returns the backup that was restored.
+    """
+    link = db.database_path(url)
+    with _writer_lock(link):
+        source = _find_version(link, version)
+        live = db.current_version(link)
+        with _new_version(link, source) as (con, building):
+            if live is not None and live != source:
+                con.execute("attach ? as previous (read_only)", [str(live)])
+                con.execute(
+                    "insert into imports select * from previous.imports "
+                    "where import_id not in (select import_id from imports)"
+                )
+                con.execute("detach previous")
+            con.execute(
+                "insert into imports values (?, ?, ?, ?, '*', 0, 0, 0, 0, 0, 0, 'restored', ?)",
+                [
+                    str(uuid.uuid4()),
+                    datetime.now(UTC).replace(tzinfo=None),
+                    user,
+                    source.name,
+                    f"restored the data of backup {source.name}",
+                ],
+            )
+            _publish(con, building, link, changed=True)
+        _prune_quietly(link)
+    return source
 
 
 def sample_files() -> list[tuple[str, str, bytes]]:
@@ -508,6 +649,23 @@ def ensure_database(url: str | None = None) -> bool:
     return True
 
 
+def _progress(fraction: float, message: str) -> None:
+    print(f"{fraction:4.0%} {message}", file=sys.stderr, flush=True)
+
+
+def _print_versions(link: Path) -> None:
+    """The versions, oldest first; `*` marks the live one. Any of the others can be passed to --restore."""
+    live = db.current_version(link)
+    for v in db.list_versions(link):
+        when = datetime.fromtimestamp(v.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+        notes = ["live" if v == live else "backup"]
+        if db.is_no_change_version(v):
+            notes.append("no data change: a rejected import's audit row")
+        mark = "*" if v == live else " "
+        print(f"{mark} {v.name}  {when}  {v.stat().st_size / 1e6:,.1f} MB  ({'; '.join(notes)})")
+    print(f"folder: {db.versions_dir(link)}")
+
+
 def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m data_access.importer", description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path)
@@ -517,17 +675,22 @@ def _main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
     ap.add_argument("--sample", action="store_true", help="import every CSV in sample_data/")
     ap.add_argument("--versions", action="store_true", help="list the live version and backups")
-    ap.add_argument("--restore", type=Path, help="make this version file live again")
+    ap.add_argument(
+        "--restore", metavar="FILE", help="make this backup (name or path from --versions) live again"
+    )
+    ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
     link = db.database_path(args.db)
     if args.versions:
-        live = db.current_version(link)
-        for v in db.list_versions(link):
-            print(("* " if v == live else "  ") + str(v))
+        _print_versions(link)
         return 0
     if args.restore:
-        db.restore_version(link, args.restore.resolve())
-        print(f"restored {args.restore}")
+        try:
+            source = restore(args.restore, user=args.user, url=args.db)
+        except ImportError_ as exc:
+            print(f"restore failed: {exc}", file=sys.stderr)
+            return 2
+        print(f"restored {source.name}; it is live now (as {db.current_version(link).name})")
         return 0
     files: list[tuple[str, str, bytes]] = sample_files() if args.sample else []
     for path in args.files:
@@ -542,7 +705,13 @@ def _main(argv: list[str] | None = None) -> int:
     if not files:
         ap.error("no files to import")
     try:
-        results = import_files(files, user=args.user, url=args.db, dry_run=args.dry_run)
+        results = import_files(
+            files,
+            user=args.user,
+            url=args.db,
+            dry_run=args.dry_run,
+            progress=None if args.quiet else _progress,
+        )
     except ImportError_ as exc:
         print(f"import failed: {exc}", file=sys.stderr)
         return 2
