@@ -1,0 +1,558 @@
+"""Queries behind the Meetings page: how often are we meeting, with whom, and by whom?
+
+Every function applies the global filters through `scope.meeting_scope` (community,
+meeting's patrol division, meeting's unit = the lead's unit) and the period
+(meeting date between :start and :end), aggregates in SQL and returns a small frame.
+Only identifiers from the allowlists below are spliced into SQL; user values
+(search text, page, sizes) always travel as bind parameters.
+
+Periods at the edges: a week or month that the filter period cuts (e.g. the
+period starts on a Wednesday) is returned with `days_in_period < period_days` and
+`is_partial`, so charts can label it instead of showing it as a slump.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from data_access import stats
+from data_access.db import read_frame, read_value
+from data_access.filters import Filters
+from data_access.overview import Kpi
+from data_access.scope import meeting_scope
+from data_access.tables import MEETING_TYPES
+
+GRAINS = ("week", "month")
+SPLITS = ("unit", "type")
+# split -> the meetings column it groups by
+SPLIT_COLUMNS = {"unit": "m.unit_code", "type": "m.meeting_type"}
+
+MEETING_TYPE_LABELS: dict[str, str] = {
+    "liaison_meeting": "Liaison meeting",
+    "neighborhood_watch": "Neighborhood watch",
+    "business_association": "Business association",
+    "faith_leaders": "Faith leaders",
+    "listening_session": "Listening session",
+    "education_crime_prevention": "Education / crime prevention",
+    "problem_solving_follow_up": "Problem-solving follow-up",
+    "community_event": "Community event",
+}
+assert set(MEETING_TYPE_LABELS) == set(MEETING_TYPES)
+
+# The meeting log: sort key -> SQL expression (the only sort columns accepted).
+LOG_SORTS: dict[str, str] = {
+    "date": "m.meeting_date {dir}, m.start_time {dir}",
+    "community": "c.name {dir}",
+    "organization": "o.name {dir}",
+    "division": "d.name {dir}",
+    "type": "m.meeting_type {dir}",
+    "unit": "m.unit_code {dir}",
+    "lead": "s.display_name {dir}",
+    "residents": "m.residents_count {dir}",
+    "officers": "m.officers_count {dir}",
+}
+# the lookup a sort key needs joined before the top-N step (the rest are joined for the page only)
+LOG_SORT_JOINS: dict[str, str] = {
+    "community": "join communities c on c.community_id = m.community_id",
+    "organization": "left join organizations o on o.org_id = m.org_id",
+    "division": "left join patrol_divisions d on d.division_code = m.division_code",
+    "lead": "left join staff s on s.staff_id = m.lead_staff_id",
+}
+LOG_SORT_LABELS: dict[str, str] = {
+    "date": "Date",
+    "community": "Community",
+    "organization": "Organization",
+    "division": "Patrol division",
+    "type": "Meeting type",
+    "unit": "Unit",
+    "lead": "Lead",
+    "residents": "Residents",
+    "officers": "Officers",
+}
+LOG_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+EXPORT_CAP = 50_000
+MAX_SEARCH_LEN = 200
+HEATMAP_MAX_DAYS = 7 * 104  # two years of weeks; longer periods show their last two years
+MAX_CONCERN_TAGS = 12  # further tags are folded into OTHER_TAGS
+OTHER_TAGS = "(other tags)"
+MAX_STAFF_ROWS = 500
+
+
+def type_label(code: str) -> str:
+    return MEETING_TYPE_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def _grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; use one of {GRAINS}")
+    return grain
+
+
+def _periods_cte(grain: str) -> str:
+    """One row per week (ISO, Monday first) or calendar month touching [:start, :end], with the days
+    of it inside the filter period."""
+    g = _grain(grain)
+    return f"""
+    periods as (
+        select cast(p as date) as period_start,
+               cast(p + interval 1 {g} - interval 1 day as date) as period_end,
+               date_diff('day', greatest(cast(p as date), cast(:start as date)),
+                         least(cast(p + interval 1 {g} - interval 1 day as date), cast(:end as date))) + 1
+                   as days_in_period,
+               date_diff('day', cast(p as date), cast(p + interval 1 {g} as date)) as period_days
+        from generate_series(date_trunc('{g}', cast(:start as date)), cast(:end as date), interval 1 {g}) t(p)
+    )"""
+
+
+def _scoped_cte(columns: str = "m.*") -> str:
+    return f"""
+    scoped as (
+        select {columns}
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+    )"""
+
+
+# -- headline tiles ---------------------------------------------------------------------------------
+
+
+def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
+    """Meetings held, residents reached and mean attendance, each with the prior period and change z.
+
+    Counts use the Poisson z; mean attendance the z of a difference in means (sd of residents per meeting).
+    """
+    p = f.prior()
+    sql = f"""
+    -- one row per period (current, prior)
+    select m.meeting_date >= :start as is_current,
+           count(*) as meetings_count,
+           coalesce(sum(m.residents_count), 0) as residents_count,
+           stddev_samp(m.residents_count) as residents_sd
+    from meetings m
+    where m.meeting_date between :prior_start and :end and {meeting_scope("m")}
+    group by 1
+    """
+    df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
+    rows = {bool(r.is_current): r for r in df.itertuples()}
+
+    def part(current: bool) -> tuple[int, int, float | None]:
+        r = rows.get(current)
+        if r is None:
+            return 0, 0, None
+        sd = None if r.residents_sd is None or pd.isna(r.residents_sd) else float(r.residents_sd)
+        return int(r.meetings_count), int(r.residents_count), sd
+
+    n1, res1, sd1 = part(True)
+    n0, res0, sd0 = part(False)
+    mean1 = res1 / n1 if n1 else None
+    mean0 = res0 / n0 if n0 else None
+    mean_change = None
+    if mean1 is not None and mean0 is not None and sd1 is not None and sd0 is not None:
+        mean_change = stats.mean_z(mean1, sd1 / math.sqrt(n1), mean0, sd0 / math.sqrt(n0))
+    return {
+        "meetings_held": Kpi("meetings_held", n1, n0, stats.poisson_z(n1, n0)),
+        "residents_reached": Kpi("residents_reached", res1, res0, stats.poisson_z(res1, res0)),
+        "mean_attendance": Kpi("mean_attendance", mean1, mean0, mean_change),
+    }
+
+
+# -- frequency over time ----------------------------------------------------------------------------
+
+
+def meetings_over_time(
+    conn: Connection, f: Filters, grain: str = "week", split: str = "unit"
+) -> pd.DataFrame:
+    """One row per week/month touching the period × unit or meeting type seen in it (zeros included):
+    meetings held and residents reached, with how many of the period's days fall inside the filter."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+    g = _grain(grain)
+    label = "u.name" if split == "unit" else "s.split_value"
+    label_join = "left join units u on u.unit_code = s.split_value" if split == "unit" else ""
+    sql = f"""
+    with {_periods_cte(g)},
+    counts as (
+        -- one row per period per split value with meetings
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start,
+               {SPLIT_COLUMNS[split]} as split_value,
+               count(*) as meetings_count,
+               sum(m.residents_count) as residents_count
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        group by 1, 2
+    ),
+    splits as (select distinct split_value from counts)
+    select p.period_start, p.period_end, p.days_in_period, p.period_days,
+           p.days_in_period < p.period_days as is_partial,
+           s.split_value, coalesce({label}, s.split_value) as split_label,
+           coalesce(c.meetings_count, 0) as meetings_count,
+           coalesce(c.residents_count, 0) as residents_count
+    from periods p
+    cross join splits s
+    {label_join}
+    left join counts c on c.period_start = p.period_start and c.split_value = s.split_value
+    order by p.period_start, s.split_value
+    """
+    df = read_frame(conn, sql, f.params())
+    if split == "type":
+        df["split_label"] = df["split_value"].map(type_label)
+    return df
+
+
+# -- with whom ----------------------------------------------------------------------------------------
+
+
+def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
+    """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
+    (on every row) how many communities were met and the meetings across all of them."""
+    sql = f"""
+    with {_scoped_cte()},
+    by_community as (
+        -- one row per community met
+        select m.community_id, count(*) as meetings_count, sum(m.residents_count) as residents_count,
+               max(m.meeting_date) as last_meeting_date
+        from scoped m
+        group by 1
+    )
+    select b.community_id, c.name as community_name, b.meetings_count, b.residents_count,
+           b.last_meeting_date,
+           count(*) over () as communities_count,
+           sum(b.meetings_count) over () as all_meetings_count
+    from by_community b
+    join communities c using (community_id)
+    order by b.meetings_count desc, b.residents_count desc, c.name
+    limit :top_n
+    """
+    return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
+
+
+def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
+    """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
+    left out of the ranking and counted on every row as `no_org_meetings_count`)."""
+    sql = f"""
+    with {_scoped_cte()},
+    by_org as (
+        -- one row per organization met
+        select m.org_id, count(*) as meetings_count, sum(m.residents_count) as residents_count
+        from scoped m
+        where m.org_id is not null
+        group by 1
+    ),
+    totals as (
+        select count(*) as all_meetings_count,
+               count(*) filter (where org_id is null) as no_org_meetings_count
+        from scoped
+    )
+    select b.org_id, o.name as org_name, c.name as community_name, b.meetings_count, b.residents_count,
+           count(*) over () as orgs_count, t.all_meetings_count, t.no_org_meetings_count
+    from by_org b
+    join organizations o using (org_id)
+    left join communities c on c.community_id = o.community_id
+    cross join totals t
+    order by b.meetings_count desc, b.residents_count desc, o.name
+    limit :top_n
+    """
+    return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
+
+
+# -- by whom -------------------------------------------------------------------------------------------
+
+
+def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per staff member who led or supported a meeting in scope: meetings led, residents reached
+    at them, mean attendance, and meetings supported (listed as other staff, not as lead).
+    Most meetings led first; at most MAX_STAFF_ROWS rows."""
+    sql = f"""
+    with {_scoped_cte("m.meeting_id, m.lead_staff_id, m.other_staff_ids, m.residents_count")},
+    led as (
+        select m.lead_staff_id as staff_id, count(*) as meetings_led_count,
+               sum(m.residents_count) as residents_count
+        from scoped m
+        group by 1
+    ),
+    support_rows as (
+        -- one row per meeting per distinct supporting staff member (list_distinct only where needed)
+        select lead_staff_id, other_staff_ids[1] as staff_id from scoped where len(other_staff_ids) = 1
+        union all
+        select lead_staff_id, unnest(list_distinct(other_staff_ids)) as staff_id
+        from scoped
+        where len(other_staff_ids) > 1
+    ),
+    supported as (
+        select staff_id, count(*) as meetings_supported_count
+        from support_rows
+        where staff_id <> lead_staff_id
+        group by 1
+    ),
+    people as (select staff_id from led union select staff_id from supported)
+    select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
+           coalesce(l.meetings_led_count, 0) as meetings_led_count,
+           coalesce(l.residents_count, 0) as residents_count,
+           l.residents_count * 1.0 / l.meetings_led_count as mean_attendance,
+           coalesce(sp.meetings_supported_count, 0) as meetings_supported_count
+    from people x
+    join staff s using (staff_id)
+    left join patrol_divisions dv on dv.division_code = s.division_code
+    left join led l using (staff_id)
+    left join supported sp using (staff_id)
+    order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name
+    limit {MAX_STAFF_ROWS}
+    """
+    return read_frame(conn, sql, f.params())
+
+
+# -- when ----------------------------------------------------------------------------------------------
+
+
+def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per day of the period (its last two years at most): ISO week start, ISO day of week
+    (1 = Monday) and meetings that day (0 when none). Days outside the period have no row."""
+    heat_start = max(f.start, f.end - timedelta(days=HEATMAP_MAX_DAYS - 1))
+    sql = f"""
+    with days as (
+        select cast(d as date) as day
+        from generate_series(cast(:heat_start as date), cast(:end as date), interval 1 day) t(d)
+    ),
+    counts as (
+        -- one row per day with meetings
+        select m.meeting_date as day, count(*) as meetings_count
+        from meetings m
+        where m.meeting_date between :heat_start and :end and {meeting_scope("m")}
+        group by 1
+    )
+    select cast(date_trunc('week', d.day) as date) as week_start, isodow(d.day) as iso_dow, d.day,
+           coalesce(c.meetings_count, 0) as meetings_count
+    from days d
+    left join counts c using (day)
+    order by d.day
+    """
+    return read_frame(conn, sql, {**f.params(), "heat_start": heat_start})
+
+
+# -- concerns ------------------------------------------------------------------------------------------
+
+
+def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd.DataFrame:
+    """One row per week/month touching the period × concern tag raised in it (zeros included): meetings
+    that raised the tag, and all meetings held in that week/month. The MAX_CONCERN_TAGS most raised tags
+    are kept; the rest are folded into OTHER_TAGS (a meeting counted once there)."""
+    g = _grain(grain)
+    sql = f"""
+    with {_periods_cte(g)},
+    scoped as (
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+    ),
+    raised as (
+        -- one row per meeting per distinct tag it raised; most meetings list one tag, and
+        -- list_distinct is costly at scale, so only lists of two or more pay for it
+        select period_start, concern_tags[1] as concern_tag
+        from scoped
+        where len(concern_tags) = 1
+        union all
+        select period_start, unnest(list_distinct(concern_tags)) as concern_tag
+        from scoped
+        where len(concern_tags) > 1
+    ),
+    per_tag as (
+        select period_start, concern_tag, count(*) as meetings_count from raised group by 1, 2
+    ),
+    ranked as (
+        select concern_tag, row_number() over (order by sum(meetings_count) desc, concern_tag) as tag_rank
+        from per_tag
+        group by concern_tag
+    ),
+    counts as (
+        select p.period_start, p.concern_tag, p.meetings_count
+        from per_tag p join ranked k using (concern_tag)
+        where k.tag_rank <= :max_tags
+        union all
+        -- a meeting raising several rare tags counts once in the folded row
+        select period_start, :other as concern_tag, count(*) as meetings_count
+        from scoped
+        where list_has_any(
+            concern_tags, (select coalesce(list(concern_tag), []) from ranked where tag_rank > :max_tags)
+        )
+        group by 1
+    ),
+    tags as (
+        select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1
+    ),
+    held as (
+        select period_start, count(*) as meetings_held_count from scoped group by 1
+    )
+    select p.period_start, p.period_end, p.days_in_period, p.period_days,
+           p.days_in_period < p.period_days as is_partial,
+           t.concern_tag, t.tag_total_count,
+           coalesce(c.meetings_count, 0) as meetings_count,
+           coalesce(h.meetings_held_count, 0) as meetings_held_count
+    from periods p
+    cross join tags t
+    left join counts c on c.period_start = p.period_start and c.concern_tag = t.concern_tag
+    left join held h on h.period_start = p.period_start
+    order by t.concern_tag = :other, t.tag_total_count desc, t.concern_tag, p.period_start
+    """
+    return read_frame(conn, sql, {**f.params(), "max_tags": MAX_CONCERN_TAGS, "other": OTHER_TAGS})
+
+
+# -- the meeting log ------------------------------------------------------------------------------------
+
+
+def escape_like(text: str) -> str:
+    """Make `text` match literally inside an ILIKE pattern with ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_params(search: str | None) -> tuple[str, dict[str, object]]:
+    """The search predicate (static SQL) and its binds; ('true', {}) when there is no search text.
+
+    Meeting types are matched in Python against their codes and labels (a fixed list), so a
+    search for 'crime prevention' or 'problem-solving' finds the type whichever way it is spelt."""
+    text = (search or "").strip()[:MAX_SEARCH_LEN]
+    if not text:
+        return "true", {}
+    needle = text.casefold()
+    types = [
+        code
+        for code, label in MEETING_TYPE_LABELS.items()
+        if needle in code.casefold() or needle in code.replace("_", " ") or needle in label.casefold()
+    ]
+    # names are matched on the small lookup tables first, so the meetings scan compares ids, not names
+    predicate = r"""(
+        coalesce(m.notes, '') ilike :pattern escape '\'
+        or list_contains(
+            (select coalesce(list(community_id), []) from communities where name ilike :pattern escape '\'),
+            m.community_id)
+        or list_contains(
+            (select coalesce(list(org_id), []) from organizations where name ilike :pattern escape '\'),
+            m.org_id)
+        or list_contains(cast(:search_types as varchar[]), m.meeting_type)
+    )"""
+    return predicate, {"pattern": f"%{escape_like(text)}%", "search_types": types}
+
+
+def _order_by(sort: str, descending: bool) -> str:
+    if sort not in LOG_SORTS:
+        raise ValueError(f"cannot sort the meeting log by {sort!r}; use one of {sorted(LOG_SORTS)}")
+    direction = "desc" if descending else "asc"
+    return LOG_SORTS[sort].format(dir=f"{direction} nulls last") + f", m.meeting_id {direction}"
+
+
+_LOG_FROM = """
+    from meetings m
+    join communities c on c.community_id = m.community_id
+    left join organizations o on o.org_id = m.org_id
+    left join patrol_divisions d on d.division_code = m.division_code
+    left join staff s on s.staff_id = m.lead_staff_id
+"""
+_LOG_COLUMNS = """
+    m.meeting_id, m.meeting_date, m.start_time, c.name as community_name, o.name as org_name,
+    d.name as division_name, m.meeting_type, m.unit_code, s.display_name as lead_name,
+    m.residents_count, m.officers_count, array_to_string(m.concern_tags, '; ') as concerns, m.notes
+"""
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: pd.DataFrame
+    total: int  # meetings matching the filters and search
+    page: int  # 1-based, clamped to the last page
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def first_row(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_row(self) -> int:
+        return min(self.page * self.page_size, self.total)
+
+
+def meeting_log_count(conn: Connection, f: Filters, search: str = "") -> int:
+    """How many meetings match the filters and the search text."""
+    predicate, binds = _search_params(search)
+    sql = f"""
+    select count(*)
+    from meetings m
+    where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
+    """
+    return int(read_value(conn, sql, {**f.params(), **binds}))
+
+
+def _log_rows(
+    conn: Connection, f: Filters, search: str, sort: str, descending: bool, limit: int, offset: int
+) -> pd.DataFrame:
+    predicate, binds = _search_params(search)
+    order_by = _order_by(sort, descending)
+    sort_join = LOG_SORT_JOINS[sort] if sort in LOG_SORT_JOINS else ""
+    sql = f"""
+    with page as (
+        -- the page's meeting ids: sort only the key columns, then fetch the wide rows for these alone
+        select m.meeting_id
+        from meetings m
+        {sort_join}
+        where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
+        order by {order_by}
+        limit :limit offset :offset
+    )
+    -- one row per meeting on the page
+    select {_LOG_COLUMNS}
+    {_LOG_FROM}
+    join page p on p.meeting_id = m.meeting_id
+    order by {order_by}
+    """
+    df = read_frame(conn, sql, {**f.params(), **binds, "limit": limit, "offset": offset})
+    df["meeting_type"] = df["meeting_type"].map(type_label)
+    return df
+
+
+def meeting_log(
+    conn: Connection,
+    f: Filters,
+    search: str = "",
+    sort: str = "date",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = LOG_PAGE_SIZE,
+) -> LogPage:
+    """One page of the meeting log (one row per meeting matching filters and search), sorted by an
+    allowlisted column with meeting_id as tie-breaker, and the total match count. A page past the end
+    is clamped to the last page."""
+    _order_by(sort, descending)  # reject a bad sort before touching the database
+    if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    total = meeting_log_count(conn, f, search)
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, int(page)), pages)
+    rows = _log_rows(conn, f, search, sort, descending, page_size, (page - 1) * page_size)
+    return LogPage(rows=rows, total=total, page=page, page_size=page_size)
+
+
+def meeting_log_export(
+    conn: Connection,
+    f: Filters,
+    search: str = "",
+    sort: str = "date",
+    descending: bool = True,
+    cap: int = EXPORT_CAP,
+) -> pd.DataFrame:
+    """Every meeting matching filters and search in the log's order, at most `cap` rows (the export)."""
+    return _log_rows(conn, f, search, sort, descending, _positive(cap), 0)
+
+
+def _positive(n: int) -> int:
+    n = int(n)
+    if n < 1:
+        raise ValueError("must be a positive number")
+    return n

@@ -1,0 +1,467 @@
+"""Meetings: how often are we meeting, with whom, and by whom?"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data_access.meetings import (
+    EXPORT_CAP,
+    HEATMAP_MAX_DAYS,
+    LOG_PAGE_SIZE,
+    LOG_SORT_LABELS,
+    LOG_SORTS,
+    OTHER_TAGS,
+    concerns_over_time,
+    meeting_kpis,
+    meeting_log,
+    meeting_log_export,
+    meetings_by_community,
+    meetings_by_day,
+    meetings_by_organization,
+    meetings_by_staff,
+    meetings_over_time,
+)
+from data_access.settings import small_n_k
+from ui import cache
+from ui.pager import deferred_download, pager_controls, requested_page
+from ui.theme import PALETTE, empty, show, style
+from ui.widgets import header, kpi_tile, table
+
+GRAIN_LABELS = {"week": "Weekly", "month": "Monthly"}
+SPLIT_LABELS = {"unit": "Unit", "type": "Meeting type"}
+DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+HEAT_SCALE = "Blues"  # Plotly's sequential blue: one hue, light to dark, safe for colour-blind readers
+LABEL_CHARS = 34
+LOG_COLUMNS = {
+    "meeting_date": st.column_config.DateColumn("Date", format="D MMM YYYY", width=105),
+    "start_time": st.column_config.TimeColumn("Time", format="HH:mm", width=60),
+    "community_name": st.column_config.TextColumn("Community", width="medium"),
+    "org_name": st.column_config.TextColumn("Organization", width="medium"),
+    "division_name": st.column_config.TextColumn("Division", width="small"),
+    "meeting_type": st.column_config.TextColumn("Type", width="medium"),
+    "unit_code": st.column_config.TextColumn("Unit", width="small"),
+    "lead_name": st.column_config.TextColumn("Lead", width="medium"),
+    "residents_count": st.column_config.NumberColumn("Residents", width="small"),
+    "officers_count": st.column_config.NumberColumn("Officers", width="small"),
+    "concerns": st.column_config.TextColumn("Concerns", width="medium"),
+    "notes": st.column_config.TextColumn("Notes", width="large"),
+}
+EXPORT_HEADERS = {
+    "meeting_id": "Meeting ID",
+    "meeting_date": "Date",
+    "start_time": "Time",
+    "community_name": "Community",
+    "org_name": "Organization",
+    "division_name": "Patrol division",
+    "meeting_type": "Meeting type",
+    "unit_code": "Unit",
+    "lead_name": "Lead",
+    "residents_count": "Residents",
+    "officers_count": "Officers",
+    "concerns": "Concerns",
+    "notes": "Notes",
+}
+
+
+def _plain(text: object) -> str:
+    """Imported text for a Plotly label or hover: Plotly reads a subset of HTML, so escape it."""
+    return html.escape(str(text), quote=False)
+
+
+def _short(text: str, n: int = LABEL_CHARS) -> str:
+    return _plain(text if len(text) <= n else text[: n - 1].rstrip() + "…")
+
+
+def _period_label(start: date, grain: str, partial: bool, multi_year: bool) -> str:
+    if grain == "month":
+        text = f"{start:%b %Y}"
+    else:
+        text = f"{start.day} {start:%b}" + (f" {start:%y}" if multi_year else "")
+    return text + ("*" if partial else "")
+
+
+def _with_labels(df: pd.DataFrame, grain: str) -> pd.DataFrame:
+    multi_year = df["period_start"].map(lambda d: d.year).nunique() > 1
+    labels = [
+        _period_label(s, grain, bool(p), multi_year)
+        for s, p in zip(df["period_start"], df["is_partial"], strict=True)
+    ]
+    return df.assign(period_label=labels)
+
+
+def _partial_note(df: pd.DataFrame, grain: str, marked: str = "") -> str:
+    """'* Partial weeks: 1 of 7 days (week of 17 Aug), 5 of 7 days (week of 16 Nov) …' or ''."""
+    edges = df[df["is_partial"]].drop_duplicates("period_start")
+    if edges.empty:
+        return ""
+    parts = [
+        f"{r.period_label.rstrip('*')}: {r.days_in_period} of {r.period_days} days"
+        for r in edges.itertuples()
+    ]
+    noun = "weeks" if grain == "week" else "months"
+    return (
+        f"\\* Partial {noun}{marked} — the filter period covers only part of them, so they are not "
+        f"comparable with full {noun}: " + "; ".join(parts) + "."
+    )
+
+
+def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
+    """Stacked bars of meetings per week/month by unit or type; partial edge periods hatched and labelled."""
+    df = _with_labels(df, grain)
+    order = df.groupby("split_label")["meetings_count"].sum().sort_values(ascending=False).index
+    periods = df.drop_duplicates("period_start")
+    fig = go.Figure()
+    for i, name in enumerate(order):
+        part = df[df["split_label"] == name]
+        colour = PALETTE[i % len(PALETTE)]
+        # full and partial periods as two traces, so the legend swatch is never hatched
+        for partial in (False, True):
+            bars = part[part["is_partial"] == partial]
+            if bars.empty:
+                continue
+            fig.add_bar(
+                x=bars["period_label"],
+                y=bars["meetings_count"],
+                name=_plain(name),
+                legendgroup=name,
+                showlegend=not partial or bool(part["is_partial"].all()),
+                marker=dict(color=colour, pattern=dict(shape="/" if partial else "")),
+                opacity=0.75 if partial else 1.0,
+                customdata=bars[["residents_count"]],
+                hovertemplate="%{fullData.name}: %{y} meetings · %{customdata[0]:,} residents<extra></extra>",
+            )
+    totals = df.groupby("period_start", sort=True)["meetings_count"].sum()
+    edges = periods[periods["is_partial"]]
+    if not edges.empty:
+        fig.add_scatter(
+            x=edges["period_label"],
+            y=[totals[s] for s in edges["period_start"]],
+            mode="text",
+            text=[
+                f"partial<br>{d} of {n} days"
+                for d, n in zip(edges.days_in_period, edges.period_days, strict=True)
+            ],
+            textposition="top center",
+            textfont=dict(size=11),
+            cliponaxis=False,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    fig.update_layout(barmode="stack", bargap=0.15)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(periods["period_label"]))
+    fig.update_yaxes(rangemode="tozero")
+    top = float(totals.max()) if len(totals) else 0.0
+    fig.update_yaxes(range=[0, top * 1.25 + 1])
+    return style(fig, height=400, y_title=f"Meetings per {grain}")
+
+
+def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = None) -> go.Figure:
+    """Horizontal bars, most meetings at the top, each labelled '42 · 510 residents'."""
+    df = df.iloc[::-1]
+    labels = [_short(str(n)) for n in df[name_col]]
+    text = [f"{m:,} · {r:,} residents" for m, r in zip(df.meetings_count, df.residents_count, strict=True)]
+    hover = [
+        _plain(n) + (f"<br>{_plain(c)}" if context_col and isinstance(c, str) else "")
+        for n, c in zip(df[name_col], df[context_col] if context_col else df[name_col], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=df["meetings_count"],
+            y=labels,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=PALETTE[0],
+            customdata=hover,
+            hovertemplate="%{customdata}<br>%{x} meetings<extra></extra>",
+        )
+    )
+    # leave room right of the longest bar for its outside label
+    fig.update_xaxes(range=[0, float(df["meetings_count"].max()) * 2.0], showticklabels=False, showgrid=False)
+    fig.update_yaxes(type="category", automargin=True)
+    style(fig, height=max(240, 30 * len(df) + 40))
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def day_heatmap(df: pd.DataFrame) -> go.Figure:
+    """Weeks across, Monday to Sunday down; days outside the period left blank."""
+    df = df.assign(week_label=[f"{d.day} {d:%b %y}" for d in df["week_start"]])
+    weeks = list(dict.fromkeys(df["week_label"]))
+    z = df.pivot(index="iso_dow", columns="week_label", values="meetings_count").reindex(
+        index=range(1, 8), columns=weeks
+    )
+    days = (
+        df.assign(day_text=[f"{d:%a} {d.day} {d:%b %Y}" for d in df["day"]])
+        .pivot(index="iso_dow", columns="week_label", values="day_text")
+        .reindex(index=range(1, 8), columns=weeks)
+    )
+    few = len(weeks) <= 26
+    fig = go.Figure(
+        go.Heatmap(
+            x=weeks,
+            y=DAY_NAMES,
+            z=z.to_numpy(dtype=float),
+            customdata=days.fillna("outside the period").to_numpy(),
+            colorscale=HEAT_SCALE,
+            xgap=2,
+            ygap=2,
+            texttemplate="%{z}" if few else None,
+            hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
+            colorbar=dict(title=dict(text="Meetings"), thickness=12),
+            hoverongaps=False,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", tickangle=-45 if not few else 0)
+    style(fig, height=330)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def concerns_chart(df: pd.DataFrame, grain: str) -> go.Figure:
+    """Concern tag × week/month: meetings raising the tag (hover adds the share of meetings held)."""
+    df = _with_labels(df, grain)
+    df = df.assign(
+        tag_label=[
+            f"{_plain(t.replace('_', ' '))} ({n:,})"
+            for t, n in zip(df.concern_tag, df.tag_total_count, strict=True)
+        ]
+    )
+    tags = list(dict.fromkeys(df["tag_label"]))
+    periods = list(dict.fromkeys(df["period_label"]))
+    z = df.pivot(index="tag_label", columns="period_label", values="meetings_count").reindex(
+        index=tags, columns=periods
+    )
+    held = (
+        df.drop_duplicates("period_label").set_index("period_label")["meetings_held_count"].reindex(periods)
+    )
+    custom = [[int(h) for h in held] for _ in tags]
+    few = len(periods) <= 26
+    fig = go.Figure(
+        go.Heatmap(
+            x=periods,
+            y=tags,
+            z=z.to_numpy(dtype=float),
+            customdata=custom,
+            colorscale=HEAT_SCALE,
+            xgap=2,
+            ygap=2,
+            texttemplate="%{z}" if few else None,
+            hovertemplate="%{y} · %{x}: raised at %{z} of %{customdata} meetings<extra></extra>",
+            colorbar=dict(title=dict(text="Meetings"), thickness=12),
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category", automargin=True)
+    fig.update_xaxes(type="category", tickangle=-45 if not few else 0)
+    style(fig, height=max(260, 30 * len(tags) + 90))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+# -- the page -------------------------------------------------------------------------------------------
+
+filters = st.session_state["filters"]
+k = small_n_k()
+header("Meetings", "How often are we meeting, with whom, and by whom?", filters)
+
+kpis = cache.query(meeting_kpis, filters)
+for col, name in zip(st.columns(3), ["meetings_held", "residents_reached", "mean_attendance"], strict=True):
+    kpi_tile(kpis[name], k, container=col)
+st.caption(
+    f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 and "
+    "**significant** at |z| ≥ 3; anything smaller is within normal variation."
+)
+
+# How often -----------------------------------------------------------------------------------------------
+st.subheader("How often")
+if "mt_grain" not in st.session_state:
+    st.session_state["mt_grain"] = "week" if filters.days <= 180 else "month"
+c1, c2, _ = st.columns([1, 1, 2])
+grain = c1.radio(
+    "Count per", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get, key="mt_grain", horizontal=True
+)
+split = c2.radio(
+    "Split by", list(SPLIT_LABELS), format_func=SPLIT_LABELS.get, key="mt_split", horizontal=True
+)
+freq = cache.query(meetings_over_time, filters, grain=grain, split=split)
+if freq.empty or freq["meetings_count"].sum() == 0:
+    empty("No meetings in this period for these filters. Widen the period or clear a filter.")
+else:
+    show(frequency_chart(freq, grain, split), key="mt_frequency_chart")
+    note = _partial_note(_with_labels(freq, grain), grain, " (hatched)")
+    st.caption(f"n = {int(freq['meetings_count'].sum()):,} meetings. " + note)
+
+st.markdown("**Day of week × week**")
+days = cache.query(meetings_by_day, filters)
+if days.empty or days["meetings_count"].sum() == 0:
+    empty("No meetings in this period for these filters, so there is no weekly pattern to show.")
+else:
+    show(day_heatmap(days), key="mt_day_heatmap")
+    capped = filters.days > HEATMAP_MAX_DAYS
+    st.caption(
+        f"n = {int(days['meetings_count'].sum()):,} meetings"
+        + (f" in the period's last {HEATMAP_MAX_DAYS // 7} weeks" if capped else "")
+        + ". Blank cells are days outside the period; 0 means no meeting that day."
+    )
+
+# With whom ------------------------------------------------------------------------------------------------
+st.subheader("With whom")
+top_n = st.selectbox("Show top", [10, 15, 25, 50], index=1, key="mt_top_n", width=160)
+left, right = st.columns(2)
+with left:
+    st.markdown("**By community**")
+    by_community = cache.query(meetings_by_community, filters, top_n=top_n)
+    if by_community.empty:
+        empty("No community was met in this period for these filters.")
+    else:
+        show(ranking_chart(by_community, "community_name"), key="mt_community_chart")
+        first = by_community.iloc[0]
+        shown = int(by_community["meetings_count"].sum())
+        st.caption(
+            f"Top {len(by_community)} of {int(first.communities_count):,} communities met · "
+            f"{shown:,} of {int(first.all_meetings_count):,} meetings."
+        )
+with right:
+    st.markdown("**By organization**")
+    by_org = cache.query(meetings_by_organization, filters, top_n=top_n)
+    if by_org.empty:
+        empty("No meeting with a recorded organization in this period for these filters.")
+    else:
+        show(ranking_chart(by_org, "org_name", context_col="community_name"), key="mt_org_chart")
+        first = by_org.iloc[0]
+        shown = int(by_org["meetings_count"].sum())
+        st.caption(
+            f"Top {len(by_org)} of {int(first.orgs_count):,} organizations met · {shown:,} of "
+            f"{int(first.all_meetings_count):,} meetings; {int(first.no_org_meetings_count):,} meetings "
+            "had no organization recorded."
+        )
+
+# By whom --------------------------------------------------------------------------------------------------
+st.subheader("By whom")
+staff = cache.query(meetings_by_staff, filters)
+staff_shown = staff.assign(
+    display_name=[
+        f"{n} · {t}" if isinstance(t, str) and t else n
+        for n, t in zip(staff["display_name"], staff["title"], strict=True)
+    ]
+).drop(columns=["staff_id", "title"])
+table(
+    staff_shown,
+    file_name="meetings_by_staff.csv",
+    key="mt_staff_download",
+    height=420,
+    column_config={
+        "display_name": st.column_config.TextColumn("Staff member", width=260),
+        "unit_code": st.column_config.TextColumn("Unit", width=60),
+        "division_name": st.column_config.TextColumn("Division", width=100),
+        "meetings_led_count": st.column_config.ProgressColumn(
+            "Meetings led",
+            format="%d",
+            min_value=0,
+            max_value=int(staff["meetings_led_count"].max()) if not staff.empty else 1,
+            width=150,
+        ),
+        "residents_count": st.column_config.NumberColumn(
+            "Residents", format="%d", width=90, help="Residents reached at the meetings this person led."
+        ),
+        "mean_attendance": st.column_config.NumberColumn("Mean attendance", format="%.1f", width=90),
+        "meetings_supported_count": st.column_config.NumberColumn(
+            "Supported",
+            format="%d",
+            width=90,
+            help="Meetings this person attended as other staff, not as lead.",
+        ),
+    },
+    empty_message="No staff led or supported a meeting in this period for these filters.",
+)
+if not staff.empty:
+    st.caption(
+        f"{len(staff):,} staff members · meetings led and residents reached count each meeting once, "
+        "under its lead; the unit filter applies to the lead's unit."
+    )
+
+# Concerns -------------------------------------------------------------------------------------------------
+st.subheader("Concerns raised")
+concerns = cache.query(concerns_over_time, filters, grain=grain)
+if concerns.empty:
+    empty("No concerns were tagged on meetings in this period for these filters.")
+else:
+    show(concerns_chart(concerns, grain), key="mt_concerns_chart")
+    note = _partial_note(_with_labels(concerns, grain), grain)
+    other = (
+        " Less frequent tags are folded into “(other tags)”."
+        if OTHER_TAGS in set(concerns.concern_tag)
+        else ""
+    )
+    st.caption(
+        f"Meetings raising each tag per {grain} (a meeting can raise several tags; totals in brackets)."
+        + other
+        + (" " + note if note else "")
+    )
+
+# Meeting log ----------------------------------------------------------------------------------------------
+st.subheader("Meeting log")
+c1, c2, c3 = st.columns([3, 1.3, 1.3])
+search = c1.text_input(
+    "Search the log",
+    key="mt_search",
+    max_chars=200,
+    placeholder="Notes, community, organization or meeting type",
+    help="Matches the text literally (case-insensitive) anywhere in the notes, community name, "
+    "organization name or meeting type.",
+)
+sort = c2.selectbox("Sort by", list(LOG_SORTS), format_func=LOG_SORT_LABELS.get, key="mt_sort")
+descending = (
+    c3.selectbox(
+        "Order", ["desc", "asc"], format_func={"desc": "Descending", "asc": "Ascending"}.get, key="mt_order"
+    )
+    == "desc"
+)
+search = search.strip()
+page = requested_page("mt_page", query=(filters, search, sort, descending))
+log = cache.query(
+    meeting_log, filters, search=search, sort=sort, descending=descending, page=page, page_size=LOG_PAGE_SIZE
+)
+if log.total == 0:
+    # the search text is not echoed back: st.info renders markdown
+    empty(
+        "No meetings match this search for these filters. Check the spelling or clear the search."
+        if search.strip()
+        else "No meetings in this period for these filters."
+    )
+else:
+    st.dataframe(
+        log.rows.fillna({"org_name": "", "concerns": "", "notes": ""}),
+        hide_index=True,
+        column_order=list(LOG_COLUMNS),
+        column_config=LOG_COLUMNS,
+        height=560,
+        width="stretch",
+    )
+    pager_controls("mt_page", page=log.page, total=log.total, page_size=LOG_PAGE_SIZE, noun="meetings")
+    exported = min(log.total, EXPORT_CAP)
+    deferred_download(
+        meeting_log_export,
+        filters,
+        file_name="meeting_log.csv",
+        key="mt_log_export",
+        label=f"Download {exported:,} matching meetings (CSV)",
+        rename=EXPORT_HEADERS,
+        search=search,
+        sort=sort,
+        descending=descending,
+        cap=EXPORT_CAP,
+    )
+    if log.total > EXPORT_CAP:
+        st.warning(
+            f"{log.total:,} meetings match; the export holds the first {EXPORT_CAP:,} in the current order. "
+            "Narrow the period, filters or search to export the rest.",
+            icon=":material/warning:",
+        )
