@@ -1,0 +1,869 @@
+"""Feedback: is trust moving, where, and what are people telling us?
+
+Every number here comes from data_access.feedback, which applies the small-n rule before
+anything reaches the browser: groups under k responses are left out of every number and
+shown only as a badge; breakdown cells under k (and the cells that would give them away)
+carry no score and no count. This page only draws what it is given.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from data_access import feedback as fb
+from data_access.settings import small_n_k
+from data_access.stats import SMALL_SAMPLE_N
+from ui import cache, pager
+from ui.auth import allowed
+from ui.theme import PALETTE, empty, show, style
+from ui.widgets import download, header, kpi_tile, table
+
+OURS = PALETTE[0]
+GREY = PALETTE[7]
+EXTERNAL_COLOURS = PALETTE[1:7]
+METRIC_LABELS = {"trust": "Trust", "safety": "Safety"}
+GRAIN_LABELS = {"week": "Week", "month": "Month"}
+SPLIT_LABELS = {"none": "All in filter", "division": "By patrol division"}
+SUPPRESSED_MARK = "⊘"
+SMALL_MARK = "⚠"
+
+
+def plain(value: object) -> str:
+    """Imported text for a Plotly label or hover: Plotly reads a subset of HTML there, so escape it."""
+    return html.escape(str(value), quote=False)
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def badge(label: str) -> str:
+    """The text badge beside a row: ⊘ for suppressed, ⚠ for a small sample, nothing otherwise."""
+    if not label or label == "no responses":
+        return label
+    return f"{SUPPRESSED_MARK} {label}" if label.startswith("suppressed") else f"{SMALL_MARK} {label}"
+
+
+def mid(start: date, end: date) -> date:
+    """Points sit in the middle of their week or month, so a bucket's shading centres on it."""
+    return start + timedelta(days=(end - start).days // 2)
+
+
+def month_mid(start: date) -> date:
+    return mid(start, fb.bucket_end(start, "month"))
+
+
+def band(xs: list[date], lo: list[float | None], hi: list[float | None]) -> tuple[list, list]:
+    """A closed polygon per run of consecutive shown points (None between runs), for fill='toself'."""
+    bx: list = []
+    by: list = []
+    run: list[int] = []
+    for i in [*range(len(xs)), None]:
+        if i is not None and lo[i] is not None and hi[i] is not None:
+            run.append(i)
+            continue
+        if run:
+            bx += [xs[j] for j in run] + [xs[j] for j in reversed(run)] + [None]
+            by += [hi[j] for j in run] + [lo[j] for j in reversed(run)] + [None]
+        run = []
+    return bx, by
+
+
+def floats(values: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
+def y_range(series: pd.DataFrame, metric: str, ext: pd.DataFrame) -> list[float]:
+    values = floats(series[f"{metric}_ci_low"]) + floats(series[f"{metric}_ci_high"])
+    if not ext.empty:
+        values += floats(ext["score"])
+    values = [v for v in values if v is not None]
+    if not values:
+        return [0, 100]
+    return [max(0.0, math.floor(min(values) - 5)), min(100.0, math.ceil(max(values) + 5))]
+
+
+def add_our_trace(
+    fig: go.Figure,
+    s: pd.DataFrame,
+    metric: str,
+    k: int,
+    *,
+    labels: bool,
+    legend: bool,
+    ymark: float,
+    legend_suppressed: bool = True,
+    **cell,
+) -> bool:
+    """CI band, line with n on every point, and a ⊘ marker (with grey shading) on every hidden bucket."""
+    xs = [mid(a, b) for a, b in zip(s["bucket_start"], s["bucket_end"], strict=True)]
+    shown = list(s["status"] == fb.SHOWN)
+    bx, by = band(xs, floats(s[f"{metric}_ci_low"]), floats(s[f"{metric}_ci_high"]))
+    fig.add_scatter(
+        x=bx,
+        y=by,
+        fill="toself",
+        fillcolor=rgba(OURS, 0.18),
+        line=dict(width=0),
+        mode="lines",
+        hoverinfo="skip",
+        name="95% confidence band",
+        legendgroup="band",
+        showlegend=legend,
+        **cell,
+    )
+    fig.add_scatter(
+        x=xs,
+        y=floats(s[f"{metric}_score"]),
+        mode="lines+markers+text" if labels else "lines+markers",
+        text=[
+            (f"n={int(n):,}" + (f" {SMALL_MARK}" if small else "")) if ok else ""
+            for n, ok, small in zip(s["n"].fillna(0), shown, s["small_sample"], strict=True)
+        ],
+        textposition="top center",
+        textfont=dict(size=11),
+        line=dict(color=OURS, width=3),
+        marker=dict(
+            color=OURS,
+            size=8,
+            symbol=["circle-open" if p else "circle" for p in s["is_partial"]],
+            line=dict(width=2, color=OURS),
+        ),
+        connectgaps=False,
+        hovertext=[plain(t) for t in s[f"{metric}_hover"]],
+        hoverinfo="text",
+        name=f"Our feedback: {METRIC_LABELS[metric].lower()} (n on each point)",
+        legendgroup="ours",
+        showlegend=legend,
+        **cell,
+    )
+    lone = [
+        i
+        for i, ok in enumerate(shown)
+        if ok and not (i > 0 and shown[i - 1]) and not (i + 1 < len(shown) and shown[i + 1])
+    ]
+    if lone:  # a point with no shown neighbour has no band to sit in: give it error bars
+        score, lo, hi = (
+            floats(s[f"{metric}_score"]),
+            floats(s[f"{metric}_ci_low"]),
+            floats(s[f"{metric}_ci_high"]),
+        )
+        fig.add_scatter(
+            x=[xs[i] for i in lone],
+            y=[score[i] for i in lone],
+            mode="markers",
+            marker=dict(color=OURS, size=8),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[hi[i] - score[i] for i in lone],
+                arrayminus=[score[i] - lo[i] for i in lone],
+                color=rgba(OURS, 0.5),
+                thickness=6,
+                width=0,
+            ),
+            hoverinfo="skip",
+            showlegend=False,
+            **cell,
+        )
+    hidden = s[s["status"].isin(fb.HIDDEN)]
+    for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True):
+        fig.add_vrect(
+            x0=a, x1=b + timedelta(days=1), fillcolor=GREY, opacity=0.18, line_width=0, layer="below", **cell
+        )
+    fig.add_scatter(
+        x=[mid(a, b) for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True)],
+        y=[ymark] * len(hidden),
+        mode="markers+text" if labels else "markers",
+        text=["suppressed"] * len(hidden),
+        textposition="bottom center",
+        textfont=dict(size=11),
+        marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
+        hovertext=[plain(t) for t in hidden[f"{metric}_hover"]],
+        hoverinfo="text",
+        name=f"suppressed (n < {k})",
+        legendgroup="suppressed",
+        showlegend=legend_suppressed and not hidden.empty,
+        **cell,
+    )
+    return not hidden.empty
+
+
+def add_external(fig: go.Figure, ext: pd.DataFrame, *, colour_of: dict, legend_once: set, **cell) -> None:
+    """Published scores as dashed lines, one per source × area, named by their source."""
+    for (source, area), grp in ext.groupby(["source", "area"], sort=True):
+        key = (source, area) if not cell else source
+        colour = colour_of.setdefault(key, EXTERNAL_COLOURS[len(colour_of) % len(EXTERNAL_COLOURS)])
+        name = f"{source} · {area}" if not cell else source
+        fig.add_scatter(
+            x=[month_mid(m) for m in grp["period_month"]],
+            y=floats(grp["score"]),
+            mode="lines+markers",
+            line=dict(color=colour, width=2, dash="dash"),
+            marker=dict(symbol="diamond-open", size=8, color=colour),
+            connectgaps=False,
+            hovertext=[plain(t) for t in grp["hover"]],
+            hoverinfo="text",
+            name=plain(name),
+            legendgroup=f"ext:{key}",
+            showlegend=key not in legend_once,
+            **cell,
+        )
+        legend_once.add(key)
+
+
+def trend_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: str, k: int) -> go.Figure:
+    fig = go.Figure()
+    lo, hi = y_range(series, metric, ext)
+    add_our_trace(fig, series, metric, k, labels=True, legend=True, ymark=hi - (hi - lo) * 0.08)
+    add_external(fig, ext, colour_of={}, legend_once=set())
+    style(fig, height=440, y_title=f"{METRIC_LABELS[metric]} score (0-100)")
+    fig.update_yaxes(range=[lo, hi])
+    fig.update_layout(hovermode="closest", legend=dict(font=dict(size=12)))
+    return fig
+
+
+def trend_by_division_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: str, k: int) -> go.Figure:
+    shown_divs = series[series["division_code"] != fb.NO_DIVISION]
+    divisions = list(
+        dict.fromkeys(zip(shown_divs["division_code"], shown_divs["division_name"], strict=True))
+    )
+    cols = 3
+    rows = max(1, math.ceil(len(divisions) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        subplot_titles=[plain(name) for _, name in divisions],
+        vertical_spacing=0.14 if rows > 1 else 0.1,
+        horizontal_spacing=0.03,
+    )
+    lo, hi = y_range(shown_divs, metric, ext)
+    colour_of: dict = {}
+    legend_once: set = set()
+    marked = False
+    for i, (code, _) in enumerate(divisions):
+        cell = dict(row=i // cols + 1, col=i % cols + 1)
+        s = shown_divs[shown_divs["division_code"] == code]
+        marked |= add_our_trace(
+            fig,
+            s,
+            metric,
+            k,
+            labels=False,
+            legend=i == 0,
+            ymark=hi - (hi - lo) * 0.08,
+            legend_suppressed=not marked,
+            **cell,
+        )
+        if not ext.empty:
+            add_external(
+                fig, ext[ext["division_code"] == code], colour_of=colour_of, legend_once=legend_once, **cell
+            )
+    style(fig, height=250 * rows + 130)
+    fig.update_yaxes(range=[lo, hi])
+    fig.update_yaxes(title=f"{METRIC_LABELS[metric]} (0-100)", col=1)
+    fig.update_annotations(font=dict(size=14))
+    fig.update_layout(
+        hovermode="closest",
+        legend=dict(font=dict(size=12), y=1.0, yanchor="top", yref="container"),
+        margin=dict(t=90),
+    )
+    return fig
+
+
+def comparison_figure(
+    df: pd.DataFrame, label_col: str, metric: str, k: int, total: float | None
+) -> go.Figure:
+    """Score with its 95% CI per row; a hidden row keeps its place with a ⊘ badge, never a value."""
+    df = df[df["status"] != fb.EMPTY].iloc[::-1]  # plotly draws the first category at the bottom
+    names = [plain(n) for n in df[label_col]]
+    shown = df["status"] == fb.SHOWN
+    score = floats(df[f"{metric}_score"])
+    lo, hi = floats(df[f"{metric}_ci_low"]), floats(df[f"{metric}_ci_high"])
+    fig = go.Figure()
+    fig.add_scatter(
+        x=score,
+        y=names,
+        mode="markers",
+        marker=dict(
+            color=OURS,
+            size=10,
+            symbol=["diamond-open" if small else "circle" for small in df["small_sample"]],
+            line=dict(width=2, color=OURS),
+        ),
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=[None if s is None or h is None else h - s for s, h in zip(score, hi, strict=True)],
+            arrayminus=[
+                None if s is None or low is None else s - low for s, low in zip(score, lo, strict=True)
+            ],
+            color=OURS,
+            thickness=1.5,
+        ),
+        hovertext=[
+            plain(
+                f"{n} · {metric} {s:.1f} (95% CI {a:.1f}–{b:.1f}) · n = {int(cnt):,}"
+                + (f" · small sample (n < {SMALL_SAMPLE_N})" if small else "")
+            )
+            if ok
+            else plain(f"{n} · {lab}")
+            for n, s, a, b, cnt, small, ok, lab in zip(
+                df[label_col],
+                score,
+                lo,
+                hi,
+                df["n"].fillna(0),
+                df["small_sample"],
+                shown,
+                df["status_label"],
+                strict=True,
+            )
+        ],
+        hoverinfo="text",
+        name=f"{METRIC_LABELS[metric]} with 95% CI",
+    )
+    values = [v for v in lo + hi if v is not None] + ([total] if total is not None else [])
+    x0 = math.floor(min(values) - 3) if values else 0
+    x1 = math.ceil(max(values) + 3) if values else 100
+    hidden = df[~shown]
+    if not hidden.empty:
+        fig.add_scatter(
+            x=[x0] * len(hidden),
+            y=[plain(n) for n in hidden[label_col]],
+            mode="text",
+            text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
+            textposition="middle right",
+            textfont=dict(size=13),
+            hovertext=[
+                plain(f"{n} · {lab}")
+                for n, lab in zip(hidden[label_col], hidden["status_label"], strict=True)
+            ],
+            hoverinfo="text",
+            name=f"{SUPPRESSED_MARK} suppressed: no score, no n",
+        )
+    if total is not None:
+        fig.add_vline(
+            x=total,
+            line=dict(color=GREY, dash="dot", width=2),
+            annotation_text=f"all in filter {total:.1f}",
+            annotation_position="top",
+        )
+    style(fig, height=max(240, 26 * len(df) + 110), y_title=None)
+    fig.update_xaxes(range=[x0, x1], title=f"{METRIC_LABELS[metric]} score (0-100)")
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(hovermode="closest", showlegend=False, margin=dict(t=40))
+    return fig
+
+
+def channel_figure(vol: pd.DataFrame, k: int) -> go.Figure:
+    fig = go.Figure()
+    xs = {b: mid(b, e) for b, e in zip(vol["bucket_start"], vol["bucket_end"], strict=True)}
+    for i, (channel, grp) in enumerate(vol.groupby("channel", sort=False)):
+        fig.add_bar(
+            x=[xs[b] for b in grp["bucket_start"]],
+            y=floats(grp["n"]),
+            name=plain(fb.channel_name(channel)),
+            marker_color=PALETTE[i % len(PALETTE)],
+            hovertext=[plain(t) for t in grp["hover"]],
+            hoverinfo="text",
+        )
+    hidden = vol[vol["status"].isin(fb.HIDDEN)]
+    if not hidden.empty:
+        tops = vol.groupby("bucket_start")["n"].sum(min_count=0).astype(float)
+        notes = hidden.groupby("bucket_start")["hover"].apply(lambda s: "<br>".join(plain(t) for t in s))
+        fig.add_scatter(
+            x=[xs[b] for b in notes.index],
+            y=[float(tops.get(b, 0.0)) for b in notes.index],
+            mode="markers+text",
+            text=["suppressed"] * len(notes),
+            textposition="top center",
+            textfont=dict(size=11),
+            marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
+            hovertext=list(notes),
+            hoverinfo="text",
+            name=f"{SUPPRESSED_MARK} a channel here is suppressed (n < {k}): bar left out",
+            cliponaxis=False,
+        )
+    style(fig, height=380, y_title="Responses")
+    fig.update_layout(barmode="stack", hovermode="closest")
+    return fig
+
+
+def topics_figure(topics: pd.DataFrame, k: int) -> go.Figure:
+    df = topics.iloc[::-1]
+    shown = ~df["status"].isin(fb.HIDDEN)
+    fig = go.Figure()
+    fig.add_bar(
+        x=floats(df["n"].where(shown)),
+        y=[plain(t) for t in df["topic_name"]],
+        orientation="h",
+        marker_color=OURS,
+        text=[f"{int(n):,}" if ok else "" for n, ok in zip(df["n"].fillna(0), shown, strict=True)],
+        textposition="outside",
+        cliponaxis=False,
+        hovertext=[
+            plain(f"{t}: {int(n):,} responses" if ok else f"{t}: {lab}")
+            for t, n, ok, lab in zip(
+                df["topic_name"], df["n"].fillna(0), shown, df["status_label"], strict=True
+            )
+        ],
+        hoverinfo="text",
+        name="Responses mentioning the topic",
+    )
+    hidden = df[~shown]
+    if not hidden.empty:
+        fig.add_scatter(
+            x=[0] * len(hidden),
+            y=[plain(t) for t in hidden["topic_name"]],
+            mode="text",
+            text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
+            textposition="middle right",
+            textfont=dict(size=13),
+            hoverinfo="skip",
+            name="suppressed",
+        )
+    style(fig, height=max(220, 30 * len(df) + 80), y_title=None)
+    fig.update_xaxes(title="Responses mentioning the topic", rangemode="tozero")
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def topic_heatmap(trend: pd.DataFrame) -> go.Figure:
+    """Month × topic counts; a hidden cell is blank with a ⊘ and the word 'suppressed', never a number."""
+    months = list(dict.fromkeys(trend["bucket_start"]))
+    topics = list(dict.fromkeys(trend["topic_name"]))
+    cell = {
+        (b, t): (n, lab)
+        for b, t, n, lab in zip(
+            trend["bucket_start"], trend["topic_name"], trend["n"], trend["status_label"], strict=True
+        )
+    }
+    z = [[None if pd.isna(cell[(b, t)][0]) else float(cell[(b, t)][0]) for b in months] for t in topics]
+    text = [
+        [
+            f"{int(cell[(b, t)][0]):,}" if not pd.isna(cell[(b, t)][0]) else f"{SUPPRESSED_MARK} suppressed"
+            for b in months
+        ]
+        for t in topics
+    ]
+    hover = [
+        [
+            plain(
+                f"{t} · {b:%b %Y}: "
+                + (f"{int(cell[(b, t)][0]):,} responses" if not pd.isna(cell[(b, t)][0]) else cell[(b, t)][1])
+            )
+            for b in months
+        ]
+        for t in topics
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{b:%b %Y}" for b in months],
+            y=[plain(t) for t in topics],
+            text=text,
+            texttemplate="%{text}",
+            hovertext=hover,
+            hoverinfo="text",
+            colorscale=[[0, rgba(OURS, 0.08)], [1, rgba(OURS, 0.75)]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        )
+    )
+    style(fig, height=max(220, 34 * len(topics) + 80), y_title=None)
+    fig.update_xaxes(type="category", side="top")
+    fig.update_yaxes(type="category", automargin=True, autorange="reversed")
+    return fig
+
+
+def score_table(
+    df: pd.DataFrame, label_col: str, label: str, *, with_change: bool, with_home: bool
+) -> pd.DataFrame:
+    """What a reader (and the CSV) sees: blanks and a ⊘ badge for hidden rows, never a number."""
+    out = pd.DataFrame({label: df[label_col]})
+    if "home_division" in df:
+        out["Home division"] = df["home_division"]
+    out["Responses (n)"] = df["n"]
+    for metric in ("trust", "safety"):
+        m = METRIC_LABELS[metric]
+        out[m] = df[f"{metric}_score"]
+        out[f"{m} CI low"] = df[f"{metric}_ci_low"]
+        out[f"{m} CI high"] = df[f"{metric}_ci_high"]
+        if with_home and metric == "trust":
+            out["Trust vs home division"] = df["trust_vs_home"]
+        if with_change:
+            out[f"{m} prior period"] = df[f"{metric}_prior"]
+            out[f"{m} change z"] = df[f"{metric}_z"]
+            out[f"{m} change"] = df[f"{metric}_change"]
+    out["Note"] = [badge(t) for t in df["status_label"]]
+    return out
+
+
+def number_columns(df: pd.DataFrame) -> dict:
+    cfg: dict = {}
+    for col in df.columns:
+        if col == "Responses (n)" or col.startswith("Responses"):
+            cfg[col] = st.column_config.NumberColumn(col, format="%d")
+        elif col.endswith(" z"):
+            cfg[col] = st.column_config.NumberColumn(col, format="%+.1f")
+        elif any(col.startswith(m) for m in METRIC_LABELS.values()) and not col.endswith("change"):
+            cfg[col] = st.column_config.NumberColumn(col, format="%.1f")
+        elif col == "Trust vs home division":
+            cfg[col] = st.column_config.NumberColumn(col, format="%+.1f")
+    return cfg
+
+
+def series_table(series: pd.DataFrame, metric: str, split: str) -> pd.DataFrame:
+    m = METRIC_LABELS[metric]
+    out = pd.DataFrame({"Period": series["bucket_label"]})
+    if split == "division":
+        out["Patrol division"] = series["division_name"]
+    out["Partial period"] = series["is_partial"].map({True: "yes", False: ""})
+    out["Responses (n)"] = series["n"]
+    out[m] = series[f"{metric}_score"]
+    out[f"{m} CI low"] = series[f"{metric}_ci_low"]
+    out[f"{m} CI high"] = series[f"{metric}_ci_high"]
+    out["Note"] = [badge(t) for t in series["status_label"]]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+filters = st.session_state["filters"]
+k = small_n_k()
+header("Feedback", "Is trust moving, where, and what are people telling us?", filters)
+
+kpis = cache.query(fb.score_kpis, filters, k=k)
+for col, name in zip(st.columns(3), ("trust_score", "safety_score", "responses"), strict=True):
+    kpi_tile(kpis[name], k, container=col)
+summary = cache.query(fb.suppression_summary, filters, k=k)
+NOTHING = (
+    f"Every group in these filters has fewer than {k} responses in this period, so nothing can be shown "
+    "(small-n rule). Widen the period or the selection."
+    if kpis["responses"].suppressed
+    else "No feedback responses for these filters in this period. Widen the period or clear a filter."
+)
+st.caption(
+    f"Scores are 0-100 with 95% confidence intervals; changes compare with the {filters.days} days before "
+    "(notable at |z| ≥ 2, significant at |z| ≥ 3). "
+    f"**Small-n rule:** a group (a community, or the patrol division of a response without one) with fewer "
+    f"than {k} responses in this period shows no score, no count and no comments, and is left out of every "
+    f"number on this page. Of the {summary['groups']} groups with responses here, "
+    f"{summary['suppressed_groups']} {'falls' if summary['suppressed_groups'] == 1 else 'fall'} under {k}; "
+    "the tables below badge every suppressed group. "
+    f"{SMALL_MARK} marks a small sample (n < {SMALL_SAMPLE_N})."
+)
+
+# -- over time ---------------------------------------------------------------------------------
+st.subheader("Is trust moving?")
+c1, c2, c3 = st.columns(3)
+metric = c1.radio(
+    "Score", list(METRIC_LABELS), format_func=METRIC_LABELS.get, horizontal=True, key="fb_metric"
+)
+grain = c2.radio(
+    "Time step",
+    list(fb.GRAINS),
+    index=0 if filters.days <= 120 else 1,
+    format_func=GRAIN_LABELS.get,
+    horizontal=True,
+    key="fb_grain",
+)
+split = c3.radio("Show", list(fb.SPLITS), format_func=SPLIT_LABELS.get, horizontal=True, key="fb_split")
+
+series = cache.query(fb.score_series, filters, k=k, grain=grain, split=split)
+external = cache.query(fb.external_scores, filters, k=k)
+ext = external[external["metric"] == metric] if not external.empty else external
+if split == "none" and not filters.divisions:
+    ext_note = (
+        "Published scores are per patrol division: choose divisions in the sidebar, or show "
+        "*By patrol division*, to see them beside ours."
+    )
+    ext = ext.iloc[0:0]
+else:
+    ext_note = (
+        "Dashed lines: scores published by others, as imported, named by their source "
+        "(areas matched to patrol divisions by name)."
+    )
+if series.empty:
+    empty(NOTHING)
+elif (series["status"] != fb.SHOWN).all():
+    empty(
+        f"Every {grain} here has fewer than {k} responses from reportable groups, so no score can be shown."
+    )
+else:
+    fig = (
+        trend_figure(series, ext, metric, k)
+        if split == "none"
+        else trend_by_division_figure(series, ext, metric, k)
+    )
+    show(fig, key="fb_trend")
+    st.caption(
+        f"Line: our {METRIC_LABELS[metric].lower()} score per {grain} with its 95% confidence band and n "
+        f"({SMALL_MARK}: small sample, n < {SMALL_SAMPLE_N}). "
+        f"Open circles: partial {grain}s at the period's edges. {SUPPRESSED_MARK} on grey: fewer than {k} "
+        "responses, or hidden so a small group cannot be worked out from a total; no score, no n. "
+        + ("Responses without a patrol division are not drawn per division. " if split == "division" else "")
+        + ext_note
+    )
+    with st.expander("Data behind this chart"):
+        table(
+            series_table(series, metric, split),
+            file_name=f"feedback_{metric}_by_{grain}.csv",
+            key="dl_fb_series",
+            column_config=number_columns(series_table(series.head(1), metric, split)),
+        )
+        if not ext.empty:
+            table(
+                ext[["period_month", "area", "group_name", "metric", "score", "n", "source"]],
+                file_name=f"external_{metric}_scores.csv",
+                key="dl_fb_external",
+            )
+
+# -- where -------------------------------------------------------------------------------------
+st.subheader("Where: patrol divisions and communities")
+divisions = cache.query(fb.comparison_by_division, filters, k=k)
+communities = cache.query(fb.comparison_by_community, filters, k=k)
+total_trust = kpis["trust_score"].value
+if not communities.empty:
+    communities = fb.add_trust_vs_home(communities, divisions, total_trust)
+# The same division drops the Overview's needs-attention list flags (real divisions only).
+drops = (
+    divisions[
+        (divisions["trust_change"].str.contains("drop") | divisions["safety_change"].str.contains("drop"))
+        & (divisions["division_code"] != fb.NO_DIVISION)
+    ]
+    if not divisions.empty
+    else divisions
+)
+if not drops.empty:
+    st.caption(
+        "Notable or significant drops against the period before (also on the Overview's needs-attention list):"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Change": [
+                    "▼ "
+                    + "; ".join(
+                        f"{lab} in {m}"
+                        for m, lab in (("trust", r.trust_change), ("safety", r.safety_change))
+                        if "drop" in lab
+                    )
+                    for r in drops.itertuples()
+                ],
+                "Patrol division": drops["division_name"],
+                "Trust now / before": [
+                    f"{a:.1f} / {b:.1f}" if not (pd.isna(a) or pd.isna(b)) else "—"
+                    for a, b in zip(drops["trust_score"], drops["trust_prior"], strict=True)
+                ],
+                "Safety now / before": [
+                    f"{a:.1f} / {b:.1f}" if not (pd.isna(a) or pd.isna(b)) else "—"
+                    for a, b in zip(drops["safety_score"], drops["safety_prior"], strict=True)
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+tab_div, tab_comm = st.tabs(["By patrol division", "By community"])
+with tab_div:
+    if divisions.empty:
+        empty(NOTHING)
+    else:
+        show(
+            comparison_figure(divisions, "division_name", metric, k, kpis[f"{metric}_score"].value),
+            key="fb_div_chart",
+        )
+        shown_table = score_table(
+            divisions, "division_name", "Patrol division", with_change=True, with_home=False
+        )
+        table(
+            shown_table,
+            file_name="feedback_by_division.csv",
+            key="dl_fb_div",
+            column_config=number_columns(shown_table),
+        )
+        st.caption(
+            "Dot: score; bar: 95% confidence interval; open diamond: small sample "
+            f"(n < {SMALL_SAMPLE_N}). Change: this period against the one before (z for means; the Overview's "
+            "needs-attention list flags the same drops)."
+        )
+with tab_comm:
+    if communities.empty:
+        empty(NOTHING)
+    else:
+        named = communities[communities["is_community"]]
+        if not named.empty:
+            show(
+                comparison_figure(named, "community_name", metric, k, kpis[f"{metric}_score"].value),
+                key="fb_comm_chart",
+            )
+        shown_table = score_table(
+            communities, "community_name", "Community", with_change=False, with_home=True
+        )
+        table(
+            shown_table,
+            file_name="feedback_by_community.csv",
+            key="dl_fb_comm",
+            column_config=number_columns(shown_table),
+        )
+        st.caption(
+            "Dot: score; bar: 95% confidence interval; open diamond: small sample "
+            f"(n < {SMALL_SAMPLE_N}). "
+            "Trust vs home division: the community's trust minus its home division's (citywide communities: "
+            "minus the total in the filter). Rows 'No community recorded' are the responses that name no "
+            "community, grouped by patrol division."
+        )
+
+# -- channels ----------------------------------------------------------------------------------
+st.subheader("How people answered: responses by channel")
+volume = cache.query(fb.channel_volume, filters, k=k, grain=grain)
+channels = cache.query(fb.channel_totals, filters, k=k)
+if volume.empty:
+    empty(NOTHING)
+else:
+    volume = volume.assign(bucket_end=[fb.bucket_end(b, grain) for b in volume["bucket_start"]])
+    show(channel_figure(volume, k), key="fb_channels")
+    ch_table = pd.DataFrame(
+        {
+            "Channel": channels["channel_name"],
+            "Responses (n)": channels["n"],
+            "Responses prior period": channels["n_prior"],
+            "Change z": channels["z"],
+            "Change": channels["change"],
+            "Note": [badge(t) for t in channels["status_label"]],
+        }
+    )
+    table(
+        ch_table,
+        file_name="feedback_by_channel.csv",
+        key="dl_fb_channels",
+        column_config=number_columns(ch_table),
+    )
+    with st.expander("Data behind this chart"):
+        table(
+            pd.DataFrame(
+                {
+                    "Period": volume["bucket_label"],
+                    "Channel": [fb.channel_name(c) for c in volume["channel"]],
+                    "Responses (n)": volume["n"],
+                    "Note": [badge(t) for t in volume["status_label"]],
+                }
+            ),
+            file_name=f"feedback_channels_by_{grain}.csv",
+            key="dl_fb_channel_series",
+        )
+
+# -- topics ------------------------------------------------------------------------------------
+st.subheader("What people are telling us: comment topics")
+topics = cache.query(fb.topic_counts, filters, k=k)
+if topics.empty:
+    empty(NOTHING if kpis["responses"].suppressed else "No tagged comments for these filters in this period.")
+else:
+    left, right = st.columns([2, 3])
+    with left:
+        show(topics_figure(topics, k), key="fb_topics")
+    with right:
+        trend = cache.query(fb.topic_trend, filters, k=k)
+        if trend.empty or (trend["status"] != fb.SHOWN).all():
+            empty(f"Every month × topic here has fewer than {k} responses; see the totals on the left.")
+        else:
+            show(topic_heatmap(trend), key="fb_topic_trend")
+            st.caption(
+                f"Responses per month mentioning each topic. {SUPPRESSED_MARK} suppressed: fewer than {k}, or "
+                "hidden so a small cell cannot be worked out from the topic's total."
+            )
+    tp_table = pd.DataFrame(
+        {
+            "Topic": topics["topic_name"],
+            "Responses (n)": topics["n"],
+            "Responses prior period": topics["n_prior"],
+            "Change z": topics["z"],
+            "Change": topics["change"],
+            "Note": [badge(t) for t in topics["status_label"]],
+        }
+    )
+    table(
+        tp_table, file_name="feedback_topics.csv", key="dl_fb_topics", column_config=number_columns(tp_table)
+    )
+
+# -- comments ----------------------------------------------------------------------------------
+st.subheader("Comments")
+if not allowed("view_comments"):
+    st.info(
+        "Comment text is shown to analysts and administrators only. Your role sees scores, counts and topics.",
+        icon=":material/lock:",
+    )
+else:
+    st.caption(
+        f"Only comments from groups with at least {k} responses in this period (a group is a community, or "
+        "the patrol division of a response without one). Shown exactly as written, as plain text; newest first."
+    )
+    topic_options = cache.query(fb.comment_topics, filters, k=k)
+    c1, c2 = st.columns([3, 2])
+    search = c1.text_input(
+        "Search comments", key="fb_search", max_chars=100, placeholder="Words to find, e.g. crosswalk"
+    )
+    if st.session_state.get("fb_topic") not in ("", *topic_options):
+        st.session_state["fb_topic"] = ""
+    topic = c2.selectbox(
+        "Topic",
+        ["", *topic_options],
+        format_func=lambda t: "All topics" if not t else fb.topic_name(t),
+        key="fb_topic",
+    )
+    page_no = pager.requested_page("fb_comment_page", query=(filters, search.strip(), topic))
+    result = cache.query(fb.comment_page, filters, k=k, search=search.strip(), topic=topic, page=page_no)
+    if result.total == 0:
+        empty("No comments match this search and topic for these filters.")
+    else:
+        shown_comments = pd.DataFrame(
+            {
+                "Date": result.rows["response_date"],
+                "Community": result.rows["community_name"],
+                "Patrol division": result.rows["division_name"],
+                "Channel": result.rows["channel"],
+                "Topics": result.rows["topics"],
+                "Comment": result.rows["comment"],
+            }
+        )
+        event = st.dataframe(
+            shown_comments,
+            hide_index=True,
+            width="stretch",
+            key="fb_comments",
+            on_select="rerun",
+            selection_mode="single-row",
+            column_config={
+                "Date": st.column_config.DateColumn("Date", format="D MMM YYYY"),
+                "Comment": st.column_config.TextColumn("Comment", width="large"),
+            },
+        )
+        pager.pager_controls(
+            "fb_comment_page",
+            page=result.page,
+            total=result.total,
+            page_size=fb.COMMENT_PAGE_SIZE,
+            noun="comments",
+        )
+        rows = event.selection.rows if event is not None else []
+        if rows:
+            picked = shown_comments.iloc[rows[0]]
+            st.caption(f"Selected comment · {picked['Date'].day} {picked['Date']:%b %Y}")
+            st.text(picked["Comment"])
+        else:
+            st.caption("Select a row to read the comment in full.")
+        download(shown_comments, file_name="feedback_comments_page.csv", key="dl_fb_comments")
