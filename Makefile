@@ -25,7 +25,7 @@ db: $(STAMP)
 	$(BIN)/python -c "from data_access.importer import ensure_database; print('built' if ensure_database() else 'database present')"
 
 run: db
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .

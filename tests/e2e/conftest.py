@@ -87,7 +87,7 @@ def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                "serve.py",  # the same entry point as `make run`
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",
