@@ -106,17 +106,29 @@ _METRICS = [
     Metric(
         "availability", "Availability", "Available ÷ authorized, in the period's last month.", "pct", True
     ),
-    Metric("workload", "Workload", "Meetings per filled FTE per month over the period.", "float"),
+    Metric(
+        "workload",
+        "Workload",
+        "Meetings per filled FTE per month: meetings in the period led by the unit's staff ÷ the unit's "
+        "average filled FTE ÷ the period's length in months (days ÷ 30.44). Average filled FTE is the mean "
+        "of the unit's monthly filled FTE (divisions in the filter summed) over the calendar months the period "
+        "touches that have staffing rows. E.g. 30 meetings in 1 Jan – 31 Mar (2.96 months) with 4 filled FTE "
+        "→ 2.5.",
+        "float",
+    ),
     Metric(
         "communities_per_liaison",
         "Communities per liaison",
-        "Active communities divided by distinct responsible staff.",
+        "Active communities in the filter whose responsible staff member still serves at the end of the "
+        "period ÷ distinct such staff, by the staff member's unit. Communities whose liaison has left are "
+        "counted apart: they need reassigning.",
         "float",
     ),
     Metric(
         "cit_trained_share",
         "CIT-trained share",
-        "Share of sworn staff serving at end of period who are CIT-trained.",
+        "Share of sworn staff (units marked sworn; civilians excluded) serving at the end of the period — "
+        "started on or before it, not ended before it — who are CIT-trained.",
         "pct",
         True,
     ),

@@ -222,10 +222,13 @@ FOLLOW_UPS = TableSpec(
     ),
 )
 
-# Staffing: negative counts and available > filled are errors (impossible numbers);
-# filled above authorized is allowed (over-hire happens) but warned about when it
-# exceeds authorized by more than 10% (STAFFING_OVERFILL_TOLERANCE); a month after
-# the current month is an error (no one can report next month's staffing).
+# Staffing rules (FTE, fractions allowed):
+# - authorized, filled or available below 0 is an error (min=0 on each column);
+# - available above filled is an error: available is filled minus leave and light duty;
+# - a month after the current month is an error: nobody can report next month's staffing yet;
+# - filled above authorized is allowed (over-hire and trainees happen) but warned about when it
+#   exceeds authorized by more than STAFFING_OVERFILL_TOLERANCE (10%); the row is kept.
+#   A hair of slack (1e-9 FTE) keeps exactly +10% (e.g. 9.944 of 9.04) from warning through float rounding.
 STAFFING_OVERFILL_TOLERANCE = 0.10
 STAFFING = TableSpec(
     "staffing",
@@ -235,7 +238,7 @@ STAFFING = TableSpec(
         C("unit_code", "text", ref=("units", "unit_code"), example="CIT"),
         C("division_code", "text", ref=("patrol_divisions", "division_code"), example="EAST"),
         C("authorized", "float", min=0, max=10000, example="6", help="FTE, fractions allowed"),
-        C("filled", "float", min=0, max=10000, example="5.5"),
+        C("filled", "float", min=0, max=10000, example="5.5", help="FTE on the books, fractions allowed"),
         C("available", "float", min=0, max=10000, example="4.5", help="filled minus leave / light duty"),
     ),
     key=("month", "unit_code", "division_code"),
@@ -244,7 +247,7 @@ STAFFING = TableSpec(
         RowRule("month", "r.month > date_trunc('month', current_date)", "month is in the future"),
         RowRule(
             "filled",
-            f"r.filled > r.authorized * {1 + STAFFING_OVERFILL_TOLERANCE}",
+            f"r.filled > r.authorized * {1 + STAFFING_OVERFILL_TOLERANCE} + 1e-9",
             f"filled exceeds authorized by more than {STAFFING_OVERFILL_TOLERANCE:.0%}",
             severity="warning",
         ),

@@ -1,0 +1,296 @@
+"""Queries behind the Staffing page: is each unit staffed to do the work?
+
+Staffing rows are monthly (unit × patrol division). "The period's last month" is the
+latest staffing month on or before the period's end among the rows in scope, exactly
+as `overview.staffing_totals` picks it, so the page and the Overview tile agree.
+Units and patrol divisions filter staffing, staff and the roster; the communities
+filter does not (people are not assigned to communities), except where a number is
+about communities or meetings: communities per liaison and the meetings behind workload.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from data_access.db import read_frame
+from data_access.filters import Filters
+from data_access.overview import BELOW_FILLED_SHARE, units_below_filled
+from data_access.scope import COMMUNITY_STATUS_CTE, in_list, meeting_scope, staffing_scope
+
+# Average month length, so a period of any number of days converts to months (90 days = 2.96).
+DAYS_PER_MONTH = 365.25 / 12
+ROSTER_LIMIT = 10_000
+
+# Group columns a caller may ask for: name -> (SQL expression over staffing alias s, output column).
+_SPLITS: dict[str, tuple[str, str] | None] = {
+    "total": None,
+    "unit": ("s.unit_code", "unit_code"),
+    "division": ("s.division_code", "division_code"),
+}
+
+# -- the latest month with staffing rows in scope on or before the period's end (as overview.staffing_totals)
+_MONTH_PICK = f"""
+month_pick as (
+    select max(s.month) as month from staffing s
+    where s.month <= date_trunc('month', cast(:end as date)) and {staffing_scope("s")}
+)"""
+
+# Ratios in SQL, null when nothing is authorized (a rate of nothing is not zero).
+_RATIOS = """
+    (authorized - filled) / nullif(authorized, 0) as vacancy_rate,
+    available / nullif(authorized, 0) as availability,
+    filled / nullif(authorized, 0) as filled_share"""
+
+
+def latest_staffing_month(conn: Connection, f: Filters) -> date | None:
+    """The period's last staffing month: latest month in scope on or before the period's end, or None."""
+    sql = f"with {_MONTH_PICK} select month from month_pick"
+    value = read_frame(conn, sql, f.params()).iat[0, 0]
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per unit in scope (divisions in scope summed) for the period's last staffing month.
+
+    `is_below_filled` comes from overview.units_below_filled, the same list the Overview's
+    needs-attention shows, so both pages flag the same units.
+    """
+    sql = f"""
+    with {_MONTH_PICK},
+    -- one row per unit in the picked month
+    by_unit as (
+        select s.unit_code, p.month,
+               sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
+        from staffing s join month_pick p on s.month = p.month
+        where {staffing_scope("s")}
+        group by s.unit_code, p.month
+    )
+    select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled, b.available,
+           b.authorized - b.filled as vacant_fte, {_RATIOS}
+    from by_unit b join units u using (unit_code)
+    order by b.unit_code
+    """
+    df = read_frame(conn, sql, f.params())
+    flagged = set(units_below_filled(conn, f)["unit_code"])
+    return df.assign(is_below_filled=df["unit_code"].isin(flagged))
+
+
+def staffing_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per patrol division with staffing rows (units in scope summed) in the period's last month.
+
+    A division is below filled when filled < 85% of authorized (the Overview's unit threshold).
+    """
+    sql = f"""
+    with {_MONTH_PICK},
+    -- one row per division in the picked month
+    by_division as (
+        select s.division_code, p.month,
+               sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
+        from staffing s join month_pick p on s.month = p.month
+        where {staffing_scope("s")}
+        group by s.division_code, p.month
+    )
+    select b.division_code, d.name as division_name, b.month, b.authorized, b.filled, b.available,
+           b.authorized - b.filled as vacant_fte, {_RATIOS},
+           coalesce(b.authorized > 0 and b.filled / b.authorized < :share, false) as is_below_filled
+    from by_division b join patrol_divisions d using (division_code)
+    order by d.name
+    """
+    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+
+
+def short_staffed_cells(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per unit × division below 85% filled in the period's last month, least filled first.
+
+    The unit and division totals can hide a short team (one division's gap inside a full unit).
+    """
+    sql = f"""
+    with {_MONTH_PICK}
+    -- one row per unit x division row of the picked month
+    select s.unit_code, u.name as unit_name, s.division_code, d.name as division_name, s.month,
+           s.authorized, s.filled, s.available, s.authorized - s.filled as vacant_fte,
+           s.filled / s.authorized as filled_share
+    from staffing s
+    join month_pick p on s.month = p.month
+    join units u on u.unit_code = s.unit_code
+    join patrol_divisions d on d.division_code = s.division_code
+    where {staffing_scope("s")} and s.authorized > 0 and s.filled / s.authorized < :share
+    order by filled_share, u.name, d.name
+    """
+    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+
+
+def staffing_by_month(conn: Connection, f: Filters, by: str = "total") -> pd.DataFrame:
+    """One row per month (per unit or division when `by` says so) with staffing rows in scope,
+    for the calendar months the period touches; `by` is one of total, unit, division."""
+    if by not in _SPLITS:
+        raise ValueError(f"unknown split {by!r}; choose one of {', '.join(_SPLITS)}")
+    split = _SPLITS[by]
+    group_sel = f"{split[0]} as {split[1]}, " if split else ""
+    group_by = f", {split[0]}" if split else ""
+    sql = f"""
+    -- one row per month{" per " + by if split else ""}
+    with monthly as (
+        select s.month, {group_sel}
+               sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
+        from staffing s
+        where s.month between date_trunc('month', cast(:start as date)) and date_trunc('month', cast(:end as date))
+          and {staffing_scope("s")}
+        group by s.month{group_by}
+    )
+    select *, {_RATIOS}
+    from monthly
+    order by month{", " + split[1] if split else ""}
+    """
+    df = read_frame(conn, sql, f.params())
+    df["month"] = pd.to_datetime(df["month"])
+    return df
+
+
+# -- staff serving at the end of the period: started on or before it, and no end date or ended on/after it
+_SERVING = "st.start_date <= :end and (st.end_date is null or st.end_date >= :end)"
+
+
+def cit_trained_share_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per patrol division: sworn staff serving at end of period and how many are CIT-trained.
+
+    Civilian units (units.is_sworn false) and staff who left before the period's end are excluded.
+    """
+    sql = f"""
+    -- one row per division with sworn staff serving at end of period
+    select st.division_code, d.name as division_name,
+           count(*) as sworn_count,
+           count(*) filter (where st.is_cit_trained) as cit_trained_count,
+           count(*) filter (where st.is_cit_trained) / count(*) as cit_trained_share
+    from staff st
+    join units u on u.unit_code = st.unit_code
+    join patrol_divisions d on d.division_code = st.division_code
+    where u.is_sworn and {_SERVING}
+      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    group by st.division_code, d.name
+    order by d.name
+    """
+    return read_frame(conn, sql, f.params())
+
+
+def cit_trained_share_total(conn: Connection, f: Filters) -> dict[str, float | int | None]:
+    """One value: CIT-trained share of sworn staff serving at end of period, units and divisions in scope."""
+    sql = f"""
+    select count(*) as sworn_count, count(*) filter (where st.is_cit_trained) as cit_trained_count
+    from staff st join units u on u.unit_code = st.unit_code
+    where u.is_sworn and {_SERVING}
+      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    sworn, trained = int(row.sworn_count), int(row.cit_trained_count)
+    return {
+        "sworn_count": sworn,
+        "cit_trained_count": trained,
+        "cit_trained_share": trained / sworn if sworn else None,
+    }
+
+
+def period_months(f: Filters) -> float:
+    """The period's length in months: days ÷ 30.4375 (so 1 Jan – 31 Mar, 90 days, is 2.957 months)."""
+    return f.days / DAYS_PER_MONTH
+
+
+def workload_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per unit in scope with meetings or staffing in the period: meetings per filled FTE per month.
+
+    workload = meetings in the period led by the unit's staff
+               ÷ the unit's average filled FTE
+               ÷ the period's length in months (days ÷ 30.4375).
+    Average filled FTE is the mean, over the calendar months the period touches that have
+    staffing rows for the unit, of its monthly filled FTE (divisions in scope summed).
+    Meetings obey the meeting filters (community, meeting's division, lead's unit).
+    Null when the unit has no filled FTE in those months.
+    """
+    sql = f"""
+    with monthly_filled as (
+        -- one row per unit per month the period touches
+        select s.unit_code, s.month, sum(s.filled) as filled
+        from staffing s
+        where s.month between date_trunc('month', cast(:start as date)) and date_trunc('month', cast(:end as date))
+          and {staffing_scope("s")}
+        group by s.unit_code, s.month
+    ),
+    fte as (
+        select unit_code, avg(filled) as avg_filled_fte, count(*) as staffing_months_count
+        from monthly_filled group by unit_code
+    ),
+    held as (
+        select m.unit_code, count(*) as meetings_count
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        group by m.unit_code
+    )
+    select u.unit_code, u.name as unit_name,
+           coalesce(h.meetings_count, 0) as meetings_count,
+           fte.avg_filled_fte, coalesce(fte.staffing_months_count, 0) as staffing_months_count,
+           cast(:months as double) as period_months,
+           coalesce(h.meetings_count, 0) / nullif(fte.avg_filled_fte, 0) / :months as workload
+    from units u
+    left join held h on h.unit_code = u.unit_code
+    left join fte on fte.unit_code = u.unit_code
+    where {in_list("units", "u.unit_code")} and (h.unit_code is not null or fte.unit_code is not null)
+    order by u.unit_code
+    """
+    return read_frame(conn, sql, {**f.params(), "months": period_months(f)})
+
+
+def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per unit of the responsible liaisons of the active communities in scope (the
+    Coverage page's scope), plus one row with unit_code null for communities with no liaison.
+
+    communities_per_liaison = communities whose responsible staff member is still serving at
+    end of period ÷ distinct such staff. Communities whose liaison left before the period's
+    end are counted apart (`liaison_left_count`): they need reassigning, nobody carries them.
+    """
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE},
+    -- one row per active community in scope, with its liaison's unit and whether they still serve
+    assigned as (
+        select c.community_id, c.responsible_unit as unit_code, c.responsible_staff_id,
+               c.responsible_staff_id is not null and {_SERVING} as is_serving
+        from scoped_communities c
+        left join staff st on st.staff_id = c.responsible_staff_id
+    )
+    select a.unit_code, u.name as unit_name,
+           count(*) as communities_count,
+           count(*) filter (where a.is_serving) as served_communities_count,
+           count(distinct a.responsible_staff_id) filter (where a.is_serving) as liaisons_count,
+           count(*) filter (where a.is_serving)
+               / nullif(count(distinct a.responsible_staff_id) filter (where a.is_serving), 0)
+               as communities_per_liaison,
+           count(*) filter (where a.responsible_staff_id is not null and not a.is_serving)
+               as liaison_left_count
+    from assigned a
+    left join units u on u.unit_code = a.unit_code
+    group by a.unit_code, u.name
+    order by a.unit_code is null, a.unit_code
+    """
+    return read_frame(conn, sql, {**f.params(), "as_of": f.end})
+
+
+def roster(conn: Connection, f: Filters, include_former: bool = False) -> pd.DataFrame:
+    """One row per staff member in the units and divisions in scope serving at end of period
+    (plus, with include_former, those who left before it); people who start later are left out."""
+    sql = f"""
+    -- one row per staff member
+    select st.display_name, st.title, u.name as unit_name, d.name as division_name,
+           st.start_date, st.end_date, st.is_cit_trained,
+           case when st.end_date is null or st.end_date >= :end then 'serving' else 'left' end as status
+    from staff st
+    join units u on u.unit_code = st.unit_code
+    join patrol_divisions d on d.division_code = st.division_code
+    where st.start_date <= :end
+      and (:include_former or st.end_date is null or st.end_date >= :end)
+      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    order by u.name, d.name, st.display_name, st.staff_id
+    limit {ROSTER_LIMIT}
+    """
+    return read_frame(conn, sql, {**f.params(), "include_former": include_former})
