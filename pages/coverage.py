@@ -1,0 +1,471 @@
+"""Coverage: which communities have we not met lately?
+
+A community × patrol-division grid of days since last contact, the cadence worklist
+(most overdue first, with the responsible liaison), coverage rate over time,
+communities without a serving liaison, and follow-ups open and ageing. Choosing a
+community here narrows the global filter, so every page follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data_access.coverage import (
+    FOLLOW_UP_PAGE_SIZE,
+    GRID_PAGE_SIZE,
+    STATUSES,
+    cadence_worklist,
+    communities_without_liaison,
+    contact_grid,
+    coverage_rate_over_time,
+    follow_up_ageing,
+    follow_up_summary,
+    open_follow_up_list,
+    status_counts,
+)
+from data_access.filters import Filters, format_date
+from data_access.metrics import format_value, metric
+from ui import cache
+from ui import filters as ui_filters
+from ui.theme import PALETTE, STATUS_COLOURS, STATUS_SYMBOLS, empty, show, status_label, style
+from ui.widgets import download, header, table
+
+NO_COMMUNITIES = (
+    "No active communities match these filters. Clear a community, division or unit filter "
+    "(the unit filter keeps communities whose responsible liaison is in that unit)."
+)
+KIND_LABELS = {
+    "identity": "Identity",
+    "faith": "Faith",
+    "neighborhood": "Neighborhood",
+    "business": "Business",
+    "campus": "Campus",
+    "rental_property": "Rental property",
+    "service_partner": "Service partner",
+}
+WORKLIST_IDS = "_coverage_worklist_ids"
+GRID_IDS = "_coverage_grid_ids"
+
+
+def _date(d: object) -> str:
+    return format_date(None if d is None or pd.isna(d) else d)
+
+
+def _focus(community_id: str) -> None:
+    """Narrow the global community filter; the sidebar applies it at the start of the next run."""
+    ui_filters.request(communities=[community_id])
+
+
+def _on_worklist_select(key: str) -> None:
+    # A callback runs only when the selection changes, before the rerun it triggers.
+    state = st.session_state.get(key)
+    rows = list(state.selection.rows) if state is not None else []
+    ids = st.session_state.get(WORKLIST_IDS, [])
+    if rows and rows[0] < len(ids):
+        _focus(ids[rows[0]])
+
+
+def _on_grid_select(key: str) -> None:
+    # A click on a cell selects that point; its y is the community's row label.
+    state = st.session_state.get(key)
+    points = list(state.selection.points) if state is not None else []
+    ids = st.session_state.get(GRID_IDS, {})
+    if points and points[0].get("y") in ids:
+        _focus(ids[points[0]["y"]])
+
+
+def _tiles(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
+    counts = cache.query(status_counts, filters)
+    total = sum(counts.values())
+    tiles = st.columns(4)
+    tiles[0].metric(
+        metric("coverage_rate").label,
+        f"{counts['on track'] / total:.0%}",
+        delta=f"{counts['on track']} of {total} on track",
+        delta_color="off",
+        delta_arrow="off",
+        help=metric("coverage_rate").description,
+        border=True,
+    )
+    for col, status in zip(tiles[1:], ("due", "overdue", "never met"), strict=True):
+        col.metric(
+            status_label(status), f"{counts[status]}", help=metric("cadence_status").description, border=True
+        )
+    if worklist["last_contact_date"].isna().all():
+        st.info(
+            f"None of these communities had a meeting on or before {end_label} in the chosen divisions, "
+            "so every one shows as never met.",
+            icon=":material/info:",
+        )
+
+
+def _cell_text(days: object, status: object, expected: bool) -> str:
+    if days is None or pd.isna(days):
+        return f"never {STATUS_SYMBOLS['never met']}" if expected else "—"
+    return f"{int(days)} d {STATUS_SYMBOLS[str(status)]}" if expected else f"{int(days)} d"
+
+
+def _grid_figure(grid: pd.DataFrame) -> go.Figure:
+    communities = list(dict.fromkeys(grid["name"]))
+    divisions = ["All divisions", *dict.fromkeys(grid["division_name"])]
+    code = {s: i for i, s in enumerate(STATUSES)}
+    z = pd.DataFrame(float("nan"), index=communities, columns=divisions)
+    text = pd.DataFrame("", index=communities, columns=divisions)
+    hover = pd.DataFrame("", index=communities, columns=divisions)
+    for name, rows in grid.groupby("name", sort=False):
+        first = rows.iloc[0]
+        overall = first.community_status
+        z.loc[name, "All divisions"] = code[overall]
+        text.loc[name, "All divisions"] = _cell_text(first.community_days_since, overall, True)
+        days = "" if pd.isna(first.community_days_since) else f", {int(first.community_days_since)} days"
+        hover.loc[name, "All divisions"] = (
+            f"{name}: {status_label(overall)} in any division{days} "
+            f"(target every {first.target_cadence_days} days)"
+        )
+        for r in rows.itertuples():
+            if r.is_expected:
+                z.loc[name, r.division_name] = code[r.cell_status]
+                where = f"target every {r.target_cadence_days} days: {status_label(r.cell_status)}"
+            else:
+                where = "outside its home division, no cadence applies"
+            text.loc[name, r.division_name] = _cell_text(r.days_since_contact, r.cell_status, r.is_expected)
+            hover.loc[name, r.division_name] = (
+                f"{name} · {r.division_name}: last met {_date(r.last_contact_date)}; {where}"
+            )
+    n = len(STATUSES)
+    scale: list[list[object]] = []
+    for i, s in enumerate(STATUSES):  # one flat band per status: z = 0..3
+        scale += [[i / n, STATUS_COLOURS[s]], [(i + 1) / n, STATUS_COLOURS[s]]]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.values,
+            x=divisions,
+            y=communities,
+            text=text.values,
+            texttemplate="%{text}",
+            hoverinfo="skip",
+            colorscale=scale,
+            zmin=-0.5,
+            zmax=n - 0.5,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            textfont=dict(size=13),
+        )
+    )
+    # Heatmap cells cannot be selected in Plotly, so an invisible marker on each cell carries the
+    # hover text and the click that narrows the filter.
+    cells = [(d, c) for c in communities for d in divisions]
+    fig.add_trace(
+        go.Scatter(
+            x=[d for d, _ in cells],
+            y=[c for _, c in cells],
+            mode="markers",
+            marker=dict(size=24, opacity=0),
+            selected=dict(marker=dict(opacity=0)),
+            unselected=dict(marker=dict(opacity=0)),
+            customdata=[hover.loc[c, d] for d, c in cells],
+            hovertemplate="%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    style(fig, height=max(220, 30 * len(communities) + 70))
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(side="top", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    return fig
+
+
+def _grid(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
+    st.subheader("Days since last contact, by patrol division")
+    legend = " · ".join(f"{STATUS_SYMBOLS[s]} {s}" for s in STATUSES)
+    st.caption(
+        f"As of {end_label}: days since the last meeting with each community held in each division "
+        f"({legend}, against the community's target cadence). “All divisions” is the community's "
+        "overall status; a plain number or “—” is a division outside the community's home, where no "
+        "cadence applies. Most overdue first; click a row to show only that community on every page."
+    )
+    offset = 0
+    pages = math.ceil(len(worklist) / GRID_PAGE_SIZE)
+    if pages > 1:
+        page_no = st.selectbox(
+            "Communities shown",
+            list(range(pages)),
+            format_func=lambda i: (
+                f"{i * GRID_PAGE_SIZE + 1}–{min((i + 1) * GRID_PAGE_SIZE, len(worklist))} "
+                f"of {len(worklist)}" + (" (most overdue)" if i == 0 else "")
+            ),
+            key="coverage_grid_page",
+        )
+        offset = int(page_no or 0) * GRID_PAGE_SIZE
+    grid = cache.query(contact_grid, filters, limit=GRID_PAGE_SIZE, offset=offset)
+    if grid.empty:
+        empty(NO_COMMUNITIES)
+        return
+    st.session_state[GRID_IDS] = dict(zip(grid["name"], grid["community_id"], strict=False))
+    key = "coverage_grid_" + hashlib.sha1(f"{filters!r}{offset}".encode()).hexdigest()[:10]
+    # ui.theme.show's settings, plus a click on a cell narrowing the global community filter
+    st.plotly_chart(
+        _grid_figure(grid),
+        width="stretch",
+        theme="streamlit",
+        key=key,
+        config={"displaylogo": False},
+        on_select=lambda: _on_grid_select(key),
+        selection_mode="points",
+    )
+
+
+def _liaison(row: pd.Series) -> str:
+    if pd.isna(row.responsible_staff_id):
+        return "— none assigned"
+    if not pd.isna(row.liaison_left_date):
+        return f"{row.responsible_name} (left {_date(row.liaison_left_date)})"
+    return str(row.responsible_name)
+
+
+def _worklist(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
+    st.subheader("Cadence worklist")
+    st.caption(
+        f"Every active community in scope at {end_label}, most overdue first (never met, then days "
+        "since contact ÷ target). Select a row to show only that community on every page."
+    )
+    shown = pd.DataFrame(
+        {
+            "Status": worklist["cadence_status"].map(status_label),
+            "Community": worklist["name"],
+            "Days since": worklist["days_since_contact"].astype("Int64"),
+            "Target (days)": worklist["target_cadence_days"],
+            "Last contact": worklist["last_contact_date"].map(_date),
+            "Responsible liaison": worklist.apply(_liaison, axis=1),
+            "Home division": worklist["division_name"].fillna("Citywide"),
+            "Kind": worklist["kind"].map(lambda k: KIND_LABELS.get(k, k)),
+        }
+    )
+    st.session_state[WORKLIST_IDS] = list(worklist["community_id"])
+    # The key changes with the filters, so a row selection never carries over to a different list.
+    key = "coverage_worklist_" + hashlib.sha1(repr(filters).encode()).hexdigest()[:10]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(shown), 600),
+        key=key,
+        on_select=lambda: _on_worklist_select(key),
+        selection_mode="single-row",
+        placeholder="—",
+        column_config={
+            "Status": st.column_config.TextColumn("Status", help=metric("cadence_status").description),
+            "Days since": st.column_config.NumberColumn(
+                "Days since", help=metric("days_since_contact").description, format="%d"
+            ),
+        },
+    )
+    download(
+        shown.assign(community_id=worklist["community_id"]),
+        file_name=f"coverage_worklist_{filters.end.isoformat()}.csv",
+        key="dl_coverage_worklist",
+        label="Download worklist (CSV)",
+    )
+    if len(filters.communities) == 1 and len(worklist) == 1:
+        st.caption(f"Every page now shows only **{worklist['name'].iloc[0]}**.")
+        if st.button("Show all communities again", icon=":material/filter_alt_off:", key="coverage_unfocus"):
+            ui_filters.request(communities=[])
+            st.rerun()
+        return
+    names = dict(zip(worklist["community_id"], worklist["name"], strict=True))
+    pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    picked = pick_col.selectbox(
+        "Focus on one community",
+        list(names),
+        format_func=names.get,
+        index=None,
+        placeholder="Choose a community…",
+        key="coverage_focus_pick",
+    )
+    if button_col.button(
+        "Show only this community",
+        disabled=picked is None,
+        icon=":material/filter_alt:",
+        key="coverage_focus_apply",
+    ):
+        _focus(picked)
+        st.rerun()
+
+
+def _rate_over_time(filters: Filters, end_label: str) -> None:
+    st.subheader("Coverage rate over time")
+    default_grain = "week" if filters.days <= 120 else "month"
+    grain = (
+        st.segmented_control(
+            "Points at the end of each", ["week", "month"], default=default_grain, key="coverage_grain"
+        )
+        or default_grain
+    )
+    series = cache.query(coverage_rate_over_time, filters, grain=grain)
+    if series.empty:
+        empty(NO_COMMUNITIES)
+        return
+    n = int(series["communities_count"].iloc[-1])
+    if int(series["on_track_count"].sum()) == 0:
+        empty(
+            f"None of the {n} communities in scope was on track at any point in this period: coverage was 0%."
+        )
+        return
+    # Label every point, except a week/month end crowded by the period's last day just after it.
+    dates = list(series["as_of_date"])
+    labels = [
+        ""
+        if i == len(dates) - 2 and series["is_partial"].iloc[-1] and (dates[-1] - d).days < 4
+        else f"{100 * v:.0f}%"
+        for i, (d, v) in enumerate(zip(dates, series["coverage_rate"], strict=True))
+    ]
+    when = series["as_of_date"].map(_date) + series["is_partial"].map(lambda p: " (period end)" if p else "")
+    fig = go.Figure(
+        go.Scatter(
+            x=series["as_of_date"],
+            y=100 * series["coverage_rate"],
+            mode="lines+markers+text" if len(series) <= 16 else "lines+markers",
+            text=labels,
+            textposition="top center",
+            customdata=list(zip(when, series["on_track_count"], series["communities_count"], strict=True)),
+            hovertemplate="%{customdata[0]}: %{y:.0f}% on track "
+            "(%{customdata[1]} of %{customdata[2]})<extra></extra>",
+            line=dict(color=PALETTE[0]),
+            name="Coverage rate",
+        )
+    )
+    style(fig, height=320, y_title="% of communities on track")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    fig.update_yaxes(range=[0, 110], ticksuffix="%")
+    show(fig, key="coverage_rate_chart")
+    st.caption(
+        f"Share of active communities on track at the end of each {grain}"
+        f"{' (Sundays)' if grain == 'week' else ''} and at {end_label}; "
+        f"n = {n} active communities in scope (today's list)."
+    )
+
+
+def _without_liaison(filters: Filters, end_label: str) -> None:
+    st.subheader("Without a responsible liaison")
+    orphans = cache.query(communities_without_liaison, filters)
+    shown = pd.DataFrame(
+        {
+            "Community": orphans["name"],
+            "Why": [
+                "none assigned"
+                if r.reason == "none assigned"
+                else f"{r.former_liaison} left {_date(r.liaison_left_date)}"
+                for r in orphans.itertuples()
+            ],
+            "Status": orphans["cadence_status"].map(status_label),
+            "Days since contact": orphans["days_since_contact"].map(
+                lambda d: "never" if pd.isna(d) else f"{int(d)}"
+            ),
+        }
+    )
+    st.caption(
+        f"Active communities in scope with nobody assigned, or whose responsible liaison's service "
+        f"ended on or before {end_label}."
+    )
+    table(
+        shown,
+        file_name=f"communities_without_liaison_{filters.end.isoformat()}.csv",
+        key="dl_coverage_orphans",
+        empty_message=f"Every community in scope has a serving responsible liaison at {end_label}.",
+    )
+
+
+def _follow_ups(filters: Filters, end_label: str) -> None:
+    st.subheader("Follow-ups")
+    summary = cache.query(follow_up_summary, filters)
+    cols = st.columns(3)
+    for col, name, value in (
+        (cols[0], "open_follow_ups", summary["open_count"]),
+        (cols[1], "follow_up_median_age", summary["median_age_days"]),
+    ):
+        col.metric(metric(name).label, format_value(name, value), help=metric(name).description, border=True)
+    eligible = summary["eligible_count"]
+    cols[2].metric(
+        metric("closed_within_30").label,
+        format_value("closed_within_30", summary["closed_within_30_share"]),
+        delta=f"{summary['closed_within_30_count']} of {eligible}"
+        if eligible
+        else "none opened 30+ days before the end",
+        delta_color="off",
+        delta_arrow="off",
+        help=metric("closed_within_30").description,
+        border=True,
+    )
+    if summary["open_count"] == 0:
+        empty(f"No follow-ups open at {end_label} for these filters.")
+        return
+    ageing = cache.query(follow_up_ageing, filters)
+    fig = go.Figure(
+        go.Bar(
+            y=ageing["age_bucket"],
+            x=ageing["open_count"],
+            orientation="h",
+            text=ageing["open_count"],
+            textposition="outside",
+            marker_color=PALETTE[0],
+            hovertemplate="%{y}: %{x} open<extra></extra>",
+        )
+    )
+    style(fig, title=f"Open at {end_label}, by days open (n = {summary['open_count']})", height=240)
+    fig.update_layout(hovermode="closest", showlegend=False)
+    fig.update_yaxes(autorange="reversed")
+    top = max(int(ageing["open_count"].max()), 1)
+    fig.update_xaxes(
+        title="open follow-ups", range=[0, 1.15 * top], tick0=0, dtick=max(1, math.ceil(top / 8))
+    )
+    show(fig, key="coverage_ageing_chart")
+
+    offset = 0
+    pages = math.ceil(summary["open_count"] / FOLLOW_UP_PAGE_SIZE)
+    if pages > 1:
+        page = st.number_input("Page", min_value=1, max_value=pages, value=1, key="coverage_fu_page")
+        offset = (int(page) - 1) * FOLLOW_UP_PAGE_SIZE
+    rows = cache.query(open_follow_up_list, filters, limit=FOLLOW_UP_PAGE_SIZE, offset=offset)
+    st.caption(
+        f"Open follow-ups, oldest first: {offset + 1}–{offset + len(rows)} of {summary['open_count']}."
+    )
+    table(
+        rows.rename(
+            columns={
+                "follow_up_id": "Follow-up",
+                "opened_date": "Opened",
+                "age_days": "Days open",
+                "concern_tag": "Concern",
+                "community_name": "Community",
+                "division_name": "Division",
+                "owner_name": "Owner",
+                "meeting_id": "Meeting",
+            }
+        ),
+        file_name=f"open_follow_ups_{filters.end.isoformat()}.csv",
+        key="dl_coverage_open_follow_ups",
+        height=320,
+        empty_message=f"No follow-ups open at {end_label} for these filters.",
+    )
+
+
+filters: Filters = st.session_state["filters"]
+end_label = _date(filters.end)
+header("Coverage", "Which communities have we not met lately?", filters)
+
+worklist = cache.query(cadence_worklist, filters)
+if worklist.empty:
+    empty(NO_COMMUNITIES)
+else:
+    _tiles(filters, worklist, end_label)
+    _grid(filters, worklist, end_label)
+    _worklist(filters, worklist, end_label)
+    _without_liaison(filters, end_label)
+    _rate_over_time(filters, end_label)
+_follow_ups(filters, end_label)
