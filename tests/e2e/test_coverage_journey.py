@@ -23,11 +23,7 @@ def test_coverage_journey(app):
     page = app.page
     not_found: list[str] = []
     page.on("response", lambda r: not_found.append(r.url) if r.status == 404 else None)
-    # Load the app root first: on a freshly started server, Streamlit treats the very first run as a
-    # v1 multipage app (a pages/ folder exists) and runs a deep-linked page without app.py, so
-    # /coverage as the server's first request fails (reported; the fix belongs in the app frame).
-    app.goto("/")
-    app.goto("/coverage")
+    app.goto("/coverage")  # a deep link, possibly the fresh server's first request (serve.py handles it)
     expect(page.get_by_role("heading", name="Coverage", exact=True)).to_be_visible()
     grid = page.get_by_test_id("stPlotlyChart").first
     expect(grid.locator(".heatmaplayer")).to_have_count(1)
