@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import filters
+from ui import audit, filters
 
 HERE = Path(__file__).parent
 
@@ -34,4 +34,5 @@ st.session_state["filters"] = filters.sidebar()
 if os.environ.get("CED_TEST_HOOKS") == "1" and st.query_params.get("boom") == "1":
     raise RuntimeError("boom: test hook raised on purpose")
 
+audit.page_view(nav.title)  # one audit line on entering a sensitive page (Data, Feedback)
 nav.run()

@@ -9,6 +9,7 @@ from data_access.export import safe_csv
 from data_access.filters import Filters
 from data_access.metrics import format_value, metric
 from data_access.overview import Kpi
+from ui.audit import export_clicked
 from ui.auth import allowed
 from ui.filters import names
 from ui.theme import empty
@@ -91,4 +92,6 @@ def download(df: pd.DataFrame, *, file_name: str, key: str, label: str = "Downlo
         mime="text/csv",
         key=key,
         icon=":material/download:",
+        on_click=export_clicked,
+        args=(file_name, len(df)),
     )

@@ -1,0 +1,81 @@
+"""Streamlit glue for the audit trail (data_access.audit): page views, exports, imports.
+
+- `page_view(title)` is called by app.py on every run; it writes one line when a
+  session enters a sensitive page (Data, Feedback). Refusals are written by
+  ui.auth.require (outcome "denied").
+- `export_clicked(file_name, rows)` is the on_click of every CSV download (ui.widgets).
+- `import_files(...)` wraps the importer for the Data page: it refuses roles that may
+  not import, passes the signed-in user's name, and writes one line per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import streamlit as st
+
+from data_access import importer
+from data_access.importer import ImportResult, Progress
+from ui.auth import SENSITIVE_PAGES, User, allowed, current_user, write_audit
+
+__all__ = ["SENSITIVE_PAGES", "export_clicked", "import_files", "page_view", "record"]
+
+
+def record(event: str, detail: str = "", outcome: str = "ok", user: User | None = None) -> None:
+    user = user or current_user()
+    write_audit(event, user=user.name, role=user.role, detail=detail, outcome=outcome)
+
+
+def page_view(title: str) -> None:
+    """Count page visits, and record entering a sensitive page (once per visit, not per rerun).
+
+    A refused visit is recorded by ui.auth.require, which runs even when a page is served without
+    this frame; here only the views that go ahead are recorded.
+    """
+    previous = st.session_state.get("_ced_page")
+    if title == previous:
+        return
+    st.session_state["_ced_page"] = title
+    st.session_state["_ced_visit"] = st.session_state.get("_ced_visit", 0) + 1
+    if title not in SENSITIVE_PAGES:
+        return
+    action, whole_page = SENSITIVE_PAGES[title]
+    user = current_user()
+    ok = allowed(action, user)
+    if whole_page:
+        if ok:
+            record("page_view", f"{title} page", "ok", user)
+    else:
+        record("page_view", f"{title} page ({'comments shown' if ok else 'comments hidden'})", "ok", user)
+
+
+def export_clicked(file_name: str, rows: int | None = None) -> None:
+    """on_click of a download button: the file and how many data rows left the building."""
+    detail = file_name if rows is None else f"{file_name} ({rows:,} rows)"
+    user = current_user()
+    record("export", detail, "ok" if allowed("export", user) else "denied", user)
+
+
+def import_files(
+    files: Iterable[tuple[str, str, bytes]], *, dry_run: bool = False, progress: Progress | None = None
+) -> list[ImportResult]:
+    """data_access.importer.import_files as the signed-in user, refused below admin, audited per file.
+
+    Raises PermissionError for a role that may not import (after recording the refusal);
+    importer.ImportError_ when the whole import could not run (recorded as failed).
+    """
+    files = list(files)
+    user = current_user()
+    names = ", ".join(name for _, name, _ in files) or "(no files)"
+    if not allowed("import", user):
+        record("import", names, "denied", user)
+        raise PermissionError(f"role {user.role} may not import data")
+    try:
+        results = importer.import_files(files, user=user.name, dry_run=dry_run, progress=progress)
+    except importer.ImportError_ as exc:
+        record("import", f"{names}: {exc}", "failed", user)
+        raise
+    for r in results:
+        outcome = "dry_run" if dry_run else ("ok" if r.committed else "failed")
+        record("import", r.summary(), outcome, user)
+    return results
