@@ -1,0 +1,628 @@
+"""The briefing deck: slides built from the query modules, rendered live in large type.
+
+`build_deck(run, filters, ...)` asks each area's own query functions (through `run`,
+which is `ui.cache.query` on the page and a plain connection in tests) and turns the
+answers into a `ui.briefing_html.Deck` of display text, figures and download frames.
+The live page (`render_slide`) and the HTML export (`ui.briefing_html.deck_html`)
+draw the same Deck, so both show the same numbers, captions and suppression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from data_access.coverage import cadence_worklist, status_counts
+from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, score_kpis, score_series
+from data_access.filters import Filters, format_date
+from data_access.metrics import format_value, metric
+from data_access.overview import BELOW_FILLED_SHARE, Kpi, needs_attention, overview_kpis, staffing_totals
+from data_access.staffing import staffing_by_unit
+from data_access.stats import SMALL_SAMPLE_N
+from ui.briefing_html import (
+    SUPPRESSED_MARK,
+    ChartBlock,
+    Deck,
+    Slide,
+    Stamp,
+    TableBlock,
+    Tile,
+    chart_text,
+    suppressed_text,
+)
+from ui.theme import PALETTE, STATUS_COLOURS, empty, show, status_label, style
+from ui.widgets import download
+
+Run = Callable[..., Any]  # run(query_fn, filters, **kwargs) -> the query's result
+
+DECK_TITLE = "Community Engagement briefing"
+ROWS_ON_SLIDE = 8  # table rows that stay readable from the back of a room at 1080p
+ATTENTION_ROWS = 7  # the overview also carries six tiles
+CHART_FONT = 20
+OVERVIEW_TILES = (
+    "meetings_held",
+    "coverage_rate",
+    "open_follow_ups",
+    "vacancy_rate",
+    "trust_score",
+    "safety_score",
+)
+KIND_ICONS = {"Overdue community": "▲", "Unit below 85% filled": "◆", "No meetings logged": "○"}
+BELOW_MARK = "◆"
+CHART_HEIGHT = 480
+
+
+# -- text helpers ---------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def plain_md(text: object) -> str:
+    """Imported text made inert for Streamlit's Markdown (tables, captions, metric labels):
+    every Markdown/directive character is backslash-escaped, so names never become links,
+    images, colours or icons."""
+    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
+
+
+def _date(d: object) -> str:
+    return format_date(None if d is None or pd.isna(d) else pd.Timestamp(d).date())
+
+
+def _more(shown: int, total: int, what: str) -> str:
+    return f"Showing {shown} of {total} {what}." if total > shown else ""
+
+
+# -- slides ---------------------------------------------------------------------------------------
+
+
+def _each_kind_first(items: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most `limit` rows, in list order, that include the first item of every kind, so a long run
+    of overdue communities cannot push a trust drop or a short-staffed unit off the slide."""
+    if len(items) <= limit:
+        return items
+    firsts = list(items.drop_duplicates("kind").index)[:limit]
+    rest = [i for i in items.index if i not in firsts][: limit - len(firsts)]
+    return items.loc[sorted(firsts + rest)]
+
+
+def kpi_tile(kpi: Kpi, k: int) -> Tile:
+    """A KPI as tile text; the change is said in words (never a bare % arrow), as ui.widgets.kpi_tile."""
+    m = metric(kpi.metric)
+    label = m.label + (f" · n = {kpi.n:,}" if kpi.n is not None else "")
+    if kpi.suppressed:
+        return Tile(
+            m.label, suppressed_text(k), "too few responses to show", help=m.description, suppressed=True
+        )
+    value = format_value(kpi.metric, kpi.value)
+    if kpi.value is None or kpi.prior is None:
+        delta = "no prior period to compare" if kpi.value is not None else None
+        if delta and kpi.small_sample:
+            delta += f" · small sample (n < {SMALL_SAMPLE_N})"
+        return Tile(label, value, delta, help=m.description)
+    diff = kpi.value - kpi.prior
+    shown = (
+        f"{100 * diff:+.0f} pts"
+        if m.fmt == "pct"
+        else f"{diff:+,.1f}"
+        if m.fmt in ("score", "float", "fte")
+        else f"{diff:+,.0f}"
+    )
+    change = kpi.change
+    delta = f"{shown} · {change}" + (f" (z = {kpi.z:+.1f})" if kpi.z is not None else "")
+    tone = "neutral"
+    if change != "within normal variation" and m.higher_is_better is not None and diff != 0:
+        tone = "good" if (diff > 0) == m.higher_is_better else "bad"
+    if kpi.small_sample:  # SPEC §3: k ≤ n < 30 is flagged where the number is shown
+        delta += f" · small sample (n < {SMALL_SAMPLE_N})"
+    return Tile(
+        label,
+        value,
+        delta,
+        tone,
+        help=f"{m.description} Prior period: {format_value(kpi.metric, kpi.prior)}.",
+    )
+
+
+def overview_slide(run: Run, f: Filters, k: int) -> Slide:
+    # Trust and safety come from the Feedback queries (reportable groups only, as on the Feedback
+    # slide), so no n on this deck differs from another by a suppressed group's responses.
+    kpis = {**run(overview_kpis, f, k=k), **run(score_kpis, f, k=k)}
+    items = run(needs_attention, f, k=k)
+    shown = _each_kind_first(items, ATTENTION_ROWS)
+    frame = pd.DataFrame(
+        {
+            "What": [f"{KIND_ICONS.get(x, '▼')} {x}" for x in shown["kind"]],
+            "Who": shown["subject"],
+            "Detail": shown["detail"],
+        }
+    )
+    counts = items["kind"].value_counts()
+    summary = " · ".join(f"{kind}: {n}" for kind, n in counts.items())
+    return Slide(
+        key="overview",
+        title="Overview",
+        question="How are we doing this period, and what needs attention now?",
+        tiles=tuple(kpi_tile(kpis[name], k) for name in OVERVIEW_TILES),
+        blocks=(
+            TableBlock(
+                title="Needs attention" + (f" · {len(items)} items" if len(items) else ""),
+                frame=frame,
+                data=items,
+                file_name="briefing_needs_attention.csv",
+                note=" ".join(
+                    x for x in (summary + "." if summary else "", _more(len(shown), len(items), "items")) if x
+                ),
+                empty_message="Nothing needs attention for these filters: every community is within 1.5× its "
+                "cadence, every unit is at least 85% filled, no score fell notably and every unit logged meetings.",
+            ),
+        ),
+        note=f"Changes compare with the {f.days} days immediately before; notable at |z| ≥ 2, significant at "
+        "|z| ≥ 3, otherwise within normal variation.",
+    )
+
+
+def _liaison(row: Any) -> str:
+    if row.responsible_name is None or pd.isna(row.responsible_name):
+        return "— none assigned"
+    if "liaison_left_date" in row._fields and not pd.isna(row.liaison_left_date):
+        return f"{row.responsible_name} (left {_date(row.liaison_left_date)})"
+    return str(row.responsible_name)
+
+
+def coverage_slide(run: Run, f: Filters) -> Slide:
+    counts = run(status_counts, f)
+    worklist = run(cadence_worklist, f)
+    total = sum(counts.values())
+    behind = worklist[worklist["cadence_status"].isin(["never met", "overdue", "due"])]
+    shown = behind.head(ROWS_ON_SLIDE)
+    frame = pd.DataFrame(
+        {
+            "Status": [status_label(s) for s in shown["cadence_status"]],
+            "Community": shown["name"],
+            "Days since contact": [
+                "never" if pd.isna(d) else f"{int(d)} d (target {t})"
+                for d, t in zip(shown["days_since_contact"], shown["target_cadence_days"], strict=True)
+            ],
+            "Last met": [_date(d) for d in shown["last_contact_date"]],
+            "Responsible liaison": [_liaison(r) for r in shown.itertuples()],
+        }
+    )
+    rate = counts["on track"] / total if total else None
+    tiles = (
+        Tile(
+            metric("coverage_rate").label,
+            format_value("coverage_rate", rate),
+            f"{counts['on track']} of {total} {'community' if total == 1 else 'communities'} on track"
+            if total
+            else None,
+            help=metric("coverage_rate").description,
+        ),
+        *(
+            Tile(status_label(s), f"{counts[s]:,}", help=metric("cadence_status").description)
+            for s in ("overdue", "never met", "due")
+        ),
+    )
+    data = worklist.drop(columns=[c for c in ("responsible_staff_id",) if c in worklist.columns])
+    return Slide(
+        key="coverage",
+        title="Coverage",
+        question="Which communities have we not met lately?",
+        tiles=tiles,
+        blocks=(
+            TableBlock(
+                title="Worklist: most overdue first",
+                frame=frame,
+                data=data,
+                file_name="briefing_coverage_worklist.csv",
+                note=_more(len(shown), len(behind), "communities behind cadence"),
+                empty_message="Every active community in scope is on track: nothing is due, overdue or never met.",
+                tones={status_label(s): STATUS_COLOURS[s] for s in ("overdue", "on track")},
+            ),
+        ),
+        note=f"As of {format_date(f.end)}. On track: days since last contact ≤ target cadence; due: up to "
+        "1.5 × target; overdue: beyond that.",
+    )
+
+
+def _big(fig: go.Figure, *, height: int) -> go.Figure:
+    """Room-sized type on every part of a chart (explicit sizes win over the Streamlit theme's)."""
+    style(fig, height=height)
+    fig.update_layout(
+        font=dict(size=CHART_FONT),
+        legend=dict(font=dict(size=CHART_FONT)),
+        hoverlabel=dict(font=dict(size=CHART_FONT)),
+        hovermode="closest",
+    )
+    fig.update_xaxes(tickfont=dict(size=CHART_FONT - 2), title_font=dict(size=CHART_FONT))
+    fig.update_yaxes(tickfont=dict(size=CHART_FONT - 2), title_font=dict(size=CHART_FONT))
+    return fig
+
+
+def _staffing_figure(units: pd.DataFrame) -> go.Figure:
+    labels = [
+        chart_text(name) + (f" {BELOW_MARK}" if below else "")
+        for name, below in zip(units["unit_name"], units["is_below_filled"], strict=True)
+    ]
+    fig = go.Figure()
+    for i, (col, name) in enumerate(
+        (("authorized", "Authorized"), ("filled", "Filled"), ("available", "Available"))
+    ):
+        fig.add_bar(
+            y=labels,
+            x=units[col],
+            name=name,
+            orientation="h",
+            marker_color=PALETTE[i],
+            text=[f"{v:,.1f}" for v in units[col]],
+            textposition="outside",
+            textfont=dict(size=CHART_FONT - 2),
+            cliponaxis=False,
+            hovertemplate=f"%{{y}}<br>{name}: %{{x:,.1f}} FTE<extra></extra>",
+        )
+    _big(fig, height=CHART_HEIGHT)
+    fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.05)
+    fig.update_layout(uniformtext=dict(minsize=CHART_FONT - 4, mode="show"))
+    fig.update_xaxes(title_text="FTE")
+    fig.update_yaxes(autorange="reversed", title_text=None)
+    return fig
+
+
+def staffing_slide(run: Run, f: Filters) -> Slide:
+    totals = run(staffing_totals, f)
+    units = run(staffing_by_unit, f)
+    month = "" if units.empty else f"{pd.Timestamp(units['month'].iloc[0]):%b %Y}"
+    authorized = totals["authorized"] if totals else 0
+    vacancy = (totals["authorized"] - totals["filled"]) / authorized if totals and authorized else None
+    availability = totals["available"] / authorized if totals and authorized else None
+    values = {
+        "authorized": totals["authorized"] if totals else None,
+        "filled": totals["filled"] if totals else None,
+        "available": totals["available"] if totals else None,
+        "vacancy_rate": vacancy,
+        "availability": availability,
+    }
+    tiles = tuple(
+        Tile(metric(name).label, format_value(name, value), help=metric(name).description)
+        for name, value in values.items()
+    )
+    ranked = units.sort_values(["filled_share", "unit_name"], na_position="last", kind="stable")
+    below_count = int(units["is_below_filled"].sum())
+    frame = pd.DataFrame(
+        {
+            "Unit": ranked["unit_name"],
+            "Filled": [
+                f"{fi:g} of {a:g}" for fi, a in zip(ranked["filled"], ranked["authorized"], strict=True)
+            ],
+            "Filled %": [
+                "—" if pd.isna(sh) else (f"{BELOW_MARK} {sh:.0%}" if below else f"{sh:.0%}")
+                for sh, below in zip(ranked["filled_share"], ranked["is_below_filled"], strict=True)
+            ],
+            "Available": [f"{v:g}" for v in ranked["available"]],
+        }
+    )
+    data = units[
+        [
+            "unit_code",
+            "unit_name",
+            "month",
+            "authorized",
+            "filled",
+            "available",
+            "vacancy_rate",
+            "availability",
+            "filled_share",
+            "is_below_filled",
+        ]
+    ]
+    no_rows = "No staffing rows for these filters in or before this period."
+    below_title = f"{below_count} unit{'s' if below_count != 1 else ''} below {BELOW_FILLED_SHARE:.0%} filled"
+    return Slide(
+        key="staffing",
+        title="Staffing",
+        question="Is each unit staffed to do the work?",
+        tiles=tiles,
+        blocks=(
+            ChartBlock(
+                title=f"FTE by unit{f', {month}' if month else ''}",
+                figure=None if units.empty else _staffing_figure(units),
+                data=data,
+                file_name="briefing_staffing_by_unit.csv",
+                empty_message=no_rows,
+            ),
+            TableBlock(
+                title=below_title if below_count else f"Every unit at least {BELOW_FILLED_SHARE:.0%} filled",
+                frame=frame,
+                data=data,
+                file_name="briefing_staffing_by_unit.csv",
+                note=f"Least filled first; {BELOW_MARK} marks a unit below {BELOW_FILLED_SHARE:.0%} of authorized.",
+                empty_message=no_rows,
+                tones={t: STATUS_COLOURS["overdue"] for t in frame["Filled %"] if t.startswith(BELOW_MARK)},
+            ),
+        ),
+        widths=(3, 2),
+        note=f"FTE in {month or 'the latest month with data'}, patrol divisions in the filter summed; available = "
+        "filled minus leave and light duty. The communities filter does not apply to staffing.",
+    )
+
+
+def _bucket_label(start: date, grain: str, partial: bool) -> str:
+    return (f"{start.day} {start:%b}" if grain == "week" else f"{start:%b %Y}") + ("*" if partial else "")
+
+
+def _trend_figure(series: pd.DataFrame, k: int, grain: str) -> go.Figure:
+    """Trust and safety with 95% CI bands (top) and responses per bucket (bottom), one category per
+    week or month; a suppressed bucket draws no point and no bar, only a grey ⊘ marker."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
+    x = [
+        _bucket_label(b, grain, p) for b, p in zip(series["bucket_start"], series["is_partial"], strict=True)
+    ]
+    hidden_rows = series["status"].isin(HIDDEN)
+    for i, (name, label) in enumerate((("trust", "Trust"), ("safety", "Safety"))):
+        colour = PALETTE[i]
+        lo, hi = series[f"{name}_ci_low"].astype(float), series[f"{name}_ci_high"].astype(float)
+        fig.add_scatter(
+            x=x, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False, row=1, col=1
+        )
+        fig.add_scatter(
+            x=x,
+            y=lo,
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor=_rgba(colour, 0.18),
+            hoverinfo="skip",
+            name=f"{label} 95% CI",
+            showlegend=False,
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=x,
+            y=series[f"{name}_score"].astype(float),
+            mode="lines+markers",
+            name=f"{label} score",
+            line=dict(color=colour, width=4),
+            marker=dict(
+                size=13,
+                color=colour,
+                symbol=["circle-open" if p else "circle" for p in series["is_partial"]],
+                line=dict(width=3, color=colour),
+            ),
+            hovertext=[chart_text(t) for t in series[f"{name}_hover"]],
+            hoverinfo="text",
+            connectgaps=False,
+            row=1,
+            col=1,
+        )
+    n_shown = series["n"].astype("Float64")
+    fig.add_bar(
+        x=x,
+        y=[None if pd.isna(v) else float(v) for v in n_shown],
+        name="Responses (n)",
+        marker_color=PALETTE[7],
+        text=["" if pd.isna(v) else f"{int(v):,}" for v in n_shown],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="n = %{y:,}<extra></extra>",
+        row=2,
+        col=1,
+    )
+    if hidden_rows.any():
+        hidden = series[hidden_rows]
+        fig.add_scatter(
+            x=[x[i] for i in range(len(x)) if hidden_rows.iloc[i]],
+            y=[0] * len(hidden),
+            mode="markers",
+            name=suppressed_text(k),
+            marker=dict(symbol="circle-x-open", size=20, color="#555555", line=dict(width=2)),
+            hovertext=[chart_text(t) for t in hidden["status_label"]],
+            hoverinfo="text",
+            row=2,
+            col=1,
+        )
+    _big(fig, height=CHART_HEIGHT)
+    fig.update_layout(bargap=0.3)
+    fig.update_yaxes(title_text="Score (0-100)", row=1, col=1)
+    fig.update_yaxes(title_text="n", row=2, col=1, rangemode="tozero")
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _score_cell(row: Any, name: str, k: int) -> str:
+    if row.status in HIDDEN:  # the badge once per row (in the trust column); a bare mark elsewhere
+        if name != "trust":
+            return SUPPRESSED_MARK
+        return (
+            suppressed_text(k)
+            if row.status == SUPPRESSED
+            else f"{SUPPRESSED_MARK} suppressed (protects n < {k})"
+        )
+    if row.status != SHOWN:
+        return str(row.status_label) or "—"  # e.g. "no responses": a zero discloses nobody
+    score, lo, hi = (
+        getattr(row, f"{name}_score"),
+        getattr(row, f"{name}_ci_low"),
+        getattr(row, f"{name}_ci_high"),
+    )
+    if pd.isna(score):
+        return "—"
+    return f"{score:.1f} ({lo:.1f}–{hi:.1f})" if not pd.isna(lo) else f"{score:.1f}"
+
+
+def _trend_grain(f: Filters, responses: float | None, k: int) -> str:
+    """Weeks for a short period with plenty of responses (about 3k a week on average); months
+    otherwise, so a narrow filter shows a few real points rather than a row of suppressed weeks."""
+    weeks = -(-f.days // 7)
+    return "week" if f.days <= 120 and (responses or 0) >= 3 * k * weeks else "month"
+
+
+def feedback_slide(run: Run, f: Filters, k: int) -> Slide:
+    kpis = run(score_kpis, f, k=k)
+    grain = _trend_grain(f, kpis["responses"].value, k)
+    series = run(score_series, f, k=k, grain=grain, split="none")
+    recent = series.iloc[::-1].head(ROWS_ON_SLIDE)
+    label = "Week of" if grain == "week" else "Month"
+    frame = pd.DataFrame(
+        {
+            label: [
+                _bucket_label(b, grain, p)
+                for b, p in zip(recent["bucket_start"], recent["is_partial"], strict=True)
+            ],
+            "Trust (95% CI)": [_score_cell(r, "trust", k) for r in recent.itertuples()],
+            "Safety (95% CI)": [_score_cell(r, "safety", k) for r in recent.itertuples()],
+            "n": [
+                SUPPRESSED_MARK if r.status in HIDDEN else "—" if pd.isna(r.n) else f"{int(r.n):,}"
+                for r in recent.itertuples()
+            ],
+        }
+    )
+    data = series.drop(columns=["trust_hover", "safety_hover"], errors="ignore")
+    empty_message = "No feedback responses for these filters in this period."
+    return Slide(
+        key="feedback",
+        title="Feedback",
+        question="Is trust moving, and how sure are we?",
+        tiles=tuple(kpi_tile(kpis[name], k) for name in ("trust_score", "safety_score", "responses")),
+        blocks=(
+            ChartBlock(
+                title=f"Trust and safety by {grain}, with 95% confidence bands",
+                figure=None if series.empty else _trend_figure(series, k, grain),
+                data=data,
+                file_name=f"briefing_feedback_by_{grain}.csv",
+                note=f"* and open markers: partial {grain}. {SUPPRESSED_MARK}: under {k} responses, or hidden "
+                "to protect such a group; no score or count shown.",
+                empty_message=empty_message,
+            ),
+            TableBlock(
+                title=f"Latest {grain}s",
+                frame=frame,
+                data=data,
+                file_name=f"briefing_feedback_by_{grain}.csv",
+                note=_more(len(recent), len(series), f"{grain}s"),
+                empty_message=empty_message,
+            ),
+        ),
+        widths=(3, 2),
+        note="Trust = 10 × mean of (respect + listen) / 2; safety = 10 × mean of safety (0-100). Groups under "
+        f"{k} responses are left out of every number. Changes compare with the prior period.",
+    )
+
+
+def build_deck(
+    run: Run,
+    f: Filters,
+    *,
+    k: int,
+    names: dict[str, dict[str, str]],
+    data_through: date | None,
+    imported_at: datetime | None,
+) -> Deck:
+    """Every slide for these filters, with the snapshot stamp."""
+    slides = (
+        overview_slide(run, f, k),
+        coverage_slide(run, f),
+        staffing_slide(run, f),
+        feedback_slide(run, f, k),
+    )
+    return Deck(DECK_TITLE, slides, Stamp(f.caption(names), data_through, imported_at))
+
+
+# -- live rendering (Streamlit) -------------------------------------------------------------------
+
+# Large type for a room, the sidebar and Streamlit's chrome hidden. Constant CSS, no data in it.
+BRIEFING_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 1.2rem 2.5rem 1rem 2.5rem; max-width: 100%; }
+[data-testid="stMain"] h1 { font-size: 3.4rem; padding: 0 0 0.2rem 0; }
+[data-testid="stMain"] h3 { font-size: 1.9rem; }
+[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div { font-size: 1.45rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.3rem !important; }
+[data-testid="stMetricDelta"] { font-size: 1.3rem !important; height: auto !important; }
+[data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"],
+[data-testid="stMetricDelta"] p { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+[data-testid="stTable"] table { font-size: 1.45rem; }
+[data-testid="stTable"] th { font-size: 1.35rem; }
+[data-testid="stTable"] td [data-testid="stMarkdownContainer"] { max-width: none !important; }
+[data-testid="stCaptionContainer"] p, [data-testid="stCaptionContainer"] { font-size: 1.2rem !important; }
+.st-key-briefing_question p { font-size: 1.6rem; }
+.st-key-briefing_stamp [data-testid="stCaptionContainer"], .st-key-briefing_stamp p {
+  font-size: 1.25rem !important; color: inherit !important; }
+</style>
+"""
+
+
+def render_slide(
+    slide: Slide, *, number: int, total: int, stamp: Stamp, controls: Callable[[], None] | None = None
+) -> None:
+    """One slide in large type: title and question (with the presenter's `controls` beside them),
+    tiles, blocks, notes and the snapshot stamp."""
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    with left:
+        st.title(slide.title, anchor=False)
+        with st.container(key="briefing_question"):
+            st.markdown(plain_md(slide.question))
+    if controls is not None:
+        with right:
+            controls()
+    if slide.tiles:
+        for col, t in zip(st.columns(len(slide.tiles)), slide.tiles, strict=True):
+            _render_tile(col, t)
+    if slide.blocks:
+        cols = st.columns(list(slide.widths)) if slide.widths else [st.container() for _ in slide.blocks]
+        offered: set[str] = set()  # one download per file, even when two blocks share their data
+        for i, (col, block) in enumerate(zip(cols, slide.blocks, strict=True)):
+            with col:
+                _render_block(block, key=f"briefing_{slide.key}_{i}", offer=block.file_name not in offered)
+            offered.add(block.file_name)
+    if slide.note:
+        st.caption(plain_md(slide.note))
+    with st.container(key="briefing_stamp"):
+        st.caption(f"{plain_md(stamp.text())} · slide {number} of {total}")
+
+
+def _render_tile(col: Any, t: Tile) -> None:
+    color = {"good": "green", "bad": "red"}.get(t.tone, "gray")
+    col.metric(
+        plain_md(t.label),
+        t.value,
+        delta=t.delta,
+        delta_color=color,
+        delta_arrow="off" if t.tone == "neutral" else "auto",
+        help=t.help or None,
+        border=True,
+    )
+
+
+def _render_block(block: TableBlock | ChartBlock, *, key: str, offer: bool = True) -> None:
+    st.subheader(plain_md(block.title), anchor=False)
+    if isinstance(block, ChartBlock):
+        if block.figure is None:
+            empty(block.empty_message)
+        else:
+            show(block.figure, key=key)
+    elif block.frame.empty:
+        empty(block.empty_message)
+    else:
+        frame = block.frame.map(plain_md)
+        frame.columns = [plain_md(c) for c in frame.columns]
+        tones = {plain_md(text): colour for text, colour in block.tones.items()}
+        styled = frame.style.map(lambda v: f"color: {tones[v]}; font-weight: 600" if v in tones else "")
+        st.table(styled, hide_index=True, border="horizontal")
+    if block.note:
+        st.caption(plain_md(block.note))
+    if offer and not block.data.empty:
+        download(block.data, file_name=block.file_name, key=f"dl_{key}", label="Download data (CSV)")
