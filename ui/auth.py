@@ -295,7 +295,8 @@ def require(action: str) -> User:
 
     The refusal is recorded here rather than in app.py because a page can run without the frame:
     with a pages/ folder beside app.py, Streamlit serves a deep link such as /data to a fresh
-    server process as a stand-alone page script until some session has run st.navigation.
+    server process as a stand-alone page script until some session has run st.navigation
+    (serve.py prevents that; `streamlit run app.py` and AppTest's switch_page do not).
     """
     user = current_user()
     if not allowed(action, user):

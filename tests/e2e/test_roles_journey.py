@@ -183,7 +183,7 @@ def proxy_server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                "serve.py",  # the production entry point, as in conftest.py
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",
@@ -264,6 +264,7 @@ def _refused(app: App) -> None:
     expect(main.get_by_test_id("stDownloadButton")).to_have_count(0)
     expect(main.get_by_test_id("stDataFrame")).to_have_count(0)
     expect(main.get_by_role("heading", name="Data")).to_have_count(0)
+    expect(app.page.locator("[data-testid^=stSkeleton]")).to_have_count(0)  # sidebar drawn before any shot
 
 
 def test_viewer_is_refused_the_data_page_and_sees_no_exports(as_user, proxy_server):
