@@ -28,3 +28,23 @@ def sample_db(sample_db_url: str):
     from data_access.db import Database
 
     return Database(sample_db_url)
+
+
+@pytest.fixture(autouse=True)
+def _navigation_routing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run AppTest the way the server runs the app: app.py routes with st.navigation.
+
+    AppTest resets Streamlit's legacy-multipage flag before every run, and because our
+    page folder is named `pages/`, every rerun after a page switch would otherwise run the
+    page file alone, without app.py's sidebar, filters and audit line (serve.py does the
+    same fix for the real server).
+    """
+    from streamlit.runtime import pages_manager
+
+    original = pages_manager.PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        pages_manager.PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)

@@ -1,7 +1,6 @@
 """The Briefing page through Streamlit's AppTest: slide navigation, the slide in the URL, the stamp, export.
 
-AppTest (1.67) drops sidebar elements from its tree on reruns of st.navigation apps; the briefing
-hides its sidebar anyway, so state is read from the main area and session_state.
+The briefing hides its sidebar, so state is read from the main area and session_state.
 """
 
 from __future__ import annotations

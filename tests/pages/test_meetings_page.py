@@ -85,7 +85,7 @@ def test_search_sort_and_pager(at):
 
 
 def test_a_period_without_meetings_shows_empty_states(sample_db_url, monkeypatch):
-    # AppTest drops the sidebar's widgets after switch_page, so the period comes in through the URL
+    # the period comes in through the URL, as a copied link would bring it
     at = _open(sample_db_url, monkeypatch, period="custom", **{"from": "2020-01-01", "to": "2020-01-31"})
     assert "1 Jan – 31 Jan 2020" in at.caption[0].value
     assert _charts(at) == []
