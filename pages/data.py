@@ -33,6 +33,7 @@ from data_access.tables import BY_NAME, IMPORTABLE, TableSpec
 from ui import cache
 from ui.audit import import_files
 from ui.auth import require
+from ui.text import plain_md
 from ui.widgets import table as data_table
 
 # The server refuses bigger uploads too (.streamlit/config.toml maxUploadSize); this check names the limit.
@@ -51,15 +52,9 @@ KIND_LABELS = {
     "bool": "yes / no",
     "tags": "list, ; separated",
 }
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~:$&")
 
 
 # ---------------------------------------------------------------- helpers (no rendering)
-
-
-def md_escape(text: str) -> str:
-    """User-supplied text (a file name) made inert for st.markdown: no links, emphasis, HTML or icons."""
-    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in text.replace("\n", " "))
 
 
 def check_upload(file_name: str, data: bytes) -> str | None:
@@ -242,7 +237,7 @@ def _show_issues(result: ImportResult, key: str) -> None:
 def _show_committed(results: list[ImportResult]) -> None:
     for r in results:
         st.success(
-            f"Imported **{md_escape(r.file_name)}** into {BY_NAME[r.table].label}: "
+            f"Imported **{plain_md(r.file_name)}** into {BY_NAME[r.table].label}: "
             f"{r.rows_in_file:,} rows. Every page now shows the new data.",
             icon=":material/check_circle:",
         )
@@ -294,7 +289,7 @@ def _import_section() -> None:
         )
         return
     st.markdown(
-        f"**{md_escape(upload.name)}** → {BY_NAME[table].label} · {file_size(len(data))}",
+        f"**{plain_md(upload.name)}** → {BY_NAME[table].label} · {file_size(len(data))}",
     )
     st.caption(f"Preview: the header and the first {PREVIEW_ROWS} rows as written in the file.")
     st.dataframe(preview_frame(data), hide_index=True, width="stretch")

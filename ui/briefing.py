@@ -9,7 +9,6 @@ draw the same Deck, so both show the same numbers, captions and suppression.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +36,7 @@ from ui.briefing_html import (
     chart_text,
     suppressed_text,
 )
+from ui.text import plain_md
 from ui.theme import PALETTE, STATUS_COLOURS, empty, show, status_label, style
 from ui.widgets import download
 
@@ -60,15 +60,6 @@ CHART_HEIGHT = 480
 
 
 # -- text helpers ---------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def plain_md(text: object) -> str:
-    """Imported text made inert for Streamlit's Markdown (tables, captions, metric labels):
-    every Markdown/directive character is backslash-escaped, so names never become links,
-    images, colours or icons."""
-    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
 def _date(d: object) -> str:

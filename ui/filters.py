@@ -16,6 +16,7 @@ from data_access.filters import PERIOD_PRESETS, Filters, resolve_period
 from data_access.reference import filter_options, latest_data_date, reference_names
 from ui import cache
 from ui.auth import current_user
+from ui.text import plain_md
 
 DEFAULT_PERIOD = "last_90"
 # session key -> URL parameter
@@ -162,7 +163,7 @@ def sidebar() -> Filters:
         if s.get("_url_dropped"):
             st.warning("Ignored unknown link values: " + ", ".join(s.pop("_url_dropped")))
         st.caption(
-            f"Data through {anchor.day} {anchor:%b %Y} · signed in as {user.name} ({user.role}, {user.source})"
+            f"Data through {anchor.day} {anchor:%b %Y} · signed in as {plain_md(user.name)} ({user.role}, {user.source})"
         )
     start, end = resolve_period(s["f_period"], anchor, s["f_start"], s["f_end"])
     _write_url()

@@ -12,12 +12,13 @@ from data_access.overview import Kpi
 from ui.audit import export_clicked
 from ui.auth import allowed
 from ui.filters import names
+from ui.text import plain_md
 from ui.theme import empty
 
 
 def header(title: str, question: str, filters: Filters) -> None:
     st.title(title)
-    st.caption(f"{question}  \n**Showing:** {filters.caption(names())}")
+    st.caption(f"{question}  \n**Showing:** {plain_md(filters.caption(names()))}")
 
 
 def kpi_tile(kpi: Kpi, k: int, container=None) -> None:

@@ -22,6 +22,7 @@ from data_access.importer import ImportResult, Issue, import_files, parse_csv
 from data_access.tables import BY_NAME, IMPORTABLE
 from pages import data as page
 from tests.fixtures import build, community, csv_bytes, meeting
+from ui.text import plain_md
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date.today()
@@ -265,7 +266,7 @@ def test_the_column_guide_states_each_rule():
 
 def test_markdown_escape_leaves_no_active_character():
     raw = "[click](http://evil.example) <img src=x onerror=alert(1)> *bold* :red[x] $x$.csv"
-    escaped = page.md_escape(raw)
+    escaped = plain_md(raw)
     i = 0
     while i < len(escaped):
         if escaped[i] == "\\":
