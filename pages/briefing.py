@@ -17,6 +17,7 @@ import streamlit as st
 from data_access.reference import last_import_time, latest_data_date
 from data_access.settings import small_n_k
 from ui import cache
+from ui.audit import export_clicked
 from ui.auth import allowed
 from ui.briefing import BRIEFING_CSS, build_deck, render_slide
 from ui.briefing_html import deck_html
@@ -103,14 +104,16 @@ def controls() -> None:
         )
     with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
         if allowed("export"):
+            export_name = f"briefing_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.html"
             st.download_button(
                 "Export deck (HTML)",
                 data=lambda: deck_html(deck).encode("utf-8"),
-                file_name=f"briefing_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.html",
+                file_name=export_name,
                 mime="text/html",
                 key="briefing_export",
                 icon=":material/download:",
-                on_click="ignore",
+                on_click=export_clicked,  # the audit line (SPEC §7: exports are audited)
+                args=(export_name,),
             )
         st.page_link("pages/overview.py", label="Leave briefing", icon=":material/close:")
 

@@ -20,6 +20,7 @@ import streamlit as st
 from data_access.export import safe_csv
 from data_access.filters import Filters
 from ui import cache
+from ui.audit import export_clicked
 from ui.auth import allowed
 
 
@@ -109,5 +110,6 @@ def deferred_download(
         mime="text/csv",
         key=key,
         icon=":material/download:",
-        on_click="ignore",
+        on_click=export_clicked,  # the audit line (SPEC §7: exports are audited)
+        args=(file_name,),
     )
