@@ -1,11 +1,16 @@
 """Queries behind the Coverage page: which communities have we not met lately?
 
-Days since last contact and cadence status come from `scope.COMMUNITY_STATUS_CTE`
+Days since last contact and cadence status come from `scope.COMMUNITY_STATUS_CTE` (as
+`rollups.community_status_cte`)
 (SPEC §3), evaluated at the end of the period. The grid applies the same cadence
 thresholds to each patrol division separately; the coverage-rate series applies the
 same "on track" rule at a series of as-of dates in one query. Follow-ups are scoped
 through the meeting that raised them (community, division, lead's unit), like the
 Overview tile.
+
+Speed: last contacts come from the import-time roll-up `contact_spells` and follow-ups from
+`follow_up_facts` (data_access.rollups), not from every meeting: the same rows and numbers;
+tests/data_access/test_rollups.py checks each function against the raw-table version.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.scope import COMMUNITY_STATUS_CTE, in_list, meeting_scope
+from data_access.scope import in_list, meeting_scope
 
 STATUSES = ("on track", "due", "overdue", "never met")
 GRAINS = ("week", "month")
@@ -39,7 +45,7 @@ def _params(f: Filters, **extra: Any) -> dict[str, Any]:
 def status_counts(conn: Connection, f: Filters) -> dict[str, int]:
     """Active communities in scope by cadence status at end of period (every status present, 0 when none)."""
     sql = f"""
-    with {COMMUNITY_STATUS_CTE}
+    with {rollups.community_status_cte(conn)}
     -- one row per cadence status that occurs
     select cadence_status, count(*) as communities_count
     from community_status
@@ -56,7 +62,7 @@ def cadence_worklist(conn: Connection, f: Filters) -> pd.DataFrame:
     `liaison_left_date` is set when the responsible staff member's service ended on or before the end.
     """
     sql = f"""
-    with {COMMUNITY_STATUS_CTE}
+    with {rollups.community_status_cte(conn)}
     -- one row per active community in scope
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
            cs.target_cadence_days, cs.last_contact_date, cs.days_since_contact,
@@ -82,7 +88,7 @@ def contact_grid(
     division for a citywide community; `cell_status` is null elsewhere (no cadence applies there).
     """
     sql = f"""
-    with {COMMUNITY_STATUS_CTE},
+    with {rollups.community_status_cte(conn)},
     ranked as (
         select *, row_number() over (order by {STALEST_FIRST}) as rank_no
         from community_status
@@ -96,13 +102,13 @@ def contact_grid(
         where {in_list("divisions", "d.division_code")}
     ),
     -- one row per community × division with any meeting on or before the end
+    -- (the spell holding :as_of in each community × division: its contact is the last on or before it)
     cell_contact as (
-        select m.community_id, m.division_code, max(m.meeting_date) as last_contact_date
-        from meetings m
-        where m.meeting_date <= :as_of
-          and m.community_id in (select community_id from page)
-          and {in_list("divisions", "m.division_code")}
-        group by m.community_id, m.division_code
+        select sp.community_id, sp.division_code, sp.contact_date as last_contact_date
+        from {rollups.source(conn, "contact_spells")} sp
+        where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
+          and sp.community_id in (select community_id from page)
+          and {in_list("divisions", "sp.division_code")}
     ),
     cells as (
         select p.rank_no, p.community_id, p.name, p.division_code as home_division_code,
@@ -139,7 +145,7 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
     sql = f"""
-    with {COMMUNITY_STATUS_CTE},
+    with {rollups.community_status_cte(conn)},
     as_of_dates as (
         select cast(t.d as date) as as_of_date
         from range(cast(:start as timestamp), cast(:end as timestamp) + interval 1 day, interval 1 day) t(d)
@@ -147,13 +153,14 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
            or (:grain = 'week' and dayofweek(t.d) = 0)
            or (:grain = 'month' and cast(t.d as date) = last_day(cast(t.d as date)))
     ),
-    -- one row per community per day it was met (divisions in scope)
+    -- one row per community per day it was met (divisions in scope) that can be the last contact
+    -- at some as-of date: met in the period, or the last meeting before it (its spell reaches :start)
     contacts as (
-        select distinct m.community_id, m.meeting_date
-        from meetings m
-        where m.meeting_date <= :end
-          and {in_list("divisions", "m.division_code")}
-          and m.community_id in (select community_id from scoped_communities)
+        select distinct sp.community_id, sp.contact_date as meeting_date
+        from {rollups.source(conn, "contact_spells")} sp
+        where sp.next_contact_date >= :start and sp.contact_date <= :end
+          and {in_list("divisions", "sp.division_code")}
+          and sp.community_id in (select community_id from scoped_communities)
     ),
     community_dates as (
         select a.as_of_date, c.community_id, c.target_cadence_days
@@ -188,7 +195,7 @@ def communities_without_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per active community in scope with no responsible liaison at end of period: none
     assigned, or the assigned staff member's service ended on or before it."""
     sql = f"""
-    with {COMMUNITY_STATUS_CTE}
+    with {rollups.community_status_cte(conn)}
     -- one row per community lacking a serving liaison
     select cs.community_id, cs.name, cs.kind, d.name as division_name,
            case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end as reason,
@@ -209,9 +216,8 @@ def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | N
     sql = f"""
     with scoped as (
         select fu.opened_date, fu.closed_date
-        from follow_ups fu
-        join meetings m using (meeting_id)
-        where fu.opened_date <= :end and {meeting_scope("m")}
+        from {rollups.source(conn, "follow_up_facts")} fu
+        where fu.opened_date <= :end and {meeting_scope("fu")}
     )
     select
         count(*) filter (where closed_date is null or closed_date > :end) as open_count,
@@ -246,11 +252,10 @@ def follow_up_ageing(conn: Connection, f: Filters) -> pd.DataFrame:
     ),
     open_ages as (
         select date_diff('day', fu.opened_date, cast(:end as date)) as age_days
-        from follow_ups fu
-        join meetings m using (meeting_id)
+        from {rollups.source(conn, "follow_up_facts")} fu
         where fu.opened_date <= :end
-          and (fu.closed_date is null or fu.closed_date > :end)
-          and {meeting_scope("m")}
+          and fu.open_until > :end
+          and {meeting_scope("fu")}
     ),
     bucketed as (
         select case when age_days <= 30 then 1 when age_days <= 60 then 2 when age_days <= 90 then 3 else 4 end
@@ -275,14 +280,13 @@ def open_follow_up_list(
            date_diff('day', fu.opened_date, cast(:end as date)) as age_days,
            fu.concern_tag, c.name as community_name, d.name as division_name,
            s.display_name as owner_name, fu.meeting_id
-    from follow_ups fu
-    join meetings m using (meeting_id)
-    left join communities c on c.community_id = m.community_id
-    left join patrol_divisions d on d.division_code = m.division_code
+    from {rollups.source(conn, "follow_up_facts")} fu
+    left join communities c on c.community_id = fu.community_id
+    left join patrol_divisions d on d.division_code = fu.division_code
     left join staff s on s.staff_id = fu.owner_staff_id
     where fu.opened_date <= :end
-      and (fu.closed_date is null or fu.closed_date > :end)
-      and {meeting_scope("m")}
+      and fu.open_until > :end
+      and {meeting_scope("fu")}
     order by fu.opened_date, fu.follow_up_id
     limit :limit offset :offset
     """

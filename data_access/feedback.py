@@ -17,6 +17,12 @@ Small-n rule (SPEC §3), decided here so nothing under k reaches the browser:
 Known limit: this blocks subtraction along one filter (communities) and within a view; it is
 not full statistical disclosure control against arbitrary combinations of periods and
 division filters (that would need noise or fixed published cells).
+
+Speed: the numbers come from the import-time feedback cells (data_access.rollups: responses and
+score sums per day or month × community × division × channel, and per topic), not from every
+response: `_cells_cte` gives the same groups, the same reportable responses and the same
+aggregates (means and sds from exact integer sums). Only the comment browser reads raw rows.
+tests/data_access/test_rollups.py checks every function against the raw-table version.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from data_access import stats
+from data_access import rollups, stats
 from data_access.db import read_frame
 from data_access.filters import ROLES, Filters
 from data_access.overview import Kpi
@@ -73,6 +79,50 @@ SCORE_AGGREGATES = """
     count(*) as n,
     avg((r.respect + r.listen) / 2.0) as trust_mean, stddev_samp((r.respect + r.listen) / 2.0) as trust_sd,
     avg(r.safety) as safety_mean, stddev_samp(r.safety) as safety_sd"""
+
+
+# The same aggregates over feedback cells (sums of n, of respect + listen and of safety, and of squares).
+CELL_SCORE_AGGREGATES = rollups.score_aggregates("r")
+_GROUP_KEY = "coalesce('c:' || {a}.community_id, 'd:' || {a}.division_code, 'none')"
+
+
+def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, rows: bool = False) -> str:
+    """reportable_cte() over the feedback cells: CTEs `cells` (cells in the period and filters, with
+    their group_key), `groups` (one row per group in scope with its n) and `reportable` (cells of
+    groups with at least :k responses). `daily` keeps day cells (for week buckets); `topics` adds
+    `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the raw
+    responses of reportable groups (for the comment browser)."""
+    out = f"""
+    cells as (
+        select c.*, {_GROUP_KEY.format(a="c")} as group_key
+        from {rollups.feedback_period_cells(conn, daily=daily)} c
+        where {feedback_scope("c")}
+    ),
+    groups as (
+        select group_key, sum(n) as group_n from cells group by group_key
+    )"""
+    if rows:
+        return (
+            out
+            + f""",
+    reportable as (
+        select f.* from feedback f
+        where f.response_date between :start and :end and {feedback_scope("f")}
+          and {_GROUP_KEY.format(a="f")} in (select group_key from groups where group_n >= :k)
+    )"""
+        )
+    out += """,
+    reportable as (
+        select c.* from cells c where c.group_key in (select group_key from groups where group_n >= :k)
+    )"""
+    if topics:
+        out += f""",
+    topic_reportable as (
+        select t.* from {rollups.feedback_period_cells(conn, topics=True, daily=daily)} t
+        where {feedback_scope("t")}
+          and {_GROUP_KEY.format(a="t")} in (select group_key from groups where group_n >= :k)
+    )"""
+    return out
 
 
 def _params(f: Filters, k: int, **extra: Any) -> dict[str, Any]:
@@ -205,11 +255,11 @@ def period_scores(conn: Connection, f: Filters, k: int) -> dict[str, Any]:
     responses and groups the scope holds before suppression (used only to say *that* something
     was suppressed, never shown as a number below k)."""
     sql = f"""
-    with {reportable_cte()}
-    select {SCORE_AGGREGATES},
-           (select count(*) from scoped) as scoped_n,
-           (select count(distinct group_key) from scoped) as groups_count,
-           (select count(distinct group_key) from reportable) as reportable_groups_count
+    with {_cells_cte(conn)}
+    select {CELL_SCORE_AGGREGATES},
+           (select cast(coalesce(sum(n), 0) as bigint) from cells) as scoped_n,
+           (select count(*) from groups) as groups_count,
+           (select count(*) from groups where group_n >= :k) as reportable_groups_count
     from reportable r
     """
     row = read_frame(conn, sql, _params(f, k)).iloc[0]
@@ -328,11 +378,11 @@ def score_series(
         raise ValueError(f"split must be one of {SPLITS}")
     cell = "coalesce(r.division_code, '(none)')" if split == "division" else "'all'"
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn, daily=grain == "week")}
     -- one row per bucket (and division) with responses
     select {bucket_sql(grain)} as bucket_start,
            {cell} as cell,
-           {SCORE_AGGREGATES}
+           {CELL_SCORE_AGGREGATES}
     from reportable r
     group by all
     """
@@ -406,9 +456,9 @@ def comparison_by_division(conn: Connection, f: Filters, k: int = stats.DEFAULT_
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total."""
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn)}
     -- one row per division with reportable responses
-    select coalesce(r.division_code, '(none)') as division_code, {SCORE_AGGREGATES}
+    select coalesce(r.division_code, '(none)') as division_code, {CELL_SCORE_AGGREGATES}
     from reportable r
     group by 1
     """
@@ -484,13 +534,13 @@ def comparison_by_community(conn: Connection, f: Filters, k: int = stats.DEFAULT
     every total, so no complementary suppression is needed here.
     """
     sql = f"""
-    with {reportable_cte()},
+    with {_cells_cte(conn)},
     -- one row per group in scope, counted before suppression
-    groups as (
+    group_scores as (
         select r.group_key, any_value(r.community_id) as community_id,
                any_value(r.division_code) filter (where r.community_id is null) as no_community_division,
-               {SCORE_AGGREGATES}
-        from scoped r
+               {CELL_SCORE_AGGREGATES}
+        from cells r
         group by r.group_key
     ),
     listed as (
@@ -506,7 +556,7 @@ def comparison_by_community(conn: Connection, f: Filters, k: int = stats.DEFAULT
                 else c.division_code end as division_code,
            c.name as community_name, c.kind, coalesce(g.n, 0) as n,
            g.trust_mean, g.trust_sd, g.safety_mean, g.safety_sd
-    from groups g
+    from group_scores g
     full join listed l using (group_key)
     left join communities c on c.community_id = coalesce(g.community_id, l.community_id)
     """
@@ -596,9 +646,9 @@ def channel_volume(
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn, daily=grain == "week")}
     -- one row per bucket per channel with responses
-    select {bucket_sql(grain)} as bucket_start, r.channel, count(*) as n
+    select {bucket_sql(grain)} as bucket_start, r.channel, cast(sum(r.n) as bigint) as n
     from reportable r
     group by all
     """
@@ -634,9 +684,9 @@ def channel_totals(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn)}
     -- one row per channel with responses
-    select r.channel, count(*) as n from reportable r group by 1
+    select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1
     """
     channels = pd.DataFrame({"channel": list(FEEDBACK_CHANNELS)})
 
@@ -684,10 +734,10 @@ def topic_counts(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.D
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
     sql = f"""
-    with {reportable_cte()}
-    -- one row per topic tag of a reportable response
-    select t.topic, count(*) as n
-    from (select unnest(r.topic_tags) as topic from reportable r) t
+    with {_cells_cte(conn, topics=True)}
+    -- one row per topic tag of reportable responses
+    select t.topic, cast(sum(t.n) as bigint) as n
+    from topic_reportable t
     group by 1
     """
     cur = read_frame(conn, sql, _params(f, k))
@@ -729,10 +779,11 @@ def topic_trend(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.Da
     """One row per month × topic seen in the period: tagged reportable responses (monthly, so counts
     clear k more often), suppressed under k, protected against month and topic totals."""
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn, topics=True)}
     -- one row per month per topic
-    select cast(date_trunc('month', t.response_date) as date) as bucket_start, t.topic, count(*) as n
-    from (select r.response_date, unnest(r.topic_tags) as topic from reportable r) t
+    select cast(date_trunc('month', t.response_date) as date) as bucket_start, t.topic,
+           cast(sum(t.n) as bigint) as n
+    from topic_reportable t
     group by all
     """
     agg = read_frame(conn, sql, _params(f, k))
@@ -854,10 +905,10 @@ def comment_topics(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> li
     if not may_view_comments(f.role):
         return []
     sql = f"""
-    with {reportable_cte()}
-    select distinct unnest(r.topic_tags) as topic
-    from reportable r
-    where r.comment is not null and trim(r.comment) <> ''
+    with {_cells_cte(conn, topics=True)}
+    select distinct t.topic
+    from topic_reportable t
+    where t.has_comment
     order by 1
     """
     return list(read_frame(conn, sql, _params(f, k))["topic"])
@@ -883,13 +934,15 @@ def comment_page(
     params = _params(f, k, **extra)
     total = int(
         read_frame(
-            conn, f"with {reportable_cte()} select count(*) as n from reportable r where {where}", params
+            conn,
+            f"with {_cells_cte(conn, rows=True)} select count(*) as n from reportable r where {where}",
+            params,
         ).iat[0, 0]
     )
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, int(page)), pages)
     sql = f"""
-    with {reportable_cte()}
+    with {_cells_cte(conn, rows=True)}
     -- one row per comment on this page
     select r.response_date, r.channel,
            coalesce(c.name, 'No community recorded') as community_name,

@@ -1,4 +1,9 @@
-"""Queries behind the Overview page: headline KPIs with change flags, and the needs-attention list."""
+"""Queries behind the Overview page: headline KPIs with change flags, and the needs-attention list.
+
+Meetings, feedback, last contacts and open follow-ups are read from the import-time roll-ups
+(data_access.rollups): the same answers as the raw tables, without scanning every meeting or
+response on each rerun. tests/data_access/test_rollups.py checks each against the raw-table SQL.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,10 @@ from datetime import date
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from data_access import stats
+from data_access import rollups, stats
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
-from data_access.reference import reference_names
-from data_access.scope import COMMUNITY_STATUS_CTE, feedback_scope, in_list, meeting_scope, staffing_scope
+from data_access.scope import feedback_scope, in_list, meeting_scope, staffing_scope
 
 BELOW_FILLED_SHARE = 0.85
 
@@ -36,8 +40,8 @@ def meeting_totals(conn: Connection, f: Filters) -> dict[str, float]:
     """One row: meetings held and residents reached in the period (filters applied)."""
     sql = f"""
     -- one row for the whole period
-    select count(*) as meetings_count, coalesce(sum(m.residents_count), 0) as residents_count
-    from meetings m
+    select coalesce(sum(m.meetings_count), 0) as meetings_count, coalesce(sum(m.residents_sum), 0) as residents_count
+    from {rollups.meeting_cells(conn, f)} m
     where m.meeting_date between :start and :end and {meeting_scope("m")}
     """
     row = read_frame(conn, sql, f.params()).iloc[0]
@@ -47,7 +51,7 @@ def meeting_totals(conn: Connection, f: Filters) -> dict[str, float]:
 def coverage_counts(conn: Connection, f: Filters) -> dict[str, int]:
     """Active communities in scope and how many are on track at the end of the period."""
     sql = f"""
-    with {COMMUNITY_STATUS_CTE}
+    with {rollups.community_status_cte(conn)}
     select count(*) as communities_count,
            count(*) filter (where cadence_status = 'on track') as on_track_count
     from community_status
@@ -59,11 +63,9 @@ def coverage_counts(conn: Connection, f: Filters) -> dict[str, int]:
 def open_follow_up_count(conn: Connection, f: Filters) -> int:
     """Follow-ups open at the end of the period, for meetings in scope (any meeting date)."""
     sql = f"""
-    select count(*) from follow_ups fu
-    join meetings m using (meeting_id)
-    where fu.opened_date <= :end
-      and (fu.closed_date is null or fu.closed_date > :end)
-      and {meeting_scope("m")}
+    -- open at :end: opened on or before it, not closed by it (open_until = closed date, or 9999-12-31)
+    select count(*) from {rollups.source(conn, "follow_up_facts")} fu
+    where fu.opened_date <= :end and fu.open_until > :end and {meeting_scope("fu")}
     """
     return int(read_frame(conn, sql, f.params()).iat[0, 0])
 
@@ -97,10 +99,8 @@ def feedback_scores(conn: Connection, f: Filters, k: int) -> dict[str, stats.Sco
     """Trust and safety over the period's responses in scope (small-n rule applied)."""
     sql = f"""
     -- one row for the whole period
-    select count(*) as n,
-           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
-           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
-    from feedback f
+    select {rollups.score_aggregates("f")}
+    from {rollups.feedback_cells(conn, f)} f
     where f.response_date between :start and :end and {feedback_scope("f")}
     """
     row = read_frame(conn, sql, f.params()).iloc[0]
@@ -171,7 +171,7 @@ def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dic
 def overdue_communities(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per overdue or never-met active community in scope at end of period, most overdue first."""
     sql = f"""
-    with {COMMUNITY_STATUS_CTE}
+    with {rollups.community_status_cte(conn)}
     select community_id, name, cadence_status, days_since_contact, target_cadence_days,
            last_contact_date, responsible_name
     from community_status
@@ -213,9 +213,10 @@ def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
           and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
     ),
     logged as (
-        select m.unit_code, count(*) filter (where m.meeting_date between :start and :end) as meetings_count,
+        select m.unit_code, sum(m.meetings_count) filter (where m.meeting_date between :start and :end)
+                   as meetings_count,
                max(m.meeting_date) as last_meeting_date
-        from meetings m
+        from {rollups.source(conn, "meeting_days")} m
         where m.meeting_date <= :end and {in_list("divisions", "m.division_code")}
         group by m.unit_code
     )
@@ -237,10 +238,8 @@ def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.Da
     p = f.prior()
     sql = f"""
     -- one row per division per period
-    select f.division_code, f.response_date >= :start as is_current, count(*) as n,
-           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
-           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
-    from feedback f
+    select f.division_code, f.response_date >= :start as is_current, {rollups.score_aggregates("f")}
+    from {rollups.feedback_cells(conn, f)} f
     where f.response_date between :prior_start and :end and f.division_code is not null
       and {feedback_scope("f")}
     group by 1, 2
@@ -273,7 +272,9 @@ def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.Da
 
 def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
     """The Major's worklist: one row per item, with kind, subject and a plain-English detail."""
-    names = reference_names(conn)
+    division_names = dict(
+        read_frame(conn, "select division_code, name from patrol_divisions").itertuples(index=False)
+    )  # (not reference_names(): that also reads every community's name, thousands at scale)
     rows: list[dict[str, str]] = []
     for r in overdue_communities(conn, f).itertuples():
         if r.cadence_status == "never met":
@@ -298,7 +299,7 @@ def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
         rows.append(
             {
                 "kind": f"{stats.change_label(r.z).capitalize()} in {label.lower()}",
-                "subject": names["divisions"].get(r.division_code, r.division_code),
+                "subject": division_names.get(r.division_code, r.division_code),
                 "detail": f"{label} {r.prior:.1f} → {r.current:.1f} (z = {r.z:.1f}, n = {r.n})",
             }
         )

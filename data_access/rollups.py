@@ -1,16 +1,198 @@
-"""Columns and tables derived at import time, inside the import's transaction.
+"""Columns and roll-up tables derived at import time, inside the import's transaction.
 
-A meeting's unit is the unit of its lead staff member; it is stored on the meeting
-so that unit filters and splits need no join. It is refreshed whenever meetings or
-staff change, so a corrected staff file re-labels past meetings too.
+A meeting's unit is the unit of its lead staff member; it is stored on the meeting so that
+unit filters and splits need no join. It is refreshed whenever meetings or staff change, so a
+corrected staff file re-labels past meetings too.
+
+Roll-ups (SPEC §2: built at import time for speed; the raw tables stay for drill-down and export).
+Each is one SELECT over the raw tables, rebuilt whole after an import of any table it reads,
+stored in the order that lets DuckDB's zone maps skip what a query does not need:
+
+- `meeting_days`: one row per day × patrol division × unit × meeting type: meetings, residents
+  (sum and sum of squares, so mean and sample sd are exact). No community column: it answers
+  meeting questions when no community is selected (with a selection, `meeting_cells` reads the
+  raw table instead, with the same columns).
+- `contact_spells`: one row per community × division × day it was met, with the next day it was
+  met there (9999-12-31 when none). "Last contact on or before D" is the one spell per community
+  × division with contact_date <= D < next_contact_date; stored by next_contact_date, so for a
+  recent D only the last row groups are read instead of every meeting ever held.
+- `follow_up_facts`: follow-ups with their meeting's community, division and unit (the filters
+  that apply to them) and `open_until` (closed date, or 9999-12-31 while open); stored by
+  open_until, so "open at D" (open_until > D) reads only the follow-ups still open then.
+- `feedback_days`: one row per day × division × channel: responses and, for trust (respect +
+  listen) and safety, the sum and sum of squares. Like meeting_days it has no community column;
+  `feedback_cells` reads feedback_day_cells when communities are selected.
+- `feedback_day_cells` / `feedback_month_cells`: the same sums per day (or calendar month) ×
+  community × division × channel, and `feedback_topic_day_cells` / `feedback_topic_month_cells`:
+  responses per topic tag (and whether they carry a comment). The small-n rule needs each
+  group's n over the period, so these keep the community; `feedback_period_cells` serves a
+  period as whole-month cells plus day cells for the partly covered months at its ends.
+
+Means and standard deviations from these sums equal the raw-table ones up to floating-point
+rounding (~1e-15 relative); counts and sums are exact. tests/data_access/test_rollups.py checks
+every query that uses them against the raw-table SQL.
+
+A database built before a roll-up existed still works: `source()` then derives the roll-up on
+the fly (same columns, same answers, slower) until the next import builds it. Nothing is
+written to a live version (db.py): `python -m data_access.rollups` publishes a new version with
+the roll-ups built, through the importer's writer lock.
 """
 
 from __future__ import annotations
 
+import argparse
+import threading
+from dataclasses import dataclass
+
 import duckdb
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from data_access.filters import Filters
+
+FOREVER = "date '9999-12-31'"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    name: str
+    reads: tuple[str, ...]  # raw tables it is derived from
+    select: str  # one SELECT over the raw tables
+    order_by: str  # physical order: what its queries filter on
+
+
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup(
+        "meeting_days",
+        ("meetings", "staff"),
+        """
+        select m.meeting_date, m.division_code, m.unit_code, m.meeting_type,
+               count(*) as meetings_count,
+               sum(m.residents_count) as residents_sum,
+               sum(cast(m.residents_count as bigint) * m.residents_count) as residents_sq
+        from meetings m
+        group by m.meeting_date, m.division_code, m.unit_code, m.meeting_type
+        """,
+        "meeting_date, division_code, unit_code, meeting_type",
+    ),
+    Rollup(
+        "contact_spells",
+        ("meetings",),
+        f"""
+        select d.community_id, d.division_code, d.meeting_date as contact_date,
+               coalesce(lead(d.meeting_date) over (
+                   partition by d.community_id, d.division_code order by d.meeting_date), {FOREVER})
+                   as next_contact_date
+        from (select distinct m.community_id, m.division_code, m.meeting_date from meetings m) d
+        """,
+        "next_contact_date, community_id, division_code",
+    ),
+    Rollup(
+        "follow_up_facts",
+        ("follow_ups", "meetings", "staff"),
+        f"""
+        select fu.follow_up_id, fu.meeting_id, fu.concern_tag, fu.opened_date, fu.owner_staff_id,
+               fu.status, fu.closed_date, coalesce(fu.closed_date, {FOREVER}) as open_until,
+               m.community_id, m.division_code, m.unit_code
+        from follow_ups fu
+        join meetings m using (meeting_id)
+        """,
+        "open_until, opened_date, follow_up_id",
+    ),
+    Rollup(
+        "feedback_days",
+        ("feedback",),
+        """
+        select f.response_date, f.division_code, f.channel,
+               count(*) as n,
+               sum(f.respect + f.listen) as trust_sum,
+               sum((f.respect + f.listen) * (f.respect + f.listen)) as trust_sq,
+               sum(f.safety) as safety_sum,
+               sum(f.safety * f.safety) as safety_sq
+        from feedback f
+        group by f.response_date, f.division_code, f.channel
+        """,
+        "response_date, division_code, channel",
+    ),
+)
+
+_CELL_SUMS = """count(*) as n,
+               sum(f.respect + f.listen) as trust_sum,
+               sum((f.respect + f.listen) * (f.respect + f.listen)) as trust_sq,
+               sum(f.safety) as safety_sum,
+               sum(f.safety * f.safety) as safety_sq"""
+_TOPICS = """from feedback f, unnest(f.topic_tags) as t(topic)"""
+_HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
+
+# Feedback cells keep the community: the small-n rule needs each group's n (community, else
+# division) over the period. Whole months come from the month cells, the days of a partly
+# covered month at either end of the period from the day cells (feedback_period_cells).
+ROLLUPS += (
+    Rollup(
+        "feedback_day_cells",
+        ("feedback",),
+        f"""
+        select f.response_date, f.community_id, f.division_code, f.channel,
+               {_CELL_SUMS}
+        from feedback f
+        group by f.response_date, f.community_id, f.division_code, f.channel
+        """,
+        "response_date, community_id, division_code, channel",
+    ),
+    Rollup(
+        "feedback_month_cells",
+        ("feedback",),
+        f"""
+        select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
+               f.channel, {_CELL_SUMS}
+        from feedback f
+        group by all
+        """,
+        "month, community_id, division_code, channel",
+    ),
+    Rollup(
+        "feedback_topic_day_cells",
+        ("feedback",),
+        f"""
+        select f.response_date, f.community_id, f.division_code, t.topic, {_HAS_COMMENT} as has_comment,
+               count(*) as n
+        {_TOPICS}
+        group by all
+        """,
+        "response_date, community_id, division_code, topic",
+    ),
+    Rollup(
+        "feedback_topic_month_cells",
+        ("feedback",),
+        f"""
+        select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
+               t.topic, {_HAS_COMMENT} as has_comment, count(*) as n
+        {_TOPICS}
+        group by all
+        """,
+        "month, community_id, division_code, topic",
+    ),
+)
+BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
+
+
+# ---------------------------------------------------------------- building (import time)
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()
+    }
+
+
+def build(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
+    con.execute(f"create or replace table {rollup.name} as {rollup.select} order by {rollup.order_by}")
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """After `table` changed: re-derive meeting units, then rebuild the roll-ups that read it (and
+    any roll-up missing from this database, e.g. one built before it existed)."""
     if table in ("meetings", "staff"):
         con.execute(
             """
@@ -21,3 +203,209 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, table: str) -> None:
               and m.unit_code is distinct from s.unit_code
             """
         )
+    have = _existing(con)
+    for rollup in ROLLUPS:
+        if table in rollup.reads or rollup.name not in have:
+            build(con, rollup)
+
+
+# ---------------------------------------------------------------- reading (query time)
+
+_present: dict[str, bool] = {}
+_present_lock = threading.Lock()
+
+
+def _has(conn: Connection, name: str) -> bool:
+    """Whether this database version has the roll-up table (versions never change, so cached)."""
+    key = f"{conn.engine.url.database}|{name}"
+    with _present_lock:
+        if key in _present:
+            return _present[key]
+    found = conn.execute(
+        sa.text("select count(*) from duckdb_tables() where schema_name = 'main' and table_name = :name"),
+        {"name": name},
+    ).scalar()
+    with _present_lock:
+        _present[key] = bool(found)
+    return bool(found)
+
+
+def source(conn: Connection, name: str) -> str:
+    """The roll-up as a FROM item: its table, or (in an older database) the same SELECT inline."""
+    return name if _has(conn, name) else f"({BY_NAME[name].select})"
+
+
+def meeting_cells(conn: Connection, f: Filters) -> str:
+    """A FROM item of meeting cells with columns meeting_date, community_id, division_code,
+    unit_code, meeting_type, meetings_count, residents_sum, residents_sq, so that
+    `scope.meeting_scope` applies and sum(meetings_count) counts meetings.
+
+    Without a community selection: meeting_days (community_id null; the community filter is empty
+    so it is never consulted). With one: the raw meetings, one cell per meeting.
+    """
+    if f.communities:
+        return """(
+            select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.meeting_type,
+                   1 as meetings_count, m.residents_count as residents_sum,
+                   cast(m.residents_count as bigint) * m.residents_count as residents_sq
+            from meetings m)"""
+    return f"""(
+            select d.*, cast(null as varchar) as community_id
+            from {source(conn, "meeting_days")} d)"""
+
+
+def feedback_cells(conn: Connection, f: Filters) -> str:
+    """A FROM item of feedback cells with columns response_date, community_id, division_code,
+    channel, n, trust_sum, trust_sq, safety_sum, safety_sq (trust sums are of respect + listen,
+    i.e. twice the trust item), so that `scope.feedback_scope` applies.
+
+    Without a community selection: feedback_days; with one: feedback_day_cells (day × community ×
+    division × channel). Both are day cells, so any date condition on response_date is exact.
+    """
+    if f.communities:
+        return source(conn, "feedback_day_cells")
+    return f"""(
+            select d.*, cast(null as varchar) as community_id
+            from {source(conn, "feedback_days")} d)"""
+
+
+# First day of the first whole month in [:start, :end], and the day after the last whole month's end.
+_FULL_FROM = (
+    "(case when day(cast(:{s} as date)) = 1 then cast(:{s} as date) "
+    "else cast(date_trunc('month', cast(:{s} as date)) + interval 1 month as date) end)"
+)
+_FULL_TO = (
+    "(case when cast(:{e} as date) = last_day(cast(:{e} as date)) then cast(:{e} as date) + 1 "
+    "else cast(date_trunc('month', cast(:{e} as date)) as date) end)"
+)
+
+
+def feedback_period_cells(
+    conn: Connection, *, topics: bool = False, daily: bool = False, start: str = "start", end: str = "end"
+) -> str:
+    """A FROM item of the feedback cells of the period [:start, :end] (no other filter applied).
+
+    Cells: response_date, community_id, division_code, channel, n, trust_sum, trust_sq,
+    safety_sum, safety_sq; with `topics`: response_date, community_id, division_code, topic,
+    has_comment, n. Each month wholly inside the period is one month cell (response_date = the
+    1st), the days of a partly covered month at either end are day cells; with `daily`, all are
+    day cells (for buckets that do not follow calendar months, e.g. weeks from :start). Every
+    range is a plain comparison on the stored order, so only the row groups it needs are read.
+    """
+    day = source(conn, "feedback_topic_day_cells" if topics else "feedback_day_cells")
+    month = source(conn, "feedback_topic_month_cells" if topics else "feedback_month_cells")
+    s, e = f"cast(:{start} as date)", f"cast(:{end} as date)"
+    if daily:
+        return f"(select * from {day} d where d.response_date between {s} and {e})"
+    fa, fb = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
+    return f"""(
+        select * from {day} d where d.response_date >= {s} and d.response_date < least({fa}, {e} + 1)
+        union all
+        select * from {month} m where m.month >= {fa} and m.month < {fb}
+        union all
+        select * from {day} d where d.response_date >= greatest({fb}, {fa}, {s}) and d.response_date <= {e}
+    )"""
+
+
+def score_aggregates(alias: str = "c") -> str:
+    """n, trust/safety mean and sample sd (0-10 scale) over feedback cells, as avg() and
+    stddev_samp() over the responses would give them (sd exact from integer sums)."""
+    n = f"sum({alias}.n)"
+    t, tq = f"sum({alias}.trust_sum)", f"sum({alias}.trust_sq)"
+    s, sq = f"sum({alias}.safety_sum)", f"sum({alias}.safety_sq)"
+    return f"""
+    cast(coalesce({n}, 0) as bigint) as n,
+    cast({t} as double) / 2.0 / {n} as trust_mean,
+    case when {n} > 1 then sqrt(cast({n} * {tq} - {t} * {t} as double) / (4.0 * {n} * ({n} - 1))) end as trust_sd,
+    cast({s} as double) / {n} as safety_mean,
+    case when {n} > 1 then sqrt(cast({n} * {sq} - {s} * {s} as double) / ({n} * ({n} - 1.0))) end as safety_sd"""
+
+
+COMMUNITY_STATUS_CTE = """
+scoped_communities as (
+    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit
+    from communities c
+    left join staff s on s.staff_id = c.responsible_staff_id
+    where c.is_active
+      and {in_communities}
+      and (c.division_code is null or {in_divisions_c})
+      and {in_units}
+),
+last_contact as (
+    -- the spell (per division) holding :as_of: its contact_date is the last contact on or before it
+    select sp.community_id, max(sp.contact_date) as last_contact_date
+    from {spells} sp
+    where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
+      and {in_divisions_sp}
+      and sp.community_id in (select community_id from scoped_communities)
+    group by sp.community_id
+),
+community_status as (
+    select
+        c.community_id,
+        c.name,
+        c.kind,
+        c.division_code,
+        c.target_cadence_days,
+        c.responsible_staff_id,
+        c.responsible_name,
+        c.responsible_unit,
+        lc.last_contact_date,
+        date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
+        case
+            when lc.last_contact_date is null then 'never met'
+            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= c.target_cadence_days then 'on track'
+            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= 1.5 * c.target_cadence_days then 'due'
+            else 'overdue'
+        end as cadence_status
+    from scoped_communities c
+    left join last_contact lc using (community_id)
+)
+"""
+
+
+def community_status_cte(conn: Connection) -> str:
+    """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the last
+    contact read from contact_spells instead of every meeting."""
+    from data_access.scope import in_list
+
+    return COMMUNITY_STATUS_CTE.format(
+        in_communities=in_list("communities", "c.community_id"),
+        in_divisions_c=in_list("divisions", "c.division_code"),
+        in_units=in_list("units", "s.unit_code"),
+        in_divisions_sp=in_list("divisions", "sp.division_code"),
+        spells=source(conn, "contact_spells"),
+    )
+
+
+# ---------------------------------------------------------------- an older database
+
+
+def publish_with_rollups(url: str | None = None) -> str:
+    """Publish a new version of the database with every roll-up built (the data is unchanged)."""
+    from data_access import db, importer
+
+    link = db.database_path(url)
+    with importer._writer_lock(link):
+        with importer._new_version(link, db.current_version(link)) as (con, building):
+            con.execute("begin")
+            for rollup in ROLLUPS:
+                build(con, rollup)
+            con.execute("commit")
+            importer._publish(con, building, link, changed=True)
+        importer._prune_quietly(link)
+    return str(db.current_version(link))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m data_access.rollups", description="build the roll-up tables in a new database version"
+    )
+    ap.add_argument("--db", help="SQLAlchemy URL (default: env CED_DATABASE_URL or data/engagement.duckdb)")
+    args = ap.parse_args(argv)
+    print(f"roll-ups built; live version is now {publish_with_rollups(args.db)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 SEED = 20261120
@@ -305,7 +306,9 @@ class Builder:
         for kind, mix in KIND_TYPES.items():
             mask = kinds == kind
             mtype[mask] = rng.choice(list(mix), size=mask.sum(), p=list(mix.values()))
-        mean_res = np.array([TYPE_RESIDENTS[t] for t in mtype], float)
+        mean_res = np.zeros(n)
+        for t, mean in TYPE_RESIDENTS.items():
+            mean_res[mtype == t] = mean
         residents = rng.negative_binomial(3, 3 / (3 + mean_res))
         officers = 1 + rng.binomial(3, 0.3, n)
         # division: the community's, or for citywide communities, any
@@ -319,13 +322,15 @@ class Builder:
             org_by_comm.setdefault(o["community_id"], []).append(o["org_id"])
         comm_ids = np.array([c["community_id"] for c in comms], dtype=object)
         offsets = rng.random(n)
-        org = np.array(
-            [
-                org_by_comm[comm_ids[k]][int(u * len(org_by_comm[comm_ids[k]]))]
-                for k, u in zip(ci, offsets, strict=True)
-            ],
-            dtype=object,
-        )
+        # the organization at position int(u * count) of the community's list, for every meeting at once
+        flat: list[str] = []
+        first, count = [], []
+        for cid in comm_ids:
+            first.append(len(flat))
+            count.append(len(org_by_comm[cid]))
+            flat.extend(org_by_comm[cid])
+        first_a, count_a = np.array(first), np.array(count)
+        org = np.array(flat, dtype=object)[first_a[ci] + (offsets * count_a[ci]).astype(np.int64)]
         org[rng.random(n) < 0.1] = ""
         # lead: usually the responsible staff member, else someone from the kind's unit
         unit_pool: dict[str, np.ndarray] = {}
@@ -438,14 +443,15 @@ class Builder:
                 _ = d_i
         return rows
 
-    def feedback(self, communities) -> dict[str, np.ndarray]:
+    def feedback(self, communities) -> dict[str, object]:
+        """Responses as small integer codes (labels looked up when the CSV is written), so the L scale
+        (50M rows) fits in memory. The random draws are the same, in the same order, as ever."""
         rng = self.rng
         n = self.n_feedback
         days = _days()
         season = _seasonality(days) ** 0.5
         di = rng.choice(len(days), size=n, p=season / season.sum())
         date_ = days[di]
-        comm_ids = np.array([c["community_id"] for c in communities], dtype=object)
         small = np.array(
             [
                 c["name"].split(" (")[0]
@@ -462,56 +468,58 @@ class Builder:
         w /= w.sum()
         has_comm = rng.random(n) < 0.7
         comm_i = rng.choice(len(communities), size=n, p=w)
-        community = np.where(has_comm, comm_ids[comm_i], "")
-        comm_div = np.array([c["division_code"] for c in communities], dtype=object)[comm_i]
-        div_codes = np.array([d[0] for d in DIVISIONS], dtype=object)
-        rand_div = div_codes[rng.integers(0, len(div_codes), n)]
-        division = np.where(has_comm & (comm_div != ""), comm_div, rand_div)
-        division[rng.random(n) < 0.05] = ""
+        # community: 0 = none, i + 1 = communities[i]
+        community = np.where(has_comm, comm_i + 1, 0).astype(np.int32)
+        # division: index into DIVISIONS, NO_DIV = none (citywide community / not given)
+        codes = {code: i for i, (code, _name) in enumerate(DIVISIONS)}
+        no_div = len(DIVISIONS)
+        comm_div = np.array([codes.get(c["division_code"], no_div) for c in communities], np.int8)[comm_i]
+        del comm_i
+        rand_div = rng.integers(0, len(DIVISIONS), n).astype(np.int8)
+        division = np.where(has_comm & (comm_div != no_div), comm_div, rand_div)
+        del comm_div, rand_div, has_comm
+        division[rng.random(n) < 0.05] = no_div
         base = {"CENTRAL": 6.8, "EAST": 6.4, "METRO": 6.6, "NORTH": 7.0, "SOUTH": 6.2, "SHOAL": 7.3, "": 6.7}
-        mu = np.array([base[d] for d in division])
+        mu = np.array([base[code] for code, _name in DIVISIONS] + [base[""]])[division]
         since = (date_ - np.datetime64(INCIDENT)).astype(int)
-        dip = np.where((division == "EAST") & (since >= 0), -1.6 * np.exp(-np.maximum(since, 0) / 75.0), 0.0)
+        dip = np.where(
+            (division == codes["EAST"]) & (since >= 0), -1.6 * np.exp(-np.maximum(since, 0) / 75.0), 0.0
+        )
+        del since
         trend = 0.25 * (date_ - np.datetime64(START)).astype(int) / 870
         person = rng.normal(0, 1.3, n)
-        respect = np.clip(np.rint(mu + dip + trend + person + rng.normal(0, 0.8, n)), 0, 10).astype(int)
-        listen = np.clip(np.rint(mu - 0.3 + dip + trend + person + rng.normal(0, 0.9, n)), 0, 10).astype(int)
-        safety = np.clip(np.rint(mu - 0.2 + 0.6 * dip + person * 0.6 + rng.normal(0, 1.2, n)), 0, 10).astype(
-            int
-        )
-        channel = rng.choice(
-            ["community_survey", "post_meeting_card", "online_form"], size=n, p=[0.5, 0.3, 0.2]
-        )
-        wc = np.where(respect + listen >= 12, "yes", "no")
-        wc[rng.random(n) < 0.25] = ""
+        respect = _score(mu + dip + trend + person + rng.normal(0, 0.8, n))
+        listen = _score(mu - 0.3 + dip + trend + person + rng.normal(0, 0.9, n))
+        del trend
+        safety = _score(mu - 0.2 + 0.6 * dip + person * 0.6 + rng.normal(0, 1.2, n))
+        del mu, dip, person
+        channel = rng.choice(3, size=n, p=[0.5, 0.3, 0.2]).astype(np.int8)
+        # would_contact: 0 = blank, 1 = yes, 2 = no
+        wc = np.where(respect.astype(np.int16) + listen >= 12, 1, 2).astype(np.int8)
+        wc[rng.random(n) < 0.25] = 0
         has_comment = rng.random(n) < 0.18
-        topic_i = rng.integers(0, len(TOPICS), n)
-        topics = np.array(TOPICS, dtype=object)[topic_i]
-        positive = (respect + listen) >= 13
-        text = np.array(
-            [
-                COMMENT_TEXT[t][0 if p else 1]
-                if t in ("respect", "response_time")
-                else COMMENT_TEXT[t][int(not p)]
-                for t, p in zip(topics, positive, strict=True)
-            ],
-            dtype=object,
+        topic_i = rng.integers(0, len(TOPICS), n).astype(np.int8)
+        positive = (respect.astype(np.int16) + listen) >= 13
+        # comment: 0 = none, 1 + 2 * topic + (0 if positive else 1) = COMMENT_TEXT[topic][...]
+        comment = np.where(has_comment, 1 + 2 * topic_i.astype(np.int16) + ~positive, 0).astype(np.int8)
+        topic_tags = np.where(has_comment, 1 + topic_i, 0).astype(np.int8)
+        del positive, has_comment, topic_i
+        order = np.argsort(di, kind="stable")  # days[di] rises with di: the same order as sorting by date
+        del di
+        texts = [""] + [COMMENT_TEXT[t][j] for t in TOPICS for j in (0, 1)]
+        out: dict[str, object] = dict(
+            response_date=date_[order],
+            channel=Coded(channel[order], ["community_survey", "post_meeting_card", "online_form"]),
+            community_id=Coded(community[order], [""] + [c["community_id"] for c in communities]),
+            division_code=Coded(division[order], [code for code, _name in DIVISIONS] + [""]),
+            safety=safety[order],
+            respect=respect[order],
+            listen=listen[order],
+            would_contact=Coded(wc[order], ["", "yes", "no"]),
+            comment=Coded(comment[order], texts),
+            topic_tags=Coded(topic_tags[order], [""] + TOPICS),
         )
-        order = np.argsort(date_, kind="stable")
-        out = dict(
-            response_date=date_.astype("datetime64[D]"),
-            channel=channel,
-            community_id=community,
-            division_code=division,
-            safety=safety,
-            respect=respect,
-            listen=listen,
-            would_contact=wc,
-            comment=np.where(has_comment, text, ""),
-            topic_tags=np.where(has_comment, topics, ""),
-        )
-        out = {k: v[order] for k, v in out.items()}
-        out["response_id"] = np.array([f"R{i:09d}" for i in range(1, n + 1)], dtype=object)
+        out["response_id"] = Ids("R", 9, n)
         return out
 
     def external_scores(self) -> list[dict]:
@@ -547,14 +555,65 @@ def hash_int(text: str) -> int:
     return sum(ord(ch) * (i + 1) for i, ch in enumerate(text))
 
 
-def _table(columns: list[str], data: dict | list[dict]) -> pa.Table:
-    if isinstance(data, list):
-        return pa.table({c: pa.array([str(r[c]) for r in data], pa.string()) for c in columns})
-    arrays = {}
-    for c in columns:
-        v = data[c]
-        arrays[c] = pa.array(v.astype(str) if v.dtype.kind in "iuM" else v.astype(object), pa.string())
-    return pa.table(arrays)
+def _score(x: np.ndarray) -> np.ndarray:
+    """A 0-10 item answer from a latent value."""
+    return np.clip(np.rint(x), 0, 10).astype(np.int8)
+
+
+class Coded:
+    """A text column held as small integer codes into `labels` (a 50M-row column of Python strings
+    would not fit in memory); expanded chunk by chunk as the CSV is written."""
+
+    def __init__(self, codes: np.ndarray, labels: list[str]) -> None:
+        self.codes, self.labels = codes, pa.array(labels, pa.string())
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def text(self, lo: int, hi: int) -> pa.Array:
+        return self.labels.take(pa.array(self.codes[lo:hi]))
+
+
+class Ids:
+    """Sequential ids `prefix` + zero-padded 1..n (R000000001, …), made per chunk."""
+
+    def __init__(self, prefix: str, width: int, n: int) -> None:
+        self.prefix, self.width, self.n = prefix, width, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def text(self, lo: int, hi: int) -> pa.Array:
+        digits = pc.utf8_lpad(pa.array(np.arange(lo + 1, hi + 1)).cast(pa.string()), self.width, "0")
+        return pc.binary_join_element_wise(self.prefix, digits, "")
+
+
+def _column(v: object, lo: int, hi: int) -> pa.Array:
+    if isinstance(v, Coded | Ids):
+        return v.text(lo, hi)
+    assert isinstance(v, np.ndarray)
+    part = v[lo:hi]
+    if part.dtype.kind in "iuM":
+        return pa.array(part.astype(str), pa.string())
+    return pa.array(part.astype(object), pa.string())
+
+
+CHUNK_ROWS = 1_000_000
+
+
+def _write(path: Path, columns: list[str], data: dict | list[dict]) -> int:
+    """Write one table's CSV, a chunk of rows at a time; returns the row count."""
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    options = pacsv.WriteOptions(quoting_style="needed")
+    with pacsv.CSVWriter(path, schema, write_options=options) as writer:
+        if isinstance(data, list):
+            writer.write_table(pa.table({c: pa.array([str(r[c]) for r in data], pa.string()) for c in columns}))
+            return len(data)
+        n = len(data[columns[0]])
+        for lo in range(0, max(n, 1), CHUNK_ROWS):
+            hi = min(lo + CHUNK_ROWS, n)
+            writer.write_table(pa.table({c: _column(data[c], lo, hi) for c in columns}, schema=schema))
+        return n
 
 
 def generate(scale: str = "sample", out: Path = OUT_DIR, seed: int = SEED) -> dict[str, int]:
@@ -581,9 +640,7 @@ def generate(scale: str = "sample", out: Path = OUT_DIR, seed: int = SEED) -> di
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, data in tables.items():
-        table = _table(list(BY_NAME[name].column_names), data)
-        pacsv.write_csv(table, out / f"{name}.csv", pacsv.WriteOptions(quoting_style="needed"))
-        counts[name] = table.num_rows
+        counts[name] = _write(out / f"{name}.csv", list(BY_NAME[name].column_names), data)
     return counts
 
 

@@ -1,0 +1,294 @@
+"""Every page's query set and server-side rerun, measured in this process.
+
+How a page is measured (one page × one filter):
+1. The page runs through Streamlit's AppTest (the real app.py frame + page script, in-process;
+   no browser, no websocket). `ui.cache.query`/`ui.cache.lookup` are wrapped so every query
+   function the page calls is recorded with its exact Filters and arguments; lookups made by the
+   shared sidebar (ui/filters.py) are marked as the frame's, everything else as the page's.
+2. Rerun: the query-result cache (`ui.cache._filtered`) is cleared and the page is rerun; the
+   wall time of `AppTest.run()` is a whole server-side rerun at a cache miss: sidebar, every
+   query, every Plotly figure and table, and Streamlit's serialisation of the elements. The
+   lookups stay cached, as they do on a server between reruns. A warm rerun (everything cached)
+   is timed too.
+3. Query set: the recorded page calls are replayed straight on one read-only SQLAlchemy
+   connection (no Streamlit cache) and timed as a set; `read_frame`/`read_value` are wrapped
+   to count the rows each SQL statement returns to Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.data import ROOT
+
+
+@dataclass
+class Call:
+    kind: str  # "query" (filtered) or "lookup"
+    origin: str  # "page" or "frame" (the shared sidebar)
+    fn: Callable[..., Any]
+    filters: Any
+    kwargs: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn.__module__.removeprefix('data_access.')}.{self.fn.__qualname__}"
+
+    def key(self) -> tuple:
+        return (self.kind, self.fn, self.filters, tuple(sorted(self.kwargs.items(), key=lambda kv: kv[0])))
+
+
+@dataclass
+class Statement:
+    function: str  # the query function that ran it
+    rows: int
+    seconds: float
+    sql: str
+
+
+@dataclass
+class PageResult:
+    page: str
+    filter_name: str
+    calls: list[Call] = field(default_factory=list)
+    query_set_s: list[float] = field(default_factory=list)
+    rerun_cold_s: list[float] = field(default_factory=list)
+    rerun_warm_s: list[float] = field(default_factory=list)
+    queries_in_rerun_s: list[float] = field(default_factory=list)
+    per_function_s: dict[str, float] = field(default_factory=dict)
+    statements: list[Statement] = field(default_factory=list)
+    unrouted_statements: int = 0  # SQL run without read_frame/read_value (rows not counted)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def max_rows(self) -> int:
+        return max((s.rows for s in self.statements), default=0)
+
+    @property
+    def page_calls(self) -> list[Call]:
+        return [c for c in self.calls if c.origin == "page"]
+
+
+def registered_pages() -> list[tuple[str, str]]:
+    """(path, title) of every page in app.py's PAGES whose file exists, in nav order."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES":
+            out = []
+            for elt in node.value.elts:
+                path, title = elt.elts[0].value, elt.elts[1].value
+                if (ROOT / path).exists():
+                    out.append((path, title))
+            return out
+    raise RuntimeError("PAGES not found in app.py")
+
+
+# ------------------------------------------------------------------ recording the page's calls
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.query_seconds = 0.0
+        self.active = False
+        self.installed = False
+
+    def install(self) -> None:
+        if self.installed:
+            return
+        from ui import cache
+
+        orig_query, orig_lookup = cache.query, cache.lookup
+
+        def query(fn, filters, **kwargs):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            try:
+                return orig_query(fn, filters, **kwargs)
+            finally:
+                self._add("query", fn, filters, kwargs, time.perf_counter() - t0)
+
+        def lookup(fn, role="admin", **kwargs):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            try:
+                return orig_lookup(fn, role, **kwargs)
+            finally:
+                self._add("lookup", fn, None, {"role": role, **kwargs}, time.perf_counter() - t0)
+
+        cache.query, cache.lookup = query, lookup
+        self.installed = True
+
+    def _add(self, kind: str, fn: Callable, filters: Any, kwargs: dict, seconds: float) -> None:
+        if not self.active:
+            return
+        caller = sys._getframe(2).f_code.co_filename.replace("\\", "/")
+        origin = "frame" if caller.endswith("ui/filters.py") else "page"
+        self.calls.append(Call(kind, origin, fn, filters, dict(kwargs)))
+        if kind == "query":
+            self.query_seconds += seconds
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        self.calls, self.query_seconds, self.active = [], 0.0, True
+        try:
+            yield
+        finally:
+            self.active = False
+
+
+RECORDER = _Recorder()
+
+
+# ------------------------------------------------------------------ counting rows per statement
+
+
+class _RowCounter:
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+        self.current = "?"
+        self.executed = 0
+        self.routed = 0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        import sqlalchemy as sa
+
+        from data_access import db
+
+        orig_frame, orig_value = db.read_frame, db.read_value
+
+        def read_frame(conn, sql, params=None):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            df = orig_frame(conn, sql, params)
+            self.routed += 1
+            self.statements.append(Statement(self.current, len(df), time.perf_counter() - t0, sql))
+            return df
+
+        def read_value(conn, sql, params=None):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            v = orig_value(conn, sql, params)
+            self.routed += 1
+            self.statements.append(Statement(self.current, 1, time.perf_counter() - t0, sql))
+            return v
+
+        def on_execute(*_args: Any, **_kw: Any) -> None:
+            self.executed += 1
+
+        patched = []
+        for name, mod in list(sys.modules.items()):
+            if not (name == "data_access" or name.startswith("data_access.") or name.startswith("ui.")):
+                continue
+            for attr, orig, repl in (
+                ("read_frame", orig_frame, read_frame),
+                ("read_value", orig_value, read_value),
+            ):
+                if getattr(mod, attr, None) is orig:
+                    setattr(mod, attr, repl)
+                    patched.append((mod, attr, orig))
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_execute)
+        self.statements, self.executed, self.routed = [], 0, 0
+        try:
+            yield
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", on_execute)
+            for mod, attr, orig in patched:
+                setattr(mod, attr, orig)
+
+
+# ------------------------------------------------------------------ the measurements
+
+
+def _replay(conn: Any, calls: list[Call], counter: _RowCounter | None = None) -> dict[str, float]:
+    """Run the calls once, in order, on `conn`; seconds per call name (summed)."""
+    per: dict[str, float] = {}
+    for c in calls:
+        if counter is not None:
+            counter.current = c.name
+        t0 = time.perf_counter()
+        if c.kind == "query":
+            c.fn(conn, c.filters, **c.kwargs)
+        else:
+            kw = {k: v for k, v in c.kwargs.items() if k != "role"}
+            c.fn(conn, **kw)
+        per[c.name] = per.get(c.name, 0.0) + time.perf_counter() - t0
+    return per
+
+
+def _unique(calls: list[Call]) -> list[Call]:
+    """A page asks for the same result more than once in a run (e.g. a KPI and a chart share one);
+    the cache answers the repeats, so the set runs each distinct call once."""
+    seen, out = set(), []
+    for c in calls:
+        try:
+            k = c.key()
+            hash(k)
+        except TypeError:
+            k = id(c)
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(c)
+    return out
+
+
+def measure_page(
+    url: str, page: str, filter_name: str, query_params: dict[str, Any], repeat: int
+) -> PageResult:
+    from streamlit.testing.v1 import AppTest
+
+    from data_access.db import Database
+    from ui import cache
+
+    RECORDER.install()
+    res = PageResult(page, filter_name)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    for k, v in query_params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page)
+    with RECORDER.recording():
+        at.run()  # first run of the page: recorded (lookups may be cache misses here)
+    res.calls = RECORDER.calls
+    if at.exception:
+        res.errors = [e.message for e in at.exception]
+    for _ in range(repeat):
+        cache._filtered.clear()
+        with RECORDER.recording():
+            t0 = time.perf_counter()
+            at.run()
+            res.rerun_cold_s.append(time.perf_counter() - t0)
+        res.queries_in_rerun_s.append(RECORDER.query_seconds)
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        at.run()
+        res.rerun_warm_s.append(time.perf_counter() - t0)
+    if at.exception and not res.errors:
+        res.errors = [e.message for e in at.exception]
+
+    calls = _unique(res.page_calls)
+    database = Database(url)
+    with database.connect() as conn:
+        counter = _RowCounter()
+        with counter.counting():
+            _replay(conn, calls, counter)  # warm-up, and the rows of every statement
+        res.statements = counter.statements
+        res.unrouted_statements = max(counter.executed - counter.routed, 0)
+        per_runs: list[dict[str, float]] = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            per_runs.append(_replay(conn, calls))
+            res.query_set_s.append(time.perf_counter() - t0)
+    res.per_function_s = {
+        name: statistics.median(run.get(name, 0.0) for run in per_runs) for name in per_runs[0]
+    }
+    return res
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None

@@ -1,0 +1,292 @@
+# ruff: noqa
+# Frozen copy of data_access/coverage.py as committed in e542ff5, before it read the roll-ups: the
+# raw-table reference that tests/data_access/test_rollups.py compares the module against. Not used by the app.
+"""Queries behind the Coverage page: which communities have we not met lately?
+
+Days since last contact and cadence status come from `scope.COMMUNITY_STATUS_CTE`
+(SPEC §3), evaluated at the end of the period. The grid applies the same cadence
+thresholds to each patrol division separately; the coverage-rate series applies the
+same "on track" rule at a series of as-of dates in one query. Follow-ups are scoped
+through the meeting that raised them (community, division, lead's unit), like the
+Overview tile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from data_access.db import read_frame
+from data_access.filters import Filters
+from data_access.scope import COMMUNITY_STATUS_CTE, in_list, meeting_scope
+
+STATUSES = ("on track", "due", "overdue", "never met")
+GRAINS = ("week", "month")
+AGE_BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "over 90 days")
+GRID_PAGE_SIZE = 40
+FOLLOW_UP_PAGE_SIZE = 200
+
+# Most overdue first: never met, then days since ÷ target (descending); name breaks ties.
+STALEST_FIRST = (
+    "cadence_status = 'never met' desc, days_since_contact * 1.0 / target_cadence_days desc nulls last, "
+    "name, community_id"
+)
+
+
+def _params(f: Filters, **extra: Any) -> dict[str, Any]:
+    return {**f.params(), "as_of": f.end, **extra}
+
+
+def status_counts(conn: Connection, f: Filters) -> dict[str, int]:
+    """Active communities in scope by cadence status at end of period (every status present, 0 when none)."""
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    -- one row per cadence status that occurs
+    select cadence_status, count(*) as communities_count
+    from community_status
+    group by cadence_status
+    """
+    df = read_frame(conn, sql, _params(f))
+    counts = dict(zip(df.cadence_status, df.communities_count.astype(int), strict=True))
+    return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def cadence_worklist(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per active community in scope at end of period, most overdue first.
+
+    `liaison_left_date` is set when the responsible staff member's service ended on or before the end.
+    """
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    -- one row per active community in scope
+    select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
+           cs.target_cadence_days, cs.last_contact_date, cs.days_since_contact,
+           cs.days_since_contact * 1.0 / cs.target_cadence_days as cadence_ratio,
+           cs.cadence_status, cs.responsible_staff_id, cs.responsible_name,
+           case when st.end_date <= :as_of then st.end_date end as liaison_left_date
+    from community_status cs
+    left join patrol_divisions d on d.division_code = cs.division_code
+    left join staff st on st.staff_id = cs.responsible_staff_id
+    order by {STALEST_FIRST}
+    """
+    return read_frame(conn, sql, _params(f))
+
+
+def contact_grid(
+    conn: Connection, f: Filters, *, limit: int = GRID_PAGE_SIZE, offset: int = 0
+) -> pd.DataFrame:
+    """One row per community × patrol division in scope: days since the last meeting with that
+    community held in that division, on or before the end of the period.
+
+    Communities come in worklist order (most overdue first), `limit` of them from `offset`.
+    `is_expected` marks cells where the community should be met: its home division, or every
+    division for a citywide community; `cell_status` is null elsewhere (no cadence applies there).
+    """
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE},
+    ranked as (
+        select *, row_number() over (order by {STALEST_FIRST}) as rank_no
+        from community_status
+    ),
+    page as (
+        select * from ranked where rank_no > :offset and rank_no <= :offset + :limit
+    ),
+    divisions as (
+        select d.division_code, d.name as division_name
+        from patrol_divisions d
+        where {in_list("divisions", "d.division_code")}
+    ),
+    -- one row per community × division with any meeting on or before the end
+    cell_contact as (
+        select m.community_id, m.division_code, max(m.meeting_date) as last_contact_date
+        from meetings m
+        where m.meeting_date <= :as_of
+          and m.community_id in (select community_id from page)
+          and {in_list("divisions", "m.division_code")}
+        group by m.community_id, m.division_code
+    ),
+    cells as (
+        select p.rank_no, p.community_id, p.name, p.division_code as home_division_code,
+               p.target_cadence_days, p.cadence_status as community_status,
+               p.days_since_contact as community_days_since,
+               d.division_code, d.division_name, cc.last_contact_date,
+               date_diff('day', cc.last_contact_date, cast(:as_of as date)) as days_since_contact,
+               (p.division_code is null or p.division_code = d.division_code) as is_expected
+        from page p
+        cross join divisions d
+        left join cell_contact cc on cc.community_id = p.community_id and cc.division_code = d.division_code
+    )
+    select *,
+           -- SPEC §3 cadence thresholds, applied to this division's contact only
+           case
+               when not is_expected then null
+               when last_contact_date is null then 'never met'
+               when days_since_contact <= target_cadence_days then 'on track'
+               when days_since_contact <= 1.5 * target_cadence_days then 'due'
+               else 'overdue'
+           end as cell_status
+    from cells
+    order by rank_no, division_name
+    """
+    return read_frame(conn, sql, _params(f, limit=int(limit), offset=int(offset)))
+
+
+def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week") -> pd.DataFrame:
+    """One row per as-of date: each week end (Sunday) or month end in the period, plus the period's
+    last day; the share of active communities in scope on track at that date.
+
+    Communities in scope are today's active ones (the data keeps no history of the active flag).
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}")
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE},
+    as_of_dates as (
+        select cast(t.d as date) as as_of_date
+        from range(cast(:start as timestamp), cast(:end as timestamp) + interval 1 day, interval 1 day) t(d)
+        where cast(t.d as date) = cast(:end as date)
+           or (:grain = 'week' and dayofweek(t.d) = 0)
+           or (:grain = 'month' and cast(t.d as date) = last_day(cast(t.d as date)))
+    ),
+    -- one row per community per day it was met (divisions in scope)
+    contacts as (
+        select distinct m.community_id, m.meeting_date
+        from meetings m
+        where m.meeting_date <= :end
+          and {in_list("divisions", "m.division_code")}
+          and m.community_id in (select community_id from scoped_communities)
+    ),
+    community_dates as (
+        select a.as_of_date, c.community_id, c.target_cadence_days
+        from as_of_dates a cross join scoped_communities c
+    ),
+    -- the latest contact on or before each as-of date
+    last_contact_at as (
+        select cd.*, ct.meeting_date as last_contact_date
+        from community_dates cd
+        asof left join contacts ct
+          on ct.community_id = cd.community_id and cd.as_of_date >= ct.meeting_date
+    )
+    select as_of_date,
+           as_of_date = cast(:end as date) and not (
+               (:grain = 'week' and dayofweek(as_of_date) = 0)
+               or (:grain = 'month' and as_of_date = last_day(as_of_date))
+           ) as is_partial,
+           count(*) as communities_count,
+           count(*) filter (
+               where date_diff('day', last_contact_date, as_of_date) <= target_cadence_days
+           ) as on_track_count,
+           count(*) filter (where date_diff('day', last_contact_date, as_of_date) <= target_cadence_days)
+               * 1.0 / count(*) as coverage_rate
+    from last_contact_at
+    group by as_of_date
+    order by as_of_date
+    """
+    return read_frame(conn, sql, _params(f, grain=grain))
+
+
+def communities_without_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per active community in scope with no responsible liaison at end of period: none
+    assigned, or the assigned staff member's service ended on or before it."""
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    -- one row per community lacking a serving liaison
+    select cs.community_id, cs.name, cs.kind, d.name as division_name,
+           case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end as reason,
+           cs.responsible_name as former_liaison, st.end_date as liaison_left_date,
+           cs.cadence_status, cs.days_since_contact
+    from community_status cs
+    left join patrol_divisions d on d.division_code = cs.division_code
+    left join staff st on st.staff_id = cs.responsible_staff_id
+    where cs.responsible_staff_id is null or st.end_date <= :as_of
+    order by cs.responsible_staff_id is null desc, {STALEST_FIRST}
+    """
+    return read_frame(conn, sql, _params(f))
+
+
+def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:
+    """One row: open follow-ups at end of period, their median age, and the share closed within 30
+    days among those opened in the period at least 30 days before its end (with its n)."""
+    sql = f"""
+    with scoped as (
+        select fu.opened_date, fu.closed_date
+        from follow_ups fu
+        join meetings m using (meeting_id)
+        where fu.opened_date <= :end and {meeting_scope("m")}
+    )
+    select
+        count(*) filter (where closed_date is null or closed_date > :end) as open_count,
+        median(date_diff('day', opened_date, cast(:end as date)))
+            filter (where closed_date is null or closed_date > :end) as median_age_days,
+        count(*) filter (
+            where opened_date >= :start and opened_date <= cast(:end as date) - 30
+        ) as eligible_count,
+        count(*) filter (
+            where opened_date >= :start and opened_date <= cast(:end as date) - 30
+              and closed_date is not null and date_diff('day', opened_date, closed_date) <= 30
+        ) as closed_within_30_count
+    from scoped
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    eligible = int(row.eligible_count)
+    median_age = None if pd.isna(row.median_age_days) else float(row.median_age_days)
+    return {
+        "open_count": int(row.open_count),
+        "median_age_days": median_age,
+        "eligible_count": eligible,
+        "closed_within_30_count": int(row.closed_within_30_count),
+        "closed_within_30_share": int(row.closed_within_30_count) / eligible if eligible else None,
+    }
+
+
+def follow_up_ageing(conn: Connection, f: Filters) -> pd.DataFrame:
+    """One row per age bucket (all four, zero when empty): open follow-ups at end of period by days open."""
+    sql = f"""
+    with buckets(bucket_no, age_bucket) as (
+        values (1, '{AGE_BUCKETS[0]}'), (2, '{AGE_BUCKETS[1]}'), (3, '{AGE_BUCKETS[2]}'), (4, '{AGE_BUCKETS[3]}')
+    ),
+    open_ages as (
+        select date_diff('day', fu.opened_date, cast(:end as date)) as age_days
+        from follow_ups fu
+        join meetings m using (meeting_id)
+        where fu.opened_date <= :end
+          and (fu.closed_date is null or fu.closed_date > :end)
+          and {meeting_scope("m")}
+    ),
+    bucketed as (
+        select case when age_days <= 30 then 1 when age_days <= 60 then 2 when age_days <= 90 then 3 else 4 end
+               as bucket_no, count(*) as open_count
+        from open_ages
+        group by 1
+    )
+    select b.age_bucket, coalesce(x.open_count, 0) as open_count
+    from buckets b left join bucketed x using (bucket_no)
+    order by b.bucket_no
+    """
+    return read_frame(conn, sql, f.params())
+
+
+def open_follow_up_list(
+    conn: Connection, f: Filters, *, limit: int = FOLLOW_UP_PAGE_SIZE, offset: int = 0
+) -> pd.DataFrame:
+    """One row per follow-up open at end of period (a page of them), oldest first."""
+    sql = f"""
+    -- one row per open follow-up
+    select fu.follow_up_id, fu.opened_date,
+           date_diff('day', fu.opened_date, cast(:end as date)) as age_days,
+           fu.concern_tag, c.name as community_name, d.name as division_name,
+           s.display_name as owner_name, fu.meeting_id
+    from follow_ups fu
+    join meetings m using (meeting_id)
+    left join communities c on c.community_id = m.community_id
+    left join patrol_divisions d on d.division_code = m.division_code
+    left join staff s on s.staff_id = fu.owner_staff_id
+    where fu.opened_date <= :end
+      and (fu.closed_date is null or fu.closed_date > :end)
+      and {meeting_scope("m")}
+    order by fu.opened_date, fu.follow_up_id
+    limit :limit offset :offset
+    """
+    return read_frame(conn, sql, {**f.params(), "limit": int(limit), "offset": int(offset)})

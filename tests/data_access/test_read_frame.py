@@ -1,0 +1,44 @@
+"""db.read_frame builds its frame from the cursor's plain tuples (for speed); the frame must be
+exactly what the SQLAlchemy-Row path gave before, for every column type the app reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access.db import read_frame
+
+QUERIES = {
+    "every meetings column, with nulls and lists": "select * from meetings order by meeting_id limit 500",
+    "feedback with null community, bool, tags": "select * from feedback order by response_id limit 500",
+    "aggregates: hugeint sums, doubles, decimals": """
+        select division_code, count(*) as n, sum(residents_count) as s, avg(residents_count) as a,
+               stddev_samp(residents_count) as sd, sum(residents_count) / 3.0 as d,
+               max(meeting_date) as last_date, median(residents_count) as med
+        from meetings group by 1 order by 1""",
+    "timestamps, times, nulls of every kind": """
+        select imported_at, cast(null as integer) as ni, cast(null as date) as nd, cast(null as varchar) as ns,
+               cast('18:30' as time) as t, true as b, cast(null as boolean) as nb
+        from imports""",
+    "no rows": "select * from communities where false",
+    "staffing fractions": "select * from staffing order by month, unit_code, division_code limit 300",
+    "params": "select community_id, name from communities where list_contains(cast(:ids as varchar[]), community_id)",
+}
+
+
+def _before(conn, sql: str, params: dict) -> pd.DataFrame:
+    result = conn.execute(sa.text(sql), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_read_frame_equals_the_row_path(sample_db, name):
+    params = {"ids": ["C001", "C004", "NOPE"]} if ":ids" in QUERIES[name] else {}
+    with sample_db.connect() as conn:
+        new = read_frame(conn, QUERIES[name], params)
+        old = _before(conn, QUERIES[name], params)
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    assert list(new.dtypes) == list(old.dtypes)
+    if name != "no rows":
+        assert len(new) > 0

@@ -1,0 +1,704 @@
+"""The roll-ups give the raw tables' answers.
+
+1. Each roll-up table equals its definition recomputed independently from the raw tables (pandas
+   over the raw rows), and stays right after a correction is re-imported.
+2. Every query function switched to roll-ups returns the same values as its raw-table SQL from
+   before the switch (kept below, verbatim, as `Raw*`), on the sample database at many filters and
+   on a tiny hand-made division. Counts, dates, names and orderings must be identical; means and
+   standard deviations equal to 1e-12 relative (DuckDB's stddev_samp is a streaming algorithm whose
+   last bits even vary with thread scheduling; the roll-ups compute sd from exact integer sums).
+3. A database built before the roll-ups existed still answers (inline derivation), and
+   `publish_with_rollups` adds them.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import fields
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from data_access import db, overview, rollups, stats
+from data_access.db import Database, read_frame
+from data_access.filters import Filters
+from data_access.importer import import_files
+from data_access.scope import COMMUNITY_STATUS_CTE, feedback_scope, in_list, meeting_scope
+from tests.fixtures import build, community, csv_bytes, meeting, response
+
+REL = 1e-12
+END = date(2026, 11, 20)
+
+
+# ------------------------------------------------------------------ the raw-table SQL from before
+
+
+def raw_meeting_totals(conn, f: Filters) -> dict[str, float]:
+    sql = f"""
+    select count(*) as meetings_count, coalesce(sum(m.residents_count), 0) as residents_count
+    from meetings m
+    where m.meeting_date between :start and :end and {meeting_scope("m")}
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    return {"meetings": int(row.meetings_count), "residents": int(row.residents_count)}
+
+
+def raw_coverage_counts(conn, f: Filters) -> dict[str, int]:
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    select count(*) as communities_count,
+           count(*) filter (where cadence_status = 'on track') as on_track_count
+    from community_status
+    """
+    row = read_frame(conn, sql, {**f.params(), "as_of": f.end}).iloc[0]
+    return {"communities": int(row.communities_count), "on_track": int(row.on_track_count)}
+
+
+def raw_open_follow_up_count(conn, f: Filters) -> int:
+    sql = f"""
+    select count(*) from follow_ups fu
+    join meetings m using (meeting_id)
+    where fu.opened_date <= :end
+      and (fu.closed_date is null or fu.closed_date > :end)
+      and {meeting_scope("m")}
+    """
+    return int(read_frame(conn, sql, f.params()).iat[0, 0])
+
+
+def raw_feedback_scores(conn, f: Filters, k: int) -> dict[str, stats.Score]:
+    sql = f"""
+    select count(*) as n,
+           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
+           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
+    from feedback f
+    where f.response_date between :start and :end and {feedback_scope("f")}
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    n = int(row.n)
+    return {
+        "trust_score": stats.make_score(n, overview._num(row.trust_mean), overview._num(row.trust_sd), k),
+        "safety_score": stats.make_score(n, overview._num(row.safety_mean), overview._num(row.safety_sd), k),
+    }
+
+
+def raw_overdue_communities(conn, f: Filters) -> pd.DataFrame:
+    sql = f"""
+    with {COMMUNITY_STATUS_CTE}
+    select community_id, name, cadence_status, days_since_contact, target_cadence_days,
+           last_contact_date, responsible_name
+    from community_status
+    where cadence_status in ('overdue', 'never met')
+    order by cadence_status = 'never met' desc,
+             days_since_contact * 1.0 / target_cadence_days desc nulls first, name
+    """
+    return read_frame(conn, sql, {**f.params(), "as_of": f.end})
+
+
+def raw_silent_units(conn, f: Filters) -> pd.DataFrame:
+    sql = f"""
+    with serving as (
+        select distinct st.unit_code from staff st
+        where st.start_date <= :end and (st.end_date is null or st.end_date >= :start)
+          and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    ),
+    logged as (
+        select m.unit_code, count(*) filter (where m.meeting_date between :start and :end) as meetings_count,
+               max(m.meeting_date) as last_meeting_date
+        from meetings m
+        where m.meeting_date <= :end and {in_list("divisions", "m.division_code")}
+        group by m.unit_code
+    )
+    select s.unit_code, u.name as unit_name, l.last_meeting_date
+    from serving s
+    join units u using (unit_code)
+    left join logged l using (unit_code)
+    where coalesce(l.meetings_count, 0) = 0
+    order by s.unit_code
+    """
+    return read_frame(conn, sql, f.params())
+
+
+def raw_score_frame(conn, f: Filters) -> pd.DataFrame:
+    """score_drops' SQL from before (the per-division, per-period aggregates it compares)."""
+    sql = f"""
+    select f.division_code, f.response_date >= :start as is_current, count(*) as n,
+           avg((f.respect + f.listen) / 2.0) as trust_mean, stddev_samp((f.respect + f.listen) / 2.0) as trust_sd,
+           avg(f.safety) as safety_mean, stddev_samp(f.safety) as safety_sd
+    from feedback f
+    where f.response_date between :prior_start and :end and f.division_code is not null
+      and {feedback_scope("f")}
+    group by 1, 2
+    """
+    return read_frame(conn, sql, {**f.params(), "prior_start": f.prior().start})
+
+
+def new_score_frame(conn, f: Filters) -> pd.DataFrame:
+    """score_drops' SQL now (copied from overview.score_drops, which returns only the drops)."""
+    sql = f"""
+    select f.division_code, f.response_date >= :start as is_current, {rollups.score_aggregates("f")}
+    from {rollups.feedback_cells(conn, f)} f
+    where f.response_date between :prior_start and :end and f.division_code is not null
+      and {feedback_scope("f")}
+    group by 1, 2
+    """
+    return read_frame(conn, sql, {**f.params(), "prior_start": f.prior().start})
+
+
+# ------------------------------------------------------------------ comparing
+
+
+def close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=REL, abs_tol=1e-12)
+
+
+def assert_scores_equal(a: stats.Score, b: stats.Score) -> None:
+    for fld in fields(a):
+        x, y = getattr(a, fld.name), getattr(b, fld.name)
+        if isinstance(x, float) or isinstance(y, float):
+            assert close(x, y), (fld.name, x, y)
+        else:
+            assert x == y, (fld.name, x, y)
+
+
+def assert_frames_equal(new: pd.DataFrame, raw: pd.DataFrame, sort: list[str] | None = None) -> None:
+    if sort:
+        new, raw = new.sort_values(sort).reset_index(drop=True), raw.sort_values(sort).reset_index(drop=True)
+    assert list(new.columns) == list(raw.columns)
+    assert len(new) == len(raw)
+    for col in new.columns:
+        a, b = new[col], raw[col]
+        if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
+            pd.testing.assert_series_equal(a, b, check_exact=False, rtol=REL, atol=1e-12, check_dtype=False)
+        else:
+            assert a.tolist() == b.tolist(), col
+
+
+def check_all(conn, f: Filters, k: int = 10) -> None:
+    assert overview.meeting_totals(conn, f) == raw_meeting_totals(conn, f)
+    assert overview.coverage_counts(conn, f) == raw_coverage_counts(conn, f)
+    assert overview.open_follow_up_count(conn, f) == raw_open_follow_up_count(conn, f)
+    new, raw = overview.feedback_scores(conn, f, k), raw_feedback_scores(conn, f, k)
+    for name in ("trust_score", "safety_score"):
+        assert_scores_equal(new[name], raw[name])
+    assert_frames_equal(overview.overdue_communities(conn, f), raw_overdue_communities(conn, f))
+    assert_frames_equal(overview.silent_units(conn, f), raw_silent_units(conn, f))
+    assert_frames_equal(
+        new_score_frame(conn, f), raw_score_frame(conn, f), sort=["division_code", "is_current"]
+    )
+
+
+def kpis_and_worklist(conn, f: Filters, k: int = 10) -> tuple[dict, pd.DataFrame]:
+    return overview.overview_kpis(conn, f, k), overview.needs_attention(conn, f, k)
+
+
+@pytest.fixture
+def raw_overview(monkeypatch):
+    """overview's composite functions running on the raw-table SQL from before."""
+
+    def use_raw() -> None:
+        monkeypatch.setattr(overview, "meeting_totals", raw_meeting_totals)
+        monkeypatch.setattr(overview, "coverage_counts", raw_coverage_counts)
+        monkeypatch.setattr(overview, "open_follow_up_count", raw_open_follow_up_count)
+        monkeypatch.setattr(overview, "feedback_scores", raw_feedback_scores)
+        monkeypatch.setattr(overview, "overdue_communities", raw_overdue_communities)
+        monkeypatch.setattr(overview, "silent_units", raw_silent_units)
+        monkeypatch.setattr(rollups, "feedback_cells", _raw_feedback_cells)
+        monkeypatch.setattr(rollups, "score_aggregates", _raw_score_aggregates)
+
+    return use_raw
+
+
+def _raw_feedback_cells(conn, f: Filters) -> str:
+    return "feedback"
+
+
+def _raw_score_aggregates(alias: str = "c") -> str:
+    return f"""count(*) as n,
+           avg(({alias}.respect + {alias}.listen) / 2.0) as trust_mean,
+           stddev_samp(({alias}.respect + {alias}.listen) / 2.0) as trust_sd,
+           avg({alias}.safety) as safety_mean, stddev_samp({alias}.safety) as safety_sd"""
+
+
+def assert_same_overview(new: tuple[dict, pd.DataFrame], raw: tuple[dict, pd.DataFrame]) -> None:
+    kn, wn = new
+    kr, wr = raw
+    assert kn.keys() == kr.keys()
+    for name in kn:
+        a, b = kn[name], kr[name]
+        for fld in fields(a):
+            x, y = getattr(a, fld.name), getattr(b, fld.name)
+            if isinstance(x, float) or isinstance(y, float):
+                assert close(x, y), (name, fld.name, x, y)
+            else:
+                assert x == y, (name, fld.name, x, y)
+    assert_frames_equal(wn, wr)
+
+
+# ------------------------------------------------------------------ the sample database
+
+SAMPLE_FILTERS = {
+    "last 90 days": Filters(END - timedelta(days=89), END),
+    "last 30 days": Filters(END - timedelta(days=29), END),
+    "all time": Filters(date(2024, 7, 1), END),
+    "before any data": Filters(date(2020, 1, 1), date(2020, 1, 31)),
+    "a past quarter": Filters(date(2025, 4, 1), date(2025, 6, 30)),
+    "a single day": Filters(date(2026, 3, 4), date(2026, 3, 4)),
+    "communities + divisions": Filters(
+        date(2024, 7, 1), END, communities=("C001", "C004", "C010", "C022"), divisions=("EAST", "NORTH")
+    ),
+    "divisions only, past": Filters(date(2025, 9, 1), date(2025, 12, 31), divisions=("EAST", "SHOAL")),
+    "units only": Filters(END - timedelta(days=89), END, units=("LIA", "CHAP")),
+    "one community, 90 days": Filters(END - timedelta(days=89), END, communities=("C004",)),
+    "everything narrowed": Filters(
+        date(2025, 1, 1), END, communities=("C004", "C011"), divisions=("EAST",), units=("LIA", "CIO")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLE_FILTERS))
+def test_overview_queries_match_raw_tables_on_the_sample(sample_db, name):
+    with sample_db.connect() as conn:
+        check_all(conn, SAMPLE_FILTERS[name])
+
+
+@pytest.mark.parametrize("name", ["last 90 days", "all time", "communities + divisions", "a past quarter"])
+def test_overview_kpis_and_worklist_match_raw_tables_on_the_sample(sample_db, raw_overview, name):
+    f = SAMPLE_FILTERS[name]
+    with sample_db.connect() as conn:
+        new = kpis_and_worklist(conn, f)
+        raw_overview()
+        raw = kpis_and_worklist(conn, f)
+    assert_same_overview(new, raw)
+
+
+def test_the_sample_exercises_every_branch(sample_db):
+    """The comparisons above are not vacuous: the sample has overdue and never-met communities,
+    open follow-ups, silent units, small-n suppression and notable score drops at these filters."""
+    with sample_db.connect() as conn:
+        f = SAMPLE_FILTERS["last 90 days"]
+        assert overview.coverage_counts(conn, f)["on_track"] > 0
+        assert set(overview.overdue_communities(conn, f).cadence_status) == {"overdue", "never met"}
+        assert overview.open_follow_up_count(conn, f) > 0
+        assert not overview.silent_units(conn, SAMPLE_FILTERS["last 30 days"]).empty
+        assert not overview.score_drops(conn, Filters(date(2026, 8, 15), date(2026, 9, 30))).empty
+        assert overview.feedback_scores(conn, SAMPLE_FILTERS["a single day"], 10)["trust_score"].n > 0
+        small = Filters(END - timedelta(days=89), END, communities=("C006",))
+        assert overview.feedback_scores(conn, small, 10)["trust_score"].suppressed
+
+
+# ------------------------------------------------------------------ a tiny hand-made division
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    communities = [
+        community("C1", "Alpha", division="EAST", cadence=30),
+        community("C2", "Beta", division="NORTH", cadence=14, owner="S2"),
+        community("C3", "Gamma", division="", cadence=30, owner=""),
+        community("C4", "Delta", division="EAST", cadence=30, active=False),
+    ]
+    meetings = [
+        meeting("M1", "2026-01-05", "C1", residents=4),
+        meeting("M2", "2026-01-05", "C1", residents=6),  # same day: one contact, two meetings
+        meeting("M3", "2026-02-10", "C1", residents=9, division="NORTH", lead="S2"),
+        meeting("M4", "2026-03-01", "C3", residents=0, lead="S3"),
+        meeting("M5", "2026-03-20", "C3", residents=12, division="NORTH"),
+        meeting("M6", "2026-04-02", "C2", residents=7, division="NORTH", lead="S2"),
+        meeting("M7", "2026-04-02", "C4", residents=1),
+    ]
+    follow_ups = [
+        _fu("F1", "M1", "2026-01-05", "2026-01-20"),
+        _fu("F2", "M3", "2026-02-10", None),
+        _fu("F3", "M4", "2026-03-02", "2026-03-02"),
+        _fu("F4", "M6", "2026-04-02", None),
+    ]
+    feedback = [
+        response("R1", "2026-01-05", safety=7, respect=8, listen=5, community="C1"),
+        response("R2", "2026-01-05", safety=3, respect=2, listen=9, community="C1"),
+        response("R3", "2026-01-31", safety=10, respect=10, listen=10, division="NORTH"),
+        response("R4", "2026-02-01", safety=0, respect=0, listen=1, community="C3", division=""),
+        response("R5", "2026-03-15", safety=5, respect=6, listen=6, community="C2", division="NORTH"),
+        response("R6", "2026-03-15", safety=6, respect=7, listen=7, community="C2", division="NORTH"),
+        response("R7", "2026-03-16", safety=9, respect=4, listen=3, division=""),
+    ]
+    return build(
+        tmp_path_factory.mktemp("tiny"),
+        communities=communities,
+        meetings=meetings,
+        follow_ups=follow_ups,
+        feedback=feedback,
+    )
+
+
+def _fu(fid: str, mid: str, opened: str, closed: str | None) -> dict:
+    return {
+        "follow_up_id": fid,
+        "meeting_id": mid,
+        "concern_tag": "traffic",
+        "opened_date": opened,
+        "owner_staff_id": "S1",
+        "status": "closed" if closed else "open",
+        "closed_date": closed or "",
+    }
+
+
+# every day a meeting, follow-up or response happens, the days either side, and a few far ones
+TINY_DAYS = sorted(
+    {
+        date.fromisoformat(d) + timedelta(days=delta)
+        for d in (
+            "2026-01-05",
+            "2026-01-20",
+            "2026-01-31",
+            "2026-02-01",
+            "2026-02-10",
+            "2026-03-01",
+            "2026-03-02",
+            "2026-03-15",
+            "2026-03-16",
+            "2026-03-20",
+            "2026-04-02",
+        )
+        for delta in (-1, 0, 1)
+    }
+    | {date(2025, 12, 1), date(2026, 2, 20), date(2026, 3, 31), date(2026, 6, 30)}
+)
+
+
+TINY_SELECTIONS = [
+    {},
+    {"divisions": ("NORTH",)},
+    {"divisions": ("EAST", "NORTH")},
+    {"communities": ("C1",)},
+    {"communities": ("C1", "C3"), "divisions": ("NORTH",)},
+    {"units": ("LIA",)},
+    {"units": ("CIO", "SW"), "divisions": ("EAST",)},
+]
+
+
+@pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
+def test_every_day_and_period_on_the_tiny_division(tiny, sel):
+    """Periods ending on every day something happens (and the days either side), one day and 30
+    days long, with every selection: the roll-up answers equal the raw ones."""
+    with tiny.connect() as conn:
+        for day in TINY_DAYS:
+            for length in (1, 30):
+                check_all(conn, Filters(day - timedelta(days=length - 1), day, **TINY_SELECTIONS[sel]), k=2)
+
+
+def test_tiny_values_worked_out_by_hand(tiny):
+    """A few values by hand, so the comparison above is anchored to the truth, not only to itself."""
+    with tiny.connect() as conn:
+        jan = Filters(date(2026, 1, 1), date(2026, 1, 31))
+        assert overview.meeting_totals(conn, jan) == {"meetings": 2, "residents": 10}
+        q1 = Filters(date(2026, 1, 1), date(2026, 3, 31))
+        # F1 closed 20 Jan; F2 open; F3 closed the day it opened → open at 31 Mar: F2 only
+        assert overview.open_follow_up_count(conn, q1) == 1
+        # as of 31 Mar: C1 last met 10 Feb (49 days, cadence 30 → overdue at > 45); C2 never (its
+        # only meeting is 2 Apr); C3 met 20 Mar (11 days, on track); C4 inactive
+        assert overview.coverage_counts(conn, q1) == {"communities": 3, "on_track": 1}
+        od = overview.overdue_communities(conn, q1)
+        assert od[["community_id", "cadence_status"]].values.tolist() == [
+            ["C2", "never met"],
+            ["C1", "overdue"],
+        ]
+        assert od.days_since_contact.iloc[1] == 49
+        # January responses R1-R3: trust items (8+5)/2, (2+9)/2, 10 → mean 25/3 of 10; safety 7, 3, 10
+        s = overview.feedback_scores(conn, jan, 2)
+        assert s["trust_score"].n == 3 and math.isclose(s["trust_score"].mean, 10 * (6.5 + 5.5 + 10) / 3)
+        assert math.isclose(s["safety_score"].mean, 10 * 20 / 3)
+        sd = math.sqrt(((6.5 - 22 / 3) ** 2 + (5.5 - 22 / 3) ** 2 + (10 - 22 / 3) ** 2) / 2)
+        assert math.isclose(s["trust_score"].sd, 10 * sd, rel_tol=1e-12)
+
+
+# ------------------------------------------------------------------ the roll-up tables themselves
+
+
+def _raw_frames(database: Database) -> dict[str, pd.DataFrame]:
+    names = ["meetings", "follow_ups", "feedback"] + [r.name for r in rollups.ROLLUPS]
+    with database.connect() as conn:
+        out = {t: read_frame(conn, f"select * from {t}") for t in names}
+    for df in out.values():  # dates as datetime64, as pandas compares them
+        for col in df.columns:
+            if col.endswith("_date") or col in ("open_until",):
+                df[col] = pd.to_datetime(df[col])
+    return out
+
+
+def test_rollup_tables_equal_pandas_recomputations(sample_db):
+    t = _raw_frames(sample_db)
+    m = t["meetings"]
+    want = (
+        m.assign(sq=m.residents_count.astype("int64") ** 2)
+        .groupby(["meeting_date", "division_code", "unit_code", "meeting_type"])
+        .agg(
+            meetings_count=("meeting_id", "size"),
+            residents_sum=("residents_count", "sum"),
+            residents_sq=("sq", "sum"),
+        )
+        .reset_index()
+    )
+    got = t["meeting_days"].sort_values(["meeting_date", "division_code", "unit_code", "meeting_type"])
+    assert got.reset_index(drop=True).astype(want.dtypes.to_dict()).equals(want)
+
+    f = t["feedback"]
+    f = f.assign(t=f.respect + f.listen)
+    want = (
+        f.assign(tq=f.t**2, sq=f.safety**2, division_code=f.division_code.fillna("(null)"))
+        .groupby(["response_date", "division_code", "channel"])
+        .agg(
+            n=("t", "size"),
+            trust_sum=("t", "sum"),
+            trust_sq=("tq", "sum"),
+            safety_sum=("safety", "sum"),
+            safety_sq=("sq", "sum"),
+        )
+        .reset_index()
+    )
+    got = t["feedback_days"].assign(division_code=t["feedback_days"].division_code.fillna("(null)"))
+    got = got.sort_values(["response_date", "division_code", "channel"]).reset_index(drop=True)
+    assert got.astype(want.dtypes.to_dict()).equals(want)
+
+    fu = t["follow_up_facts"]
+    assert len(fu) == len(t["follow_ups"])
+    joined = t["follow_ups"].merge(
+        m[["meeting_id", "community_id", "division_code", "unit_code"]], on="meeting_id"
+    )
+    merged = fu.merge(joined, on="follow_up_id", suffixes=("", "_raw"))
+    for col in ("community_id", "division_code", "unit_code", "opened_date"):
+        assert (merged[col] == merged[f"{col}_raw"]).all()
+    assert (merged.open_until == merged.closed_date.fillna(pd.Timestamp("9999-12-31"))).all()
+
+
+def test_contact_spells_give_the_last_contact_on_every_day(sample_db):
+    t = _raw_frames(sample_db)
+    contacts = t["meetings"][["community_id", "division_code", "meeting_date"]].drop_duplicates()
+    spells = t["contact_spells"]
+    assert len(spells) == len(contacts)
+    for day in pd.date_range("2024-06-25", "2026-11-25", freq="17D"):
+        want = (
+            contacts[contacts.meeting_date <= day]
+            .groupby(["community_id", "division_code"])
+            .meeting_date.max()
+        )
+        holding = spells[(spells.contact_date <= day) & (spells.next_contact_date > day)]
+        got = holding.set_index(["community_id", "division_code"]).contact_date.sort_index()
+        assert got.equals(want.sort_index().rename("contact_date")), day
+
+
+def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
+    database = build(
+        tmp_path,
+        communities=[community("C1", "Alpha")],
+        meetings=[
+            meeting("M1", "2026-01-05", "C1", residents=4),
+            meeting("M2", "2026-02-05", "C1", residents=6),
+        ],
+    )
+    f = Filters(date(2026, 1, 1), date(2026, 3, 31))
+    with database.connect() as conn:
+        assert overview.meeting_totals(conn, f) == {"meetings": 2, "residents": 10}
+        assert overview.coverage_counts(conn, f) == {"communities": 1, "on_track": 0}
+    moved = [meeting("M1", "2026-01-05", "C1", residents=4), meeting("M2", "2026-03-30", "C1", residents=60)]
+    r = import_files([("meetings", "m.csv", csv_bytes("meetings", moved))], url=database.url)[0]
+    assert r.committed and r.updated == 1
+    with database.connect() as conn:
+        assert overview.meeting_totals(conn, f) == {"meetings": 2, "residents": 64}
+        assert overview.coverage_counts(conn, f) == {"communities": 1, "on_track": 1}
+        # a staff file moving S1 to another unit re-labels the meetings in the roll-up too
+        assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("LIA",)))["meetings"] == 2
+    staff = [{**s, "unit_code": "CIO"} if s["staff_id"] == "S1" else s for s in _fixture_staff()]
+    assert import_files([("staff", "s.csv", csv_bytes("staff", staff))], url=database.url)[0].committed
+    with database.connect() as conn:
+        assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("LIA",)))["meetings"] == 0
+        assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("CIO",)))["meetings"] == 2
+
+
+def _fixture_staff() -> list[dict]:
+    from tests.fixtures import STAFF
+
+    return [dict(s) for s in STAFF]
+
+
+def test_a_database_without_rollups_still_answers_and_can_get_them(tiny, tmp_path):
+    old = tmp_path / "old" / "engagement.duckdb"
+    old.parent.mkdir()
+    (old.parent / "versions").mkdir()
+    version = old.parent / "versions" / "engagement.20260101T000000000000Z-1.duckdb"
+    shutil.copyfile(db.current_version(tiny.link), version)
+    with duckdb.connect(str(version)) as con:
+        for r in rollups.ROLLUPS:
+            con.execute(f"drop table {r.name}")
+    db.publish_version(old, version)
+    before = Database(f"duckdb:///{old}")
+    f = Filters(date(2026, 1, 1), date(2026, 3, 31), divisions=("NORTH", "EAST"))
+    with before.connect() as conn:
+        assert rollups.source(conn, "meeting_days").startswith("(")
+        check_all(conn, f, k=2)
+        expected = kpis_and_worklist(conn, f, k=2)
+    rollups.publish_with_rollups(before.url)
+    after = Database(before.url)
+    with after.connect() as conn:
+        assert rollups.source(conn, "meeting_days") == "meeting_days"
+        check_all(conn, f, k=2)
+        assert_same_overview(kpis_and_worklist(conn, f, k=2), expected)
+
+
+# ------------------------------------------------------------------ feedback.py against its raw-table version
+
+
+def assert_same(new, raw, where: str = "") -> None:
+    """Deep equality: frames (floats to 1e-12), dataclasses, dicts, lists, scalars."""
+    from data_access.feedback import CommentPage
+
+    if isinstance(new, pd.DataFrame):
+        assert isinstance(raw, pd.DataFrame), where
+        assert_frames_equal(new.reset_index(drop=True), raw.reset_index(drop=True))
+    elif isinstance(new, CommentPage):
+        assert (new.total, new.page, new.pages) == (raw.total, raw.page, raw.pages), where
+        assert_frames_equal(new.rows, raw.rows)
+    elif isinstance(new, dict):
+        assert new.keys() == raw.keys(), where
+        for key in new:
+            assert_same(new[key], raw[key], f"{where}.{key}")
+    elif hasattr(new, "__dataclass_fields__"):
+        for fld in fields(new):
+            assert_same(getattr(new, fld.name), getattr(raw, fld.name), f"{where}.{fld.name}")
+    elif isinstance(new, float) or isinstance(raw, float):
+        assert close(None if pd.isna(new) else float(new), None if pd.isna(raw) else float(raw)), (
+            where,
+            new,
+            raw,
+        )
+    else:
+        assert new == raw, (where, new, raw)
+
+
+FEEDBACK_CALLS = [
+    ("score_kpis", {}),
+    ("suppression_summary", {}),
+    ("score_series", {"grain": "month", "split": "none"}),
+    ("score_series", {"grain": "week", "split": "division"}),
+    ("score_series", {"grain": "month", "split": "division"}),
+    ("comparison_by_division", {}),
+    ("comparison_by_community", {}),
+    ("channel_volume", {"grain": "month"}),
+    ("channel_volume", {"grain": "week"}),
+    ("channel_totals", {}),
+    ("topic_counts", {}),
+    ("topic_trend", {}),
+    ("comment_topics", {}),
+    ("comment_page", {}),
+    ("comment_page", {"search": "officer", "page": 2}),
+    ("comment_page", {"topic": "youth"}),
+]
+
+
+def check_feedback(conn, f: Filters, k: int) -> None:
+    from data_access import feedback as fb
+    from tests.data_access import raw_feedback_reference as ref
+
+    for name, kwargs in FEEDBACK_CALLS:
+        kw = {"suppression_summary": {}}.get(name, kwargs)
+        new = (
+            getattr(fb, name)(conn, f, k, **kw)
+            if name != "suppression_summary"
+            else fb.suppression_summary(conn, f, k)
+        )
+        raw = (
+            getattr(ref, name)(conn, f, k, **kw)
+            if name != "suppression_summary"
+            else ref.suppression_summary(conn, f, k)
+        )
+        assert_same(new, raw, f"{name}{kwargs} at {f.start}–{f.end}, k={k}")
+
+
+FEEDBACK_FILTERS = {
+    **{
+        name: SAMPLE_FILTERS[name]
+        for name in (
+            "last 90 days",
+            "all time",
+            "a past quarter",
+            "a single day",
+            "communities + divisions",
+            "divisions only, past",
+            "one community, 90 days",
+            "before any data",
+        )
+    },
+    "mid-month to mid-month": Filters(date(2025, 10, 17), date(2026, 2, 9)),
+    "inside one month": Filters(date(2026, 5, 3), date(2026, 5, 27)),
+    "whole months": Filters(date(2026, 1, 1), date(2026, 6, 30)),
+    "small communities": Filters(date(2025, 11, 21), END, communities=("C006", "C007", "C008", "C900")),
+}
+
+
+@pytest.mark.parametrize("name", list(FEEDBACK_FILTERS))
+def test_feedback_functions_match_raw_tables_on_the_sample(sample_db, name):
+    with sample_db.connect() as conn:
+        for k in (10, 40):
+            check_feedback(conn, FEEDBACK_FILTERS[name], k)
+
+
+@pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
+def test_feedback_functions_match_raw_tables_on_the_tiny_division(tiny, sel):
+    sel_f = {key: v for key, v in TINY_SELECTIONS[sel].items() if key != "units"}
+    with tiny.connect() as conn:
+        for start, end in [
+            ("2026-01-01", "2026-01-31"),
+            ("2026-01-05", "2026-03-16"),
+            ("2025-12-01", "2026-04-30"),
+            ("2026-03-15", "2026-03-15"),
+            ("2026-02-01", "2026-03-31"),
+        ]:
+            f = Filters(date.fromisoformat(start), date.fromisoformat(end), **sel_f)
+            for k in (2, 3):
+                check_feedback(conn, f, k)
+
+
+# ------------------------------------------------------------------ coverage.py against its raw-table version
+
+COVERAGE_CALLS = [
+    ("status_counts", {}),
+    ("cadence_worklist", {}),
+    ("contact_grid", {}),
+    ("contact_grid", {"limit": 7, "offset": 5}),
+    ("coverage_rate_over_time", {"grain": "week"}),
+    ("coverage_rate_over_time", {"grain": "month"}),
+    ("communities_without_liaison", {}),
+    ("follow_up_summary", {}),
+    ("follow_up_ageing", {}),
+    ("open_follow_up_list", {}),
+    ("open_follow_up_list", {"limit": 10, "offset": 20}),
+]
+
+
+def check_module(conn, f: Filters, module: str, calls: list[tuple[str, dict]]) -> None:
+    import importlib
+
+    new_mod = importlib.import_module(f"data_access.{module}")
+    ref_mod = importlib.import_module(f"tests.data_access.raw_{module}_reference")
+    for name, kwargs in calls:
+        new = getattr(new_mod, name)(conn, f, **kwargs)
+        raw = getattr(ref_mod, name)(conn, f, **kwargs)
+        assert_same(new, raw, f"{module}.{name}{kwargs} at {f}")
+
+
+@pytest.mark.parametrize("name", list(SAMPLE_FILTERS))
+def test_coverage_functions_match_raw_tables_on_the_sample(sample_db, name):
+    with sample_db.connect() as conn:
+        check_module(conn, SAMPLE_FILTERS[name], "coverage", COVERAGE_CALLS)
+
+
+@pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
+def test_coverage_functions_match_raw_tables_on_the_tiny_division(tiny, sel):
+    with tiny.connect() as conn:
+        for day in TINY_DAYS[::2]:
+            f = Filters(day - timedelta(days=29), day, **TINY_SELECTIONS[sel])
+            check_module(conn, f, "coverage", COVERAGE_CALLS)

@@ -1,0 +1,55 @@
+"""`make bench` runs end to end (smoke only: never asserts a timing).
+
+The committed sample scale, 1 timed run, no browser and no pandas baseline; the harness must
+record every registered page at every filter, replay its query set, time its rerun, run the raw
+DuckDB baseline and write a table with a row per page × filter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.pages import registered_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.bench
+def test_bench_runs_and_reports_every_page(tmp_path):
+    out, raw = tmp_path / "latest.md", tmp_path / "run.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--scales",
+        "sample",
+        "--repeat",
+        "1",
+        "--skip-server",
+        "--skip-pandas",
+        "--out",
+        str(out),
+        "--json",
+        str(raw),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text()
+    run = json.loads(raw.read_text())
+    rows = run["scales"][0]["rows"]
+    titles = [title for _path, title in registered_pages()]
+    assert titles, "no pages registered"
+    for title in titles:
+        for f in ("typical", "widest", "selection"):
+            assert f"| {title} | {f} |" in text, (title, f)
+            row = next(r for r in rows if r["page"] == title and r["filter"] == f)
+            assert row["query_set"] is not None and row["rerun_cold"] is not None, row
+            assert row["raw"] is not None, row
+            assert not row["errors"], row["errors"]
+    assert {r["page"] for r in rows} == set(titles)
+    assert "## Budgets" in text
