@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups, stats
 from data_access.db import read_frame
 from data_access.filters import ROLES, Filters
-from data_access.overview import Kpi
+from data_access.kpi import Kpi
 from data_access.scope import feedback_scope, in_list
 from data_access.tables import FEEDBACK_CHANNELS
 

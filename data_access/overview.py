@@ -7,33 +7,18 @@ response on each rerun. tests/data_access/test_rollups.py checks each against th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from data_access import rollups, stats
+from data_access import feedback, rollups, stats
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
+from data_access.kpi import Kpi
 from data_access.scope import feedback_scope, in_list, meeting_scope, staffing_scope
 
 BELOW_FILLED_SHARE = 0.85
-
-
-@dataclass(frozen=True)
-class Kpi:
-    metric: str
-    value: float | None
-    prior: float | None
-    z: float | None
-    n: int | None = None  # responses behind a score; None when not applicable or suppressed
-    suppressed: bool = False
-    small_sample: bool = False
-
-    @property
-    def change(self) -> str:
-        return stats.change_label(self.z)
 
 
 def meeting_totals(conn: Connection, f: Filters) -> dict[str, float]:
@@ -96,7 +81,11 @@ def staffing_totals(conn: Connection, f: Filters) -> dict[str, float] | None:
 
 
 def feedback_scores(conn: Connection, f: Filters, k: int) -> dict[str, stats.Score]:
-    """Trust and safety over the period's responses in scope (small-n rule applied)."""
+    """Trust and safety over every response in scope, before the per-group small-n rule.
+
+    Not shown on any page (the tiles use feedback.score_kpis, which leaves out groups under k);
+    kept as the whole-scope reference the roll-up equality tests check the feedback cells against.
+    """
     sql = f"""
     -- one row for the whole period
     select {rollups.score_aggregates("f")}
@@ -122,7 +111,7 @@ def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dic
     cur_c, pri_c = coverage_counts(conn, f), coverage_counts(conn, p)
     cur_o, pri_o = open_follow_up_count(conn, f), open_follow_up_count(conn, p)
     cur_s, pri_s = staffing_totals(conn, f), staffing_totals(conn, p)
-    cur_fb, pri_fb = feedback_scores(conn, f, k), feedback_scores(conn, p, k)
+    scores = feedback.score_kpis(conn, f, k)  # reportable responses only, as on the Feedback page
 
     def rate(c: dict[str, int]) -> float | None:
         return c["on_track"] / c["communities"] if c["communities"] else None
@@ -154,17 +143,7 @@ def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dic
             stats.poisson_z(vacant(cur_s), vacant(pri_s)) if cur_s and pri_s else None,
         ),
     }
-    for name in ("trust_score", "safety_score"):
-        cur, pri = cur_fb[name], pri_fb[name]
-        out[name] = Kpi(
-            name,
-            cur.mean,
-            pri.mean,
-            stats.score_change_z(cur, pri),
-            n=cur.n_shown,
-            suppressed=cur.suppressed,
-            small_sample=cur.small_sample,
-        )
+    out["trust_score"], out["safety_score"] = scores["trust_score"], scores["safety_score"]
     return out
 
 
@@ -233,38 +212,28 @@ def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
 def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
     """One row per patrol division whose trust or safety fell notably (z ≤ −2) vs the prior period.
 
-    Both periods' groups must have n ≥ k; suppressed groups are never compared.
+    Read from the Feedback page's division comparison, so both pages flag the same drops with the
+    same n: reportable responses only (groups under k left out, complementary suppression), and a
+    suppressed division is never compared. Counting all responses here would let a reader recover
+    a suppressed group's n as this list's n minus the Feedback page's.
     """
-    p = f.prior()
-    sql = f"""
-    -- one row per division per period
-    select f.division_code, f.response_date >= :start as is_current, {rollups.score_aggregates("f")}
-    from {rollups.feedback_cells(conn, f)} f
-    where f.response_date between :prior_start and :end and f.division_code is not null
-      and {feedback_scope("f")}
-    group by 1, 2
-    """
-    df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
+    divisions = feedback.comparison_by_division(conn, f, k)
     rows = []
-    for division, grp in df.groupby("division_code"):
-        cur = grp[grp.is_current]
-        pri = grp[~grp.is_current]
-        if cur.empty or pri.empty:
+    for r in divisions.itertuples():
+        if r.division_code == feedback.NO_DIVISION:
             continue
-        c, q = cur.iloc[0], pri.iloc[0]
         for name, col in (("trust_score", "trust"), ("safety_score", "safety")):
-            sc = stats.make_score(int(c.n), _num(c[f"{col}_mean"]), _num(c[f"{col}_sd"]), k)
-            sp = stats.make_score(int(q.n), _num(q[f"{col}_mean"]), _num(q[f"{col}_sd"]), k)
-            z = stats.score_change_z(sc, sp)
-            if z is not None and z <= -stats.NOTABLE_Z:
+            z = getattr(r, f"{col}_z")
+            if z is not None and not pd.isna(z) and z <= -stats.NOTABLE_Z:
+                current, prior = getattr(r, f"{col}_score"), getattr(r, f"{col}_prior")
                 rows.append(
                     {
-                        "division_code": division,
+                        "division_code": r.division_code,
                         "metric": name,
-                        "current": sc.mean,
-                        "prior": sp.mean,
+                        "current": current,
+                        "prior": prior,
                         "z": z,
-                        "n": sc.n,
+                        "n": int(r.n),
                     }
                 )
     return pd.DataFrame(rows, columns=["division_code", "metric", "current", "prior", "z", "n"])
