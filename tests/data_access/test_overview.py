@@ -194,3 +194,20 @@ def test_needs_attention_lists_overdue_understaffed_drops_and_silent_units(db):
     gamma = items[items.subject == "Gamma"].detail.iloc[0]
     assert gamma.startswith("90 days since last contact (target 14)")
     assert "Beta" not in set(items.subject)  # due, not overdue
+
+
+def test_overview_shows_the_same_trust_n_as_the_feedback_page(sample_db):
+    """No suppressed group can be recovered as Overview n minus Feedback n (SPEC §3 complementary rule)."""
+    from data_access import feedback
+
+    f = Filters(start=date(2026, 8, 23), end=date(2026, 11, 20))
+    with sample_db.connect() as conn:
+        tile = overview.overview_kpis(conn, f)["trust_score"]
+        page = feedback.score_kpis(conn, f)["trust_score"]
+        everyone = overview.feedback_scores(conn, f, 10)["trust_score"].n
+        drops = overview.score_drops(conn, f)
+        divisions = feedback.comparison_by_division(conn, f)
+    assert (tile.n, tile.value) == (page.n, page.value)
+    assert everyone > tile.n  # a small group really is left out here, so the check is not vacuous
+    east = divisions.set_index("division_code").loc["EAST"]
+    assert drops[drops.division_code == "EAST"].n.tolist() == [int(east.n), int(east.n)]
