@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -68,18 +69,16 @@ def e2e_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+@contextmanager
+def streamlit_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run serve.py` (as `make run`) on a free loopback port with extra env; yields its URL.
+
+    Output goes to a log file (a full pipe would block the server); the log tail is raised when
+    the server dies or never becomes healthy; the whole process group is stopped afterwards.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {
-        **os.environ,
-        "CED_DATABASE_URL": e2e_db_url,
-        "CED_TEST_HOOKS": "1",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
+    full_env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [
@@ -101,27 +100,37 @@ def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=full_env,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-        try:
-            if urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
+            try:
+                if urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_browser()
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_server({"CED_DATABASE_URL": e2e_db_url, "CED_TEST_HOOKS": "1"}, log_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,19 +10,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, App, _free_port, _require_browser
+from tests.e2e.conftest import App, _require_browser, streamlit_server
 from tests.fixtures import build, community, response
 
 SMALL_COMMUNITIES = (
@@ -147,58 +141,8 @@ def xss_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for i in range(12)
     ]
     db = build(tmp, communities=comms, feedback=rows)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CED_DATABASE_URL": db.url,
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    log_path = tmp / "streamlit.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                "--server.address=127.0.0.1",
-                f"--server.port={port}",
-                "--server.fileWatcherType=none",
-                "--server.runOnSave=false",
-                "--browser.gatherUsageStats=false",
-                "--global.developmentMode=false",
-                "--client.toolbarMode=minimal",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
+    with streamlit_server({"CED_DATABASE_URL": db.url}, tmp / "streamlit.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_injected_comments_show_literally_and_run_nothing(browser, xss_server):

@@ -19,12 +19,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import Request, urlopen
@@ -33,7 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from data_access.audit import read_events
-from tests.e2e.conftest import LOOPBACK_ONLY, ROOT, App, _free_port, _require_browser
+from tests.e2e.conftest import LOOPBACK_ONLY, App, _require_browser, streamlit_server
 
 
 @pytest.fixture(autouse=True)
@@ -163,56 +158,16 @@ def test_admin_opens_the_data_page_in_local_demo(app):
 def proxy_server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A second server that trusts X-Forwarded-User / X-Forwarded-Role, with its own audit log."""
     _require_browser()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     folder = tmp_path_factory.mktemp("proxy")
     audit = folder / "audit.jsonl"
-    log_path = folder / "streamlit.log"
     env = {
-        **os.environ,
         "CED_DATABASE_URL": e2e_db_url,
         "CED_AUDIT_LOG": str(audit),
         "CED_TRUSTED_USER_HEADER": "X-Forwarded-User",
         "CED_TRUSTED_ROLE_HEADER": "X-Forwarded-Role",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "serve.py",  # the production entry point, as in conftest.py
-                "--server.headless=true",
-                "--server.address=127.0.0.1",
-                f"--server.port={port}",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-        try:
-            if urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
-    yield url, audit
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with streamlit_server(env, folder / "streamlit.log") as url:
+        yield url, audit
 
 
 @pytest.fixture
