@@ -103,7 +103,20 @@ class _Recorder:
     def install(self) -> None:
         if self.installed:
             return
+        from streamlit.runtime import pages_manager
+
         from ui import cache
+
+        # Run every rerun through app.py as the server does (as tests/conftest.py and serve.py do):
+        # AppTest resets Streamlit's legacy-multipage flag before each run, and with a folder named
+        # pages/ a rerun after switch_page would run the page file alone, without the sidebar.
+        original_init = pages_manager.PagesManager.__init__
+
+        def init(pm, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            original_init(pm, *args, **kwargs)
+            pages_manager.PagesManager.uses_pages_directory = False
+
+        pages_manager.PagesManager.__init__ = init
 
         orig_query, orig_lookup = cache.query, cache.lookup
 

@@ -75,6 +75,10 @@ def scale_section(s: dict[str, Any]) -> list[str]:
     errors = [(r["page"], r["filter"], e) for r in s["rows"] for e in r.get("errors", [])]
     for page, f, e in errors:
         out.append(f"- Error on {page} · {f}: {e}")
+    if s.get("frame_lookups"):
+        out.append(
+            f"- Shared sidebar lookups (once per database version, cached on a server): {s['frame_lookups']}"
+        )
     pandas = s.get("pandas_info")
     if pandas:
         out.append(f"- Naive pandas: {pandas}")

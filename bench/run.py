@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import data, report
+from bench import baselines, data, report
 from bench.data import ROOT
 
 RESULTS = ROOT / "bench" / "results" / "latest.md"
@@ -130,6 +130,22 @@ def _child(mode: str, path: Path, filters: dict[str, dict[str, Any]], repeat: in
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _frame_lookups(url: str, calls: list) -> str:
+    """The shared sidebar's lookups (cached per database version on a server): time and rows, once."""
+    from bench import pages as page_bench
+    from data_access.db import Database
+
+    if not calls:
+        return ""
+    counter = page_bench._RowCounter()
+    with Database(url).connect() as conn, counter.counting():
+        per = page_bench._replay(conn, calls, counter)
+    rows: dict[str, int] = {}
+    for st in counter.statements:
+        rows[st.function] = max(rows.get(st.function, 0), st.rows)
+    return "; ".join(f"{name} {per[name] * 1000:,.0f} ms, {rows.get(name, 0):,} rows" for name in per)
+
+
 def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
     from bench import pages as page_bench
     from bench import server as server_bench
@@ -152,6 +168,7 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
     _log(f"scale {scale}: {facts['counts']} · load {out['load_before']}")
 
     per_function: dict[str, list[tuple[float, str]]] = {}
+    frame_calls: list = []
     for page_path, title in wanted_pages:
         for fname, f in filters.items():
             _log(f"  {title} · {fname}")
@@ -175,8 +192,11 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
                     "errors": res.errors,
                 }
             )
+            if not frame_calls:
+                frame_calls = page_bench._unique([c for c in res.calls if c.origin == "frame"])
             for name, sec in res.per_function_s.items():
                 per_function.setdefault(name, []).append((sec, f"{title} · {fname}"))
+    out["frame_lookups"] = _frame_lookups(url, frame_calls)
     _log("  raw DuckDB baseline (child process)")
     raw = _child("raw", path, filters, args.repeat)
     for r in out["rows"]:
@@ -210,6 +230,7 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
                 v = nv["pages"].get(f"{r['page']}|{r['filter']}")
                 r["pandas"] = v if isinstance(v, float) else (v or "–")
             out["pandas_info"] = (
+                f"median of {baselines.PANDAS_REPEAT} runs per page; "
                 f"loading every table took {nv['load_s']:.1f} s and left the process at "
                 f"{nv['rss_after_load_mb']:,.0f} MB resident (peak {nv['hwm_mb']:,.0f} MB during the run)"
             )
