@@ -607,7 +607,9 @@ def _write(path: Path, columns: list[str], data: dict | list[dict]) -> int:
     options = pacsv.WriteOptions(quoting_style="needed")
     with pacsv.CSVWriter(path, schema, write_options=options) as writer:
         if isinstance(data, list):
-            writer.write_table(pa.table({c: pa.array([str(r[c]) for r in data], pa.string()) for c in columns}))
+            writer.write_table(
+                pa.table({c: pa.array([str(r[c]) for r in data], pa.string()) for c in columns})
+            )
             return len(data)
         n = len(data[columns[0]])
         for lo in range(0, max(n, 1), CHUNK_ROWS):
