@@ -36,7 +36,7 @@ deck = build_deck(
     cache.query,
     filters,
     k=k,
-    names=names(),
+    names=names(filters.communities),
     data_through=cache.lookup(latest_data_date),
     imported_at=cache.lookup(last_import_time),
 )

@@ -4,16 +4,32 @@ State lives in st.session_state under the f_* keys, so it survives page changes.
 The URL is re-written on every run (st.navigation drops the query string when a
 sidebar link is clicked), and read once when a session starts, so a copied link
 reproduces the view. Unknown codes in a URL are dropped with a notice.
+
+Communities: up to `community_list_max()` active ones (the sample has 41) are one multiselect.
+Above that (34k at scale L) one list would send every name on every rerun and be unusable, so
+the multiselect lists the matches of a "Find a community" search (the first
+`COMMUNITY_SEARCH_LIMIT` by name) plus the communities already chosen. Names are looked up only
+for the ids on screen, and a link's community ids are checked with a query for just those ids.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from datetime import date
 
 import streamlit as st
 
 from data_access.filters import PERIOD_PRESETS, Filters, resolve_period
-from data_access.reference import filter_options, latest_data_date, reference_names
+from data_access.meetings import MAX_SEARCH_LEN
+from data_access.reference import (
+    CommunityMatches,
+    community_matches,
+    community_names,
+    filter_options,
+    latest_data_date,
+    reference_names,
+)
 from ui import cache
 from ui.auth import current_user
 from ui.text import plain_md
@@ -29,6 +45,17 @@ URL_KEYS = {
     "f_units": "unit",
 }
 LIST_KEYS = ("f_communities", "f_divisions", "f_units")
+SEARCH_KEY = "f_community_search"
+COMMUNITY_LIST_MAX = 2000  # active communities shown as one list; above it, search first
+COMMUNITY_SEARCH_LIMIT = 200  # matches listed per search
+
+
+def community_list_max() -> int:
+    """The most active communities listed in full (env CED_COMMUNITY_LIST_MAX, for tests and tuning)."""
+    try:
+        return max(1, int(os.environ.get("CED_COMMUNITY_LIST_MAX", COMMUNITY_LIST_MAX)))
+    except ValueError:
+        return COMMUNITY_LIST_MAX
 
 
 def anchor_date() -> date:
@@ -70,8 +97,11 @@ def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> N
         s, e = _parse_date(qp.get("from")), _parse_date(qp.get("to"))
         state["f_start"], state["f_end"] = resolve_period("custom", anchor, s, e)
     for key, kind in zip(LIST_KEYS, ("communities", "divisions", "units"), strict=True):
-        valid = {code for code, _ in options[kind]}
         wanted = qp.get_all(URL_KEYS[key])
+        if kind == "communities":  # only the link's ids are looked up, never the whole list
+            valid = set(cache.lookup(community_names, ids=tuple(sorted(set(wanted))), active_only=True))
+        else:
+            valid = {code for code, _ in options[kind]}
         state[key] = [v for v in dict.fromkeys(wanted) if v in valid]
         dropped += [f"{URL_KEYS[key]}={v}" for v in wanted if v not in valid]
     st.session_state.update(state)
@@ -94,6 +124,51 @@ def _apply_pending() -> None:
 
 def _reset() -> None:
     st.session_state.update(_defaults(anchor_date()))
+    st.session_state[SEARCH_KEY] = ""
+
+
+def _community_control(listed: CommunityMatches) -> None:
+    """The Communities multiselect: every active community when they are few, else search first."""
+    s = st.session_state
+    if listed.total <= len(listed.options):
+        st.multiselect(
+            "Communities",
+            [c for c, _ in listed.options],
+            format_func=dict(listed.options).get,
+            key="f_communities",
+            placeholder="All communities",
+        )
+        return
+    text = st.text_input(
+        "Find a community",
+        key=SEARCH_KEY,
+        max_chars=MAX_SEARCH_LEN,
+        placeholder="Type part of a name",
+    ).strip()
+    if text:
+        found = cache.lookup(community_matches, search=text, limit=COMMUNITY_SEARCH_LIMIT)
+    else:  # the first names of the full list already in the cache
+        found = CommunityMatches(listed.options[:COMMUNITY_SEARCH_LIMIT], listed.total)
+    chosen = list(s["f_communities"])
+    labels = {**dict(found.options), **names(chosen)["communities"]}
+    ids = chosen + [c for c, _ in found.options if c not in set(chosen)]
+    shown = len(found.options)
+    if not text:
+        note = f"{found.total:,} active communities; the first {shown:,} by name are listed. Type part of a name to find others."
+    elif found.total == 0:
+        note = f"No active community name contains “{plain_md(text)}”."
+    elif found.total > shown:
+        note = f"{found.total:,} communities match “{plain_md(text)}”; the first {shown:,} by name are listed. Type more to narrow."
+    else:
+        note = f"{found.total:,} {'community matches' if found.total == 1 else 'communities match'} “{plain_md(text)}”."
+    st.caption(note)
+    st.multiselect(
+        "Communities",
+        ids,
+        format_func=lambda c: labels.get(c, c),
+        key="f_communities",
+        placeholder="All communities",
+    )
 
 
 def _write_url() -> None:
@@ -122,10 +197,11 @@ def sidebar() -> Filters:
     """Draw the filters in the sidebar and return them as a Filters value."""
     user = current_user()
     options = cache.lookup(filter_options)
+    listed = cache.lookup(community_matches, search="", limit=community_list_max())
     anchor = anchor_date()
     _load_from_url(options, anchor)
     _apply_pending()
-    names = {kind: dict(pairs) for kind, pairs in options.items()}
+    labels = {kind: dict(pairs) for kind, pairs in options.items()}
     s = st.session_state
     if s["f_period"] != "custom":  # show the preset's dates in the (disabled) date boxes
         s["f_start"], s["f_end"] = resolve_period(s["f_period"], anchor)
@@ -136,24 +212,18 @@ def sidebar() -> Filters:
         c1, c2 = st.columns(2)
         c1.date_input("From", key="f_start", disabled=not custom, format="YYYY-MM-DD")
         c2.date_input("To", key="f_end", disabled=not custom, format="YYYY-MM-DD")
-        st.multiselect(
-            "Communities",
-            [c for c, _ in options["communities"]],
-            format_func=names["communities"].get,
-            key="f_communities",
-            placeholder="All communities",
-        )
+        _community_control(listed)
         st.multiselect(
             "Patrol divisions",
             [c for c, _ in options["divisions"]],
-            format_func=names["divisions"].get,
+            format_func=labels["divisions"].get,
             key="f_divisions",
             placeholder="All patrol divisions",
         )
         st.multiselect(
             "Units",
             [c for c, _ in options["units"]],
-            format_func=lambda c: f"{c} · {names['units'].get(c, c)}",
+            format_func=lambda c: f"{c} · {labels['units'].get(c, c)}",
             key="f_units",
             placeholder="All units",
         )
@@ -178,5 +248,15 @@ def sidebar() -> Filters:
     )
 
 
-def names() -> dict[str, dict[str, str]]:
-    return cache.lookup(reference_names)
+def names(communities: Iterable[str] = ()) -> dict[str, dict[str, str]]:
+    """Code → name for every division and unit and for the given communities only (a caption or a
+    table shows a few of 34k at scale); cached per set of ids."""
+    return cache.lookup(reference_names, communities=tuple(sorted(set(communities))))
+
+
+def warm_lookups() -> None:
+    """The lookups every session's sidebar makes first (ui.warmup runs them at server start)."""
+    anchor_date()
+    cache.lookup(filter_options)
+    cache.lookup(community_matches, search="", limit=community_list_max())
+    names()

@@ -18,7 +18,7 @@ from ui.theme import empty
 
 def header(title: str, question: str, filters: Filters) -> None:
     st.title(title)
-    st.caption(f"{question}  \n**Showing:** {plain_md(filters.caption(names()))}")
+    st.caption(f"{question}  \n**Showing:** {plain_md(filters.caption(names(filters.communities)))}")
 
 
 def kpi_tile(kpi: Kpi, k: int, container=None) -> None:

@@ -402,6 +402,8 @@ def test_pages_pass_the_role_to_every_lookup_that_is_not_public_reference_data()
     public = {
         "reference_names",
         "filter_options",
+        "community_matches",
+        "community_names",
         "latest_data_date",
         "last_import_time",
         "table_freshness",
