@@ -21,6 +21,7 @@ name would keep serving the old file.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
+
+from data_access.settings import duckdb_memory_limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "engagement.duckdb"
@@ -166,7 +169,10 @@ class Database:
                 old = self._engine
                 self._engine = sa.create_engine(
                     f"duckdb:///{target}",
-                    connect_args={"read_only": True, "config": {"threads": 2}},
+                    connect_args={
+                        "read_only": True,
+                        "config": {"threads": 2, "memory_limit": duckdb_memory_limit()},
+                    },
                     pool_pre_ping=False,
                 )
                 self._engine_target = target
@@ -187,9 +193,33 @@ class Database:
             self._engine_target = None
 
 
+# scope.in_list's test, "(the list is empty or holds the column's value)", as it appears in SQL
+_LIST_TEST = re.compile(
+    r"\(len\(cast\(:(?P<param>\w+) as varchar\[\]\)\) = 0 "
+    r"or (?P<contains>list_contains\(cast\(:(?P=param) as varchar\[\]\), [\w.]+\))\)"
+)
+
+
+def specialise(sql: str, params: dict[str, Any]) -> str:
+    """Resolve each filter-list test whose list is bound here: `true` for an empty list (no
+    filter), the bare list_contains otherwise. Same rows either way; DuckDB does not fold bound
+    parameters, so without this it evaluates the test on every row and cannot skip anything
+    (the Feedback cells' small-n groups at M: about 1.5-2x faster unfiltered). Only the text
+    scope.in_list wrote is touched; values stay bound parameters."""
+
+    def resolve(m: re.Match[str]) -> str:
+        value = params.get(m["param"])
+        if not isinstance(value, list | tuple):
+            return m[0]
+        return "true" if not value else m["contains"]
+
+    return _LIST_TEST.sub(resolve, sql)
+
+
 def read_frame(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run one parameterized query and return its (small, aggregated) result as a DataFrame."""
-    result = conn.execute(sa.text(sql), params or {})
+    params = params or {}
+    result = conn.execute(sa.text(specialise(sql, params)), params)
     columns = list(result.keys())
     # Plain tuples straight from the DB-API cursor: the same values SQLAlchemy's Row objects hold
     # (text() queries have no result processors), but pandas builds a frame from tuples ~5× faster
@@ -200,4 +230,5 @@ def read_frame(conn: Connection, sql: str, params: dict[str, Any] | None = None)
 
 
 def read_value(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    return conn.execute(sa.text(sql), params or {}).scalar()
+    params = params or {}
+    return conn.execute(sa.text(specialise(sql, params)), params).scalar()

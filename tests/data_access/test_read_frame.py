@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access.db import read_frame
+from data_access.db import read_frame, specialise
+from data_access.scope import meeting_scope
 
 QUERIES = {
     "every meetings column, with nulls and lists": "select * from meetings order by meeting_id limit 500",
@@ -41,4 +42,45 @@ def test_read_frame_equals_the_row_path(sample_db, name):
     pd.testing.assert_frame_equal(new, old, check_exact=True)
     assert list(new.dtypes) == list(old.dtypes)
     if name != "no rows":
+        assert len(new) > 0
+
+
+# db.specialise: a filter-list test resolved at bind time must select the same rows as the test itself.
+SCOPED = f"""
+    select m.meeting_id from meetings m
+    where m.meeting_date between :start and :end and {meeting_scope("m")}
+    order by m.meeting_id"""
+
+
+def test_specialise_rewrites_only_the_list_tests_it_can_resolve():
+    sql = "select 1 from meetings m where " + meeting_scope("m")
+    out = specialise(sql, {"communities": [], "divisions": ["EAST"]})
+    assert out == (
+        "select 1 from meetings m where true and "
+        "list_contains(cast(:divisions as varchar[]), m.division_code) and "
+        "(len(cast(:units as varchar[])) = 0 or list_contains(cast(:units as varchar[]), m.unit_code))"
+    )
+    assert specialise(sql, {}) == sql  # nothing bound: left as written
+    assert specialise("select :x as v", {"x": []}) == "select :x as v"
+
+
+@pytest.mark.parametrize(
+    "lists",
+    [
+        {"communities": [], "divisions": [], "units": []},
+        {"communities": ["C004", "C011"], "divisions": [], "units": []},
+        {"communities": [], "divisions": ["EAST", "NORTH"], "units": ["CIO"]},
+        {"communities": ["NOPE"], "divisions": ["EAST"], "units": []},
+        {"communities": ["' OR '1'='1"], "divisions": [], "units": []},
+    ],
+)
+def test_specialised_queries_select_the_same_rows_as_the_written_test(sample_db, lists):
+    from datetime import date
+
+    params = {"start": date(2026, 1, 1), "end": date(2026, 11, 20), **lists}
+    with sample_db.connect() as conn:
+        new = read_frame(conn, SCOPED, params)
+        written = _before(conn, SCOPED, params)  # the SQL exactly as scope.py wrote it
+    assert new["meeting_id"].tolist() == written["meeting_id"].tolist()
+    if lists["communities"] == ["C004", "C011"]:
         assert len(new) > 0
