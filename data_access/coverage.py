@@ -8,6 +8,10 @@ same "on track" rule at a series of as-of dates in one query. Follow-ups are sco
 through the meeting that raised them (community, division, lead's unit), like the
 Overview tile.
 
+Rows: the worklist reaches Python a page at a time (`cadence_worklist`, ordered and paged in SQL with
+its total from a window count); only `cadence_worklist_export`, run when a user asks for the file,
+reads more, up to `EXPORT_CAP` rows.
+
 Speed: last contacts come from the import-time roll-up `contact_spells` and follow-ups from
 `follow_up_facts` (data_access.rollups), not from every meeting: the same rows and numbers;
 tests/data_access/test_rollups.py checks each function against the raw-table version.
@@ -15,6 +19,8 @@ tests/data_access/test_rollups.py checks each function against the raw-table ver
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -30,6 +36,10 @@ GRAINS = ("week", "month")
 AGE_BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "over 90 days")
 GRID_PAGE_SIZE = 40
 FOLLOW_UP_PAGE_SIZE = 200
+WORKLIST_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1_000
+EXPORT_CAP = 50_000  # as the meeting log's export
+MAX_SEARCH_LEN = 200
 
 # Most overdue first: never met, then days since ÷ target (descending); name breaks ties.
 STALEST_FIRST = (
@@ -56,25 +66,106 @@ def status_counts(conn: Connection, f: Filters) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in STATUSES}
 
 
-def cadence_worklist(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per active community in scope at end of period, most overdue first.
+@dataclass(frozen=True)
+class WorklistPage:
+    rows: pd.DataFrame  # WORKLIST_COLUMNS, one row per community on the page, most overdue first
+    total: int  # communities matching the filters and the name search (all pages)
+    page: int  # 1-based, clamped to the last page
+    pages: int
 
-    `liaison_left_date` is set when the responsible staff member's service ended on or before the end.
-    """
+
+WORKLIST_COLUMNS = [
+    "community_id",
+    "name",
+    "kind",
+    "division_code",
+    "division_name",
+    "target_cadence_days",
+    "last_contact_date",
+    "days_since_contact",
+    "cadence_ratio",
+    "cadence_status",
+    "responsible_staff_id",
+    "responsible_name",
+    "liaison_left_date",
+]
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive 'contains' pattern with the user's %, _ and \\ taken literally."""
+    text = text.strip()[:MAX_SEARCH_LEN]
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset: int) -> pd.DataFrame:
+    """Rows `offset + 1`… of the worklist (communities whose name contains `search`), at most `limit`,
+    with `total_count` (every matching community) on each row. An offset past the end is moved back
+    to the start of the last page, so rows come back whenever any community matches."""
+    if int(limit) < 1:
+        raise ValueError("limit must be a positive number")
+    text = (search or "").strip()
+    matches = "cs.name ilike :pattern escape '\\'" if text else "true"
     sql = f"""
-    with {rollups.community_status_cte(conn)}
-    -- one row per active community in scope
+    with {rollups.community_status_cte(conn)},
+    -- one row per active community in scope whose name matches, numbered most overdue first
+    numbered as (
+        select cs.*,
+               row_number() over (order by {STALEST_FIRST}) as row_no,
+               count(*) over () as total_count
+        from community_status cs
+        where {matches}
+    ),
+    page as (
+        select * from numbered
+        where row_no > least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)
+          and row_no <= least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) + :limit
+    )
+    -- one row per community on the page
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
            cs.target_cadence_days, cs.last_contact_date, cs.days_since_contact,
            cs.days_since_contact * 1.0 / cs.target_cadence_days as cadence_ratio,
            cs.cadence_status, cs.responsible_staff_id, cs.responsible_name,
-           case when st.end_date <= :as_of then st.end_date end as liaison_left_date
-    from community_status cs
+           case when st.end_date <= :as_of then st.end_date end as liaison_left_date,
+           cs.total_count
+    from page cs
     left join patrol_divisions d on d.division_code = cs.division_code
     left join staff st on st.staff_id = cs.responsible_staff_id
-    order by {STALEST_FIRST}
+    order by cs.row_no
     """
-    return read_frame(conn, sql, _params(f))
+    params = _params(f, pattern=like_pattern(text), limit=int(limit), offset=max(0, int(offset)))
+    return read_frame(conn, sql, params)
+
+
+def cadence_worklist(
+    conn: Connection, f: Filters, *, search: str = "", page: int = 1, page_size: int = WORKLIST_PAGE_SIZE
+) -> WorklistPage:
+    """One page of the cadence worklist: one row per active community in scope at end of period whose
+    name contains `search` (case-insensitive, literal), most overdue first (never met, then days since
+    ÷ target, then name), with how many communities match in all. A page past the end is clamped.
+
+    `liaison_left_date` is set when the responsible staff member's service ended on or before the end.
+    """
+    if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    page_size = int(page_size)
+    df = _worklist_rows(conn, f, search, page_size, (max(1, int(page)) - 1) * page_size)
+    total = int(df["total_count"].iloc[0]) if len(df) else 0
+    pages = max(1, math.ceil(total / page_size))
+    return WorklistPage(
+        rows=df[WORKLIST_COLUMNS].reset_index(drop=True),
+        total=total,
+        page=min(max(1, int(page)), pages),
+        pages=pages,
+    )
+
+
+def cadence_worklist_export(
+    conn: Connection, f: Filters, *, search: str = "", cap: int = EXPORT_CAP
+) -> pd.DataFrame:
+    """The worklist's first `cap` rows in its order (the CSV a user asks for; never part of a rerun)."""
+    if int(cap) < 1:
+        raise ValueError("cap must be a positive number")
+    return _worklist_rows(conn, f, search, int(cap), 0)[WORKLIST_COLUMNS]
 
 
 def contact_grid(

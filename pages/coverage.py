@@ -18,10 +18,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_access.coverage import (
+    EXPORT_CAP,
     FOLLOW_UP_PAGE_SIZE,
     GRID_PAGE_SIZE,
+    MAX_SEARCH_LEN,
     STATUSES,
+    WORKLIST_PAGE_SIZE,
     cadence_worklist,
+    cadence_worklist_export,
     communities_without_liaison,
     contact_grid,
     coverage_rate_over_time,
@@ -30,12 +34,17 @@ from data_access.coverage import (
     open_follow_up_list,
     status_counts,
 )
+from data_access.export import safe_csv
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
 from ui import cache
 from ui import filters as ui_filters
+from ui.audit import export_clicked
+from ui.auth import allowed
+from ui.pager import pager_controls, requested_page
+from ui.text import plain_md
 from ui.theme import PALETTE, STATUS_COLOURS, STATUS_SYMBOLS, empty, show, status_label, style
-from ui.widgets import download, header, table
+from ui.widgets import header, table
 
 NO_COMMUNITIES = (
     "No active communities match these filters. Clear a community, division or unit filter "
@@ -81,8 +90,7 @@ def _on_grid_select(key: str) -> None:
         _focus(ids[points[0]["y"]])
 
 
-def _tiles(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
-    counts = cache.query(status_counts, filters)
+def _tiles(counts: dict[str, int], end_label: str) -> None:
     total = sum(counts.values())
     tiles = st.columns(4)
     tiles[0].metric(
@@ -98,7 +106,7 @@ def _tiles(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
         col.metric(
             status_label(status), f"{counts[status]}", help=metric("cadence_status").description, border=True
         )
-    if worklist["last_contact_date"].isna().all():
+    if counts["never met"] == total:
         st.info(
             f"None of these communities had a meeting on or before {end_label} in the chosen divisions, "
             "so every one shows as never met.",
@@ -186,7 +194,7 @@ def _grid_figure(grid: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def _grid(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
+def _grid(filters: Filters, total: int, end_label: str) -> None:
     st.subheader("Days since last contact, by patrol division")
     legend = " · ".join(f"{STATUS_SYMBOLS[s]} {s}" for s in STATUSES)
     st.caption(
@@ -196,14 +204,14 @@ def _grid(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
         "cadence applies. Most overdue first; click a row to show only that community on every page."
     )
     offset = 0
-    pages = math.ceil(len(worklist) / GRID_PAGE_SIZE)
+    pages = math.ceil(total / GRID_PAGE_SIZE)
     if pages > 1:
         page_no = st.selectbox(
             "Communities shown",
             list(range(pages)),
             format_func=lambda i: (
-                f"{i * GRID_PAGE_SIZE + 1}–{min((i + 1) * GRID_PAGE_SIZE, len(worklist))} "
-                f"of {len(worklist)}" + (" (most overdue)" if i == 0 else "")
+                f"{i * GRID_PAGE_SIZE + 1:,}–{min((i + 1) * GRID_PAGE_SIZE, total):,} "
+                f"of {total:,}" + (" (most overdue)" if i == 0 else "")
             ),
             key="coverage_grid_page",
         )
@@ -235,13 +243,9 @@ def _liaison(row: Any) -> str:
     return str(row.responsible_name)
 
 
-def _worklist(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
-    st.subheader("Cadence worklist")
-    st.caption(
-        f"Every active community in scope at {end_label}, most overdue first (never met, then days "
-        "since contact ÷ target). Select a row to show only that community on every page."
-    )
-    shown = pd.DataFrame(
+def _shown(worklist: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as people read it (the table and the CSV)."""
+    return pd.DataFrame(
         {
             "Status": worklist["cadence_status"].map(status_label),
             "Community": worklist["name"],
@@ -253,41 +257,100 @@ def _worklist(filters: Filters, worklist: pd.DataFrame, end_label: str) -> None:
             "Kind": worklist["kind"].map(lambda k: KIND_LABELS.get(k, k)),
         }
     )
-    st.session_state[WORKLIST_IDS] = list(worklist["community_id"])
-    # The key changes with the filters, so a row selection never carries over to a different list.
-    key = "coverage_worklist_" + hashlib.sha1(repr(filters).encode()).hexdigest()[:10]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        height=min(38 + 35 * len(shown), 600),
-        key=key,
-        on_select=lambda: _on_worklist_select(key),
-        selection_mode="single-row",
-        placeholder="—",
-        column_config={
-            "Status": st.column_config.TextColumn("Status", help=metric("cadence_status").description),
-            "Days since": st.column_config.NumberColumn(
-                "Days since", help=metric("days_since_contact").description, format="%d"
-            ),
-        },
-    )
-    download(
-        shown.assign(community_id=worklist["community_id"]),
-        file_name=f"coverage_worklist_{filters.end.isoformat()}.csv",
+
+
+def _export(filters: Filters, total: int) -> None:
+    """The whole worklist as CSV (up to EXPORT_CAP rows), read from the database only when the button
+    is clicked (on Streamlit's download thread), never on a rerun; audited like every download."""
+    if not allowed("export"):
+        return
+    database = cache.database()  # resolved here: the click runs outside the script thread
+    file_name = f"coverage_worklist_{filters.end.isoformat()}.csv"
+
+    def build() -> bytes:
+        with database.connect() as conn:
+            rows = cadence_worklist_export(conn, filters, cap=EXPORT_CAP)
+        return safe_csv(_shown(rows).assign(community_id=rows["community_id"].to_numpy()))
+
+    st.download_button(
+        "Download worklist (CSV)",
+        build,
+        file_name=file_name,
+        mime="text/csv",
         key="dl_coverage_worklist",
-        label="Download worklist (CSV)",
+        icon=":material/download:",
+        on_click=export_clicked,
+        args=(file_name, min(total, EXPORT_CAP)),
+        help=f"Every community in scope ({min(total, EXPORT_CAP):,}), most overdue first; the name search "
+        "does not apply.",
     )
-    if len(filters.communities) == 1 and len(worklist) == 1:
-        st.caption(f"Every page now shows only **{worklist['name'].iloc[0]}**.")
+    if total > EXPORT_CAP:
+        st.caption(
+            f"{total:,} communities are in scope; the file holds the first {EXPORT_CAP:,} (the most overdue). "
+            "Narrow the filters to export the rest."
+        )
+
+
+def _worklist(filters: Filters, total: int, end_label: str) -> None:
+    st.subheader("Cadence worklist")
+    st.caption(
+        f"Every active community in scope at {end_label} ({total:,}), most overdue first (never met, then "
+        f"days since contact ÷ target), {WORKLIST_PAGE_SIZE} a page. Select a row to show only that "
+        "community on every page."
+    )
+    search = st.text_input(
+        "Find a community by name",
+        key="coverage_search",
+        max_chars=MAX_SEARCH_LEN,
+        placeholder="Part of a community's name",
+        help="Keeps the communities whose name contains this text (case-insensitive), in worklist order.",
+    ).strip()
+    page = requested_page("coverage_wl_page", query=(filters, search))
+    wl = cache.query(cadence_worklist, filters, search=search, page=page, page_size=WORKLIST_PAGE_SIZE)
+    if wl.total == 0:
+        # the search text is not echoed back: st.info renders markdown
+        empty(
+            "No community in scope has a name containing that text. Check the spelling or clear the search."
+        )
+    else:
+        worklist = wl.rows
+        st.session_state[WORKLIST_IDS] = list(worklist["community_id"])
+        # The key changes with the filters, search and page, so a row selection never carries over to
+        # a different list.
+        key = "coverage_worklist_" + hashlib.sha1(repr((filters, search, wl.page)).encode()).hexdigest()[:10]
+        st.dataframe(
+            _shown(worklist),
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * len(worklist), 600),
+            key=key,
+            on_select=lambda: _on_worklist_select(key),
+            selection_mode="single-row",
+            placeholder="—",
+            column_config={
+                "Status": st.column_config.TextColumn("Status", help=metric("cadence_status").description),
+                "Days since": st.column_config.NumberColumn(
+                    "Days since", help=metric("days_since_contact").description, format="%d"
+                ),
+            },
+        )
+        pager_controls(
+            "coverage_wl_page", page=wl.page, total=wl.total, page_size=WORKLIST_PAGE_SIZE, noun="communities"
+        )
+    _export(filters, total)
+    if len(filters.communities) == 1 and total == 1:
+        name = plain_md(wl.rows["name"].iloc[0]) if wl.total else "one community"
+        st.caption(f"Every page now shows only **{name}**.")
         if st.button("Show all communities again", icon=":material/filter_alt_off:", key="coverage_unfocus"):
             ui_filters.request(communities=[])
             st.rerun()
         return
-    names = dict(zip(worklist["community_id"], worklist["name"], strict=True))
+    if wl.total == 0:
+        return
+    names = dict(zip(wl.rows["community_id"], wl.rows["name"], strict=True))
     pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     picked = pick_col.selectbox(
-        "Focus on one community",
+        "Focus on one community (from this page of the worklist)",
         list(names),
         format_func=names.get,
         index=None,
@@ -465,13 +528,14 @@ filters: Filters = st.session_state["filters"]
 end_label = _date(filters.end)
 header("Coverage", "Which communities have we not met lately?", filters)
 
-worklist = cache.query(cadence_worklist, filters)
-if worklist.empty:
+counts = cache.query(status_counts, filters)
+in_scope = sum(counts.values())
+if in_scope == 0:
     empty(NO_COMMUNITIES)
 else:
-    _tiles(filters, worklist, end_label)
-    _grid(filters, worklist, end_label)
-    _worklist(filters, worklist, end_label)
+    _tiles(counts, end_label)
+    _grid(filters, in_scope, end_label)
+    _worklist(filters, in_scope, end_label)
     _without_liaison(filters, end_label)
     _rate_over_time(filters, end_label)
 _follow_ups(filters, end_label)

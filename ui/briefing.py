@@ -54,6 +54,7 @@ OVERVIEW_TILES = (
     "trust_score",
     "safety_score",
 )
+BEHIND = ("never met", "overdue", "due")  # the worklist's order, most overdue first
 KIND_ICONS = {"Overdue community": "▲", "Unit below 85% filled": "◆", "No meetings logged": "○"}
 BELOW_MARK = "◆"
 CHART_HEIGHT = 480
@@ -169,10 +170,12 @@ def _liaison(row: Any) -> str:
 
 def coverage_slide(run: Run, f: Filters) -> Slide:
     counts = run(status_counts, f)
-    worklist = run(cadence_worklist, f)
+    # Only the top of the worklist: it is ordered never met, overdue, due, then on track, so the
+    # communities behind cadence among its first ROWS_ON_SLIDE rows are the first ones behind.
+    top = run(cadence_worklist, f, page_size=ROWS_ON_SLIDE).rows
     total = sum(counts.values())
-    behind = worklist[worklist["cadence_status"].isin(["never met", "overdue", "due"])]
-    shown = behind.head(ROWS_ON_SLIDE)
+    behind_count = sum(counts[s] for s in BEHIND)
+    shown = top[top["cadence_status"].isin(BEHIND)]
     frame = pd.DataFrame(
         {
             "Status": [status_label(s) for s in shown["cadence_status"]],
@@ -200,7 +203,8 @@ def coverage_slide(run: Run, f: Filters) -> Slide:
             for s in ("overdue", "never met", "due")
         ),
     )
-    data = worklist.drop(columns=[c for c in ("responsible_staff_id",) if c in worklist.columns])
+    # the CSV holds the rows on the slide; the whole worklist is exported from the Coverage page
+    data = shown.drop(columns=["responsible_staff_id"])
     return Slide(
         key="coverage",
         title="Coverage",
@@ -212,7 +216,14 @@ def coverage_slide(run: Run, f: Filters) -> Slide:
                 frame=frame,
                 data=data,
                 file_name="briefing_coverage_worklist.csv",
-                note=_more(len(shown), len(behind), "communities behind cadence"),
+                note=" ".join(
+                    x
+                    for x in (
+                        _more(len(shown), behind_count, "communities behind cadence"),
+                        "The full worklist is on the Coverage page." if behind_count > len(shown) else "",
+                    )
+                    if x
+                ),
                 empty_message="Every active community in scope is on track: nothing is due, overdue or never met.",
                 tones={status_label(s): STATUS_COLOURS[s] for s in ("overdue", "on track")},
             ),

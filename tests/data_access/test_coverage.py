@@ -22,6 +22,7 @@ import pytest
 
 from data_access.coverage import (
     cadence_worklist,
+    cadence_worklist_export,
     communities_without_liaison,
     contact_grid,
     coverage_rate_over_time,
@@ -119,7 +120,7 @@ def _status(df, cid):
 
 
 def test_cadence_boundaries_30_31_45_46_days_and_never(conn):
-    wl = cadence_worklist(conn, JUNE)
+    wl = cadence_worklist(conn, JUNE).rows
     assert _status(wl, "A") == "on track"  # exactly 30 days
     assert _status(wl, "B") == "due"  # 31 days
     assert _status(wl, "C") == "due"  # 45 days = 1.5 × 30
@@ -131,14 +132,14 @@ def test_cadence_boundaries_30_31_45_46_days_and_never(conn):
 
 
 def test_inactive_communities_are_excluded(conn):
-    wl = cadence_worklist(conn, JUNE)
+    wl = cadence_worklist(conn, JUNE).rows
     assert "X" not in set(wl.community_id)
     assert len(wl) == 8
     assert status_counts(conn, JUNE) == {"on track": 3, "due": 3, "overdue": 1, "never met": 1}
 
 
 def test_worklist_is_sorted_never_met_first_then_days_over_target(conn):
-    wl = cadence_worklist(conn, JUNE)
+    wl = cadence_worklist(conn, JUNE).rows
     # ratios: D 46/30, C 45/30, O 20/14, B 31/30, A 30/30, W 12/60, L 5/30
     assert list(wl.community_id) == ["N", "D", "C", "O", "B", "A", "W", "L"]
     row = wl.set_index("community_id")
@@ -183,7 +184,7 @@ def test_grid_pages_through_communities_in_worklist_order(conn):
 
 def test_division_filter_limits_columns_communities_and_contacts(conn):
     north = Filters(start=JUNE.start, end=END, divisions=("NORTH",))
-    wl = cadence_worklist(conn, north)
+    wl = cadence_worklist(conn, north).rows
     # only citywide W and North's O and L; W's last North contact is 100 d (> 1.5 × 60)
     assert list(wl.community_id) == ["W", "O", "L"]
     assert _status(wl, "W") == "overdue"
@@ -193,9 +194,9 @@ def test_division_filter_limits_columns_communities_and_contacts(conn):
 
 def test_unit_filter_keeps_communities_whose_liaison_is_in_the_unit(conn):
     cio = Filters(start=JUNE.start, end=END, units=("CIO",))
-    assert list(cadence_worklist(conn, cio).community_id) == ["O"]
+    assert list(cadence_worklist(conn, cio).rows.community_id) == ["O"]
     lia = Filters(start=JUNE.start, end=END, units=("LIA",))
-    assert set(cadence_worklist(conn, lia).community_id) == {"A", "B", "C", "D", "N", "W"}
+    assert set(cadence_worklist(conn, lia).rows.community_id) == {"A", "B", "C", "D", "N", "W"}
 
 
 def test_coverage_rate_at_each_week_end_and_period_end(conn):
@@ -305,7 +306,80 @@ def test_a_period_before_any_meeting_is_all_never_met(conn):
 
 def test_no_communities_in_scope_gives_empty_frames(conn):
     f = Filters(start=JUNE.start, end=END, units=("CHAP",))
-    assert cadence_worklist(conn, f).empty
+    assert cadence_worklist(conn, f).rows.empty
     assert contact_grid(conn, f).empty
     assert coverage_rate_over_time(conn, f).empty
     assert communities_without_liaison(conn, f).empty
+
+
+# -- the worklist a page at a time (ordered, counted and paged in SQL) ------------------------------
+# Hand order at JUNE (see test_worklist_is_sorted_never_met_first_then_days_over_target):
+# N, D, C, O, B, A, W, L: 8 communities.
+
+
+def _ids(page) -> list[str]:
+    return list(page.rows.community_id)
+
+
+def test_a_limit_of_three_returns_three_rows_and_the_true_total(conn):
+    wl = cadence_worklist(conn, JUNE, page_size=3)
+    assert _ids(wl) == ["N", "D", "C"]
+    assert (wl.total, wl.page, wl.pages) == (8, 1, 3)
+    assert sum(status_counts(conn, JUNE).values()) == wl.total
+
+
+@pytest.mark.parametrize(
+    ("page", "size", "want", "want_page"),
+    [
+        (2, 3, ["O", "B", "A"], 2),
+        (3, 3, ["W", "L"], 3),  # the last page is short
+        (9, 3, ["W", "L"], 3),  # past the end: clamped to the last page
+        (0, 3, ["N", "D", "C"], 1),  # before the start: page 1
+        (4, 2, ["W", "L"], 4),
+        (1, 8, ["N", "D", "C", "O", "B", "A", "W", "L"], 1),
+        (2, 5, ["A", "W", "L"], 2),
+    ],
+)
+def test_pages_follow_the_hand_order(conn, page, size, want, want_page):
+    wl = cadence_worklist(conn, JUNE, page=page, page_size=size)
+    assert _ids(wl) == want
+    assert (wl.total, wl.page, wl.pages) == (8, want_page, -(-8 // size))
+
+
+def test_name_search_keeps_worklist_order_and_counts_the_matches(conn):
+    # names with an "a" (any case): Alpha, Bravo, Charlie, Delta, Oscar, Lima; not November, Whiskey
+    wl = cadence_worklist(conn, JUNE, search="A", page_size=4)
+    assert _ids(wl) == ["D", "C", "O", "B"]
+    assert (wl.total, wl.pages) == (6, 2)
+    assert _ids(cadence_worklist(conn, JUNE, search="a", page=2, page_size=4)) == ["A", "L"]
+    assert _ids(cadence_worklist(conn, JUNE, search="  li ")) == ["C", "L"]  # Charlie, Lima; trimmed
+    # the search applies inside the filters: North's communities are W, O, L; only Oscar has an "o"
+    north = Filters(start=JUNE.start, end=END, divisions=("NORTH",))
+    assert _ids(cadence_worklist(conn, north, search="o")) == ["O"]
+
+
+def test_search_text_is_literal_and_no_match_is_an_empty_page(conn):
+    for text in ("%", "_", "\\", "a%", "Alpha'--"):
+        wl = cadence_worklist(conn, JUNE, search=text)
+        assert wl.rows.empty and (wl.total, wl.page, wl.pages) == (0, 1, 1), text
+    assert list(wl.rows.columns) == list(cadence_worklist(conn, JUNE).rows.columns)
+
+
+def test_empty_scope_is_an_empty_page(conn):
+    wl = cadence_worklist(conn, Filters(start=JUNE.start, end=END, units=("CHAP",)), page=3)
+    assert wl.rows.empty and (wl.total, wl.page, wl.pages) == (0, 1, 1)
+
+
+def test_page_size_is_bounded(conn):
+    for size in (0, -1, 1_001):
+        with pytest.raises(ValueError):
+            cadence_worklist(conn, JUNE, page_size=size)
+
+
+def test_export_reads_the_whole_worklist_in_order_up_to_the_cap(conn):
+    assert list(cadence_worklist_export(conn, JUNE).community_id) == ["N", "D", "C", "O", "B", "A", "W", "L"]
+    capped = cadence_worklist_export(conn, JUNE, cap=3)
+    assert list(capped.community_id) == ["N", "D", "C"]
+    assert list(capped.columns) == list(cadence_worklist(conn, JUNE).rows.columns)
+    with pytest.raises(ValueError):
+        cadence_worklist_export(conn, JUNE, cap=0)

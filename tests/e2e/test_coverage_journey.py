@@ -55,6 +55,16 @@ def test_coverage_journey(app):
     app.rerun(lambda: page.get_by_role("button", name="Show all communities again").click())
     expect(_tags(app)).to_have_count(0)
 
+    # the worklist's name search: one match, on one page
+    search = page.get_by_role("textbox", name="Find a community by name")
+    search.scroll_into_view_if_needed()
+    expect(page.get_by_text(re.compile(r"communities 1–\d+ of \d+"))).to_be_visible()
+    app.rerun(lambda: (search.fill("sikh"), search.press("Enter")))
+    expect(page.get_by_text("Page 1 of 1 · communities 1–1 of 1")).to_be_visible()
+    app.shot("coverage_3a_worklist_search")
+    app.rerun(lambda: (search.fill(""), search.press("Enter")))
+    expect(page.get_by_text("Page 1 of 1 · communities 1–1 of 1")).to_have_count(0)
+
     # click a cell of the grid: LGBTQ+ community's row, "All divisions" column
     chosen = "LGBTQ+ community"
     label = grid.locator("g.ytick text", has_text=chosen)

@@ -93,3 +93,63 @@ def test_period_with_no_data_is_all_never_met(at):
     assert any("coverage was 0%" in i.value for i in at.info)  # no chart of flat zeros
     assert len(_charts(at)) == 1  # only the grid, every cell "never"
     assert set(at.dataframe[0].value["Status"]) == {"○ never met"}
+
+
+# -- the worklist a page at a time -----------------------------------------------------------------
+
+
+def _worklist(at: AppTest):
+    return next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["Status", "Community"])
+
+
+def _reference_order(sample_db, at: AppTest) -> list[str]:
+    """The whole worklist by the raw-table SQL from before paging (tests/data_access), not the page's."""
+    from tests.data_access.raw_coverage_reference import cadence_worklist as raw_worklist
+
+    with sample_db.connect() as conn:
+        return list(raw_worklist(conn, at.session_state["filters"])["name"])
+
+
+def test_worklist_pages_reach_every_community_in_order(at, monkeypatch, sample_db):
+    from data_access import coverage
+
+    monkeypatch.setattr(coverage, "WORKLIST_PAGE_SIZE", 10)  # the page reads it on every run
+    _open(at)
+    order = _reference_order(sample_db, at)
+    assert len(order) == 41
+    assert _worklist(at)["Community"].tolist() == order[:10]
+    assert any("Page 1 of 5 · communities 1–10 of 41" in c.value for c in at.caption)
+    at.button(key="coverage_wl_page__next").click().run()
+    assert not at.exception
+    assert _worklist(at)["Community"].tolist() == order[10:20]
+    at.number_input(key="coverage_wl_page").set_value(5).run()
+    assert _worklist(at)["Community"].tolist() == order[40:]
+    assert any("Page 5 of 5 · communities 41–41 of 41" in c.value for c in at.caption)
+    # the focus picker offers this page's communities, so any community can be chosen
+    last = at.selectbox(key="coverage_focus_pick")
+    assert len(last.options) == 1
+    last.set_value(_only_id(sample_db, at, order[40])).run()
+    at.button(key="coverage_focus_apply").click().run()
+    assert _worklist(at)["Community"].tolist() == [order[40]]
+
+
+def _only_id(sample_db, at: AppTest, name: str) -> str:
+    with sample_db.connect() as conn:
+        return conn.exec_driver_sql("select community_id from communities where name = ?", (name,)).scalar()
+
+
+def test_worklist_name_search_goes_back_to_page_one(at, monkeypatch, sample_db):
+    from data_access import coverage
+
+    monkeypatch.setattr(coverage, "WORKLIST_PAGE_SIZE", 10)
+    _open(at)
+    order = _reference_order(sample_db, at)
+    at.number_input(key="coverage_wl_page").set_value(3).run()
+    at.text_input(key="coverage_search").input("  E ").run()
+    want = [n for n in order if "e" in n.lower()]
+    assert len(want) > 10  # more than a page matches
+    assert _worklist(at)["Community"].tolist() == want[:10]
+    assert at.number_input(key="coverage_wl_page").value == 1
+    at.text_input(key="coverage_search").input("no such community 100%").run()
+    assert any("No community in scope has a name containing that text" in i.value for i in at.info)
+    assert len(_charts(at)) == 3  # the grid and the other sections stay
