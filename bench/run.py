@@ -240,11 +240,11 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
         _log("  server: peak RSS after every page at every filter")
         try:
             mem = server_bench.peak_memory(
-                "app.py", url, page_paths, {k: f["query"] for k, f in filters.items()}
+                "serve.py", url, page_paths, {k: f["query"] for k, f in filters.items()}
             )
             out["rss_mb"] = mem.vm_hwm_mb
             out["server"] = (
-                f"`streamlit run app.py` peak RSS (VmHWM) {mem.vm_hwm_mb:,.0f} MB, {mem.vm_rss_mb:,.0f} MB resident "
+                f"`streamlit run serve.py` peak RSS (VmHWM) {mem.vm_hwm_mb:,.0f} MB, {mem.vm_rss_mb:,.0f} MB resident "
                 f"after {mem.pages_loaded} page loads ({len(page_paths)} pages × {len(filters)} filters, one browser "
                 "session per filter)" + (f"; errors: {mem.errors}" if mem.errors else "")
             )

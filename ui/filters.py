@@ -99,7 +99,8 @@ def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> N
     for key, kind in zip(LIST_KEYS, ("communities", "divisions", "units"), strict=True):
         wanted = qp.get_all(URL_KEYS[key])
         if kind == "communities":  # only the link's ids are looked up, never the whole list
-            valid = set(cache.lookup(community_names, ids=tuple(sorted(set(wanted))), active_only=True))
+            ids = tuple(sorted(set(wanted)))
+            valid = set(cache.lookup(community_names, ids=ids, active_only=True)) if ids else set()
         else:
             valid = {code for code, _ in options[kind]}
         state[key] = [v for v in dict.fromkeys(wanted) if v in valid]
