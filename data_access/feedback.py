@@ -523,16 +523,47 @@ DIVISION_COLUMNS = [
 ]
 
 
-def comparison_by_community(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
-    """One row per community in scope: active communities the filters select (home division in the
-    division filter, or citywide) and any community with responses in scope, plus one row per
-    division for responses without a community. Trust and safety with CI and n; groups under k
-    (including those with no responses) are suppressed. `add_trust_vs_home` adds the gap to the
-    home division's score.
+COMMUNITY_PAGE_SIZE = 50
+COMMUNITY_MAX_PAGE_SIZE = 1_000
+COMMUNITY_EXPORT_CAP = 50_000  # as the meeting log's export
+COMMUNITY_ORDERS = SCORES  # the score shown groups are ordered by, lowest first
 
-    These rows are the suppression groups themselves, and suppressed groups are left out of
-    every total, so no complementary suppression is needed here.
-    """
+
+@dataclass(frozen=True)
+class CommunityPage:
+    rows: pd.DataFrame  # COMMUNITY_COLUMNS, one row per group on the page
+    total: int  # rows matching (every page); 0 when the scope has no reportable response at all
+    page: int  # 1-based, clamped to the last page
+    pages: int
+
+
+def _community_rows(
+    conn: Connection,
+    f: Filters,
+    k: int,
+    *,
+    search: str,
+    order: str,
+    reportable_only: bool,
+    limit: int,
+    offset: int,
+) -> pd.DataFrame:
+    """Rows `offset + 1`… (at most `limit`) of the community comparison in its order, before the
+    Python scoring, with `total_count` (rows matching) and `scope_n` (responses of every group in
+    scope, before suppression: only compared with 0) on each row. An offset past the end is moved
+    back to the start of the last page."""
+    if order not in COMMUNITY_ORDERS:
+        raise ValueError(f"order must be one of {COMMUNITY_ORDERS}")
+    if int(limit) < 1:
+        raise ValueError("limit must be a positive number")
+    text = (search or "").strip()[:200]
+    where = []
+    if text:
+        where.append("community_name ilike :pattern escape '\\'")
+    if reportable_only:
+        where.append("is_community and n >= :k")
+    # The order never depends on a hidden group's n: hidden groups (n < k) come after every shown
+    # group of their kind, by name. `order` is an allowlisted column prefix, not user text.
     sql = f"""
     with {_cells_cte(conn)},
     -- one row per group in scope, counted before suppression
@@ -549,42 +580,133 @@ def comparison_by_community(conn: Connection, f: Filters, k: int = stats.DEFAULT
         where c.is_active
           and {in_list("communities", "c.community_id")}
           and (c.division_code is null or {in_list("divisions", "c.division_code")})
+    ),
+    joined as (
+        select coalesce(g.group_key, l.group_key) as group_key,
+               coalesce(g.community_id, l.community_id) as community_id,
+               case when coalesce(g.community_id, l.community_id) is null then coalesce(g.no_community_division, '')
+                    else c.division_code end as division_code,
+               c.name as name, coalesce(g.n, 0) as n,
+               g.trust_mean, g.trust_sd, g.safety_mean, g.safety_sd
+        from group_scores g
+        full join listed l using (group_key)
+        left join communities c on c.community_id = coalesce(g.community_id, l.community_id)
+    ),
+    labelled as (
+        select j.*, j.community_id is not null as is_community,
+               case when coalesce(j.division_code, '') = ''
+                    then (case when j.community_id is not null then 'citywide' else 'no division recorded' end)
+                    else coalesce(d.name, j.division_code) end as home_division
+        from joined j
+        left join patrol_divisions d on d.division_code = j.division_code
+    ),
+    -- one row per listed group (a community, or a division's responses without one)
+    named as (
+        select l.*,
+               case when l.is_community then l.name else 'No community recorded · ' || l.home_division end
+                   as community_name,
+               sum(l.n) over () as scope_n
+        from labelled l
+    ),
+    numbered as (
+        select x.*,
+               row_number() over (
+                   order by x.is_community desc, x.n < :k,
+                            case when x.n >= :k then x.{order}_mean end nulls last,
+                            x.community_name nulls last, x.group_key
+               ) as row_no,
+               count(*) over () as total_count
+        from named x
+        where {" and ".join(where) or "true"}
     )
-    select coalesce(g.group_key, l.group_key) as group_key,
-           coalesce(g.community_id, l.community_id) as community_id,
-           case when coalesce(g.community_id, l.community_id) is null then coalesce(g.no_community_division, '')
-                else c.division_code end as division_code,
-           c.name as community_name, c.kind, coalesce(g.n, 0) as n,
-           g.trust_mean, g.trust_sd, g.safety_mean, g.safety_sd
-    from group_scores g
-    full join listed l using (group_key)
-    left join communities c on c.community_id = coalesce(g.community_id, l.community_id)
+    select * exclude (name)
+    from numbered
+    where row_no > least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)
+      and row_no <= least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) + :limit
+    order by row_no
     """
-    df = read_frame(conn, sql, _params(f, k))
-    if df.empty or df["n"].sum() == 0:
-        return pd.DataFrame(columns=COMMUNITY_COLUMNS)
-    names = dict(read_frame(conn, "select division_code, name from patrol_divisions").itertuples(index=False))
-    is_community = df["community_id"].notna()
-    df["home_division"] = [
-        (names.get(d, d) if d else "citywide") if comm else (names.get(d, d) if d else "no division recorded")
-        for comm, d in zip(is_community, df["division_code"].fillna(""), strict=True)
-    ]
-    df["community_name"] = [
-        n if comm else f"No community recorded · {home}"
-        for comm, n, home in zip(is_community, df["community_name"], df["home_division"], strict=True)
-    ]
+    params = _params(f, k, pattern=like_pattern(text), limit=int(limit), offset=max(0, int(offset)))
+    return read_frame(conn, sql, params)
+
+
+def _score_communities(df: pd.DataFrame, k: int) -> pd.DataFrame:
+    df = df.copy()
     df["n"] = df["n"].astype(int)
+    # the rows are the suppression groups themselves: each is shown or suppressed on its own n
     df["status"] = protect(df, k=k, margins=[], zero_is_empty=False)
     df = _score_columns(df, k)
     df["home_division_code"] = df["division_code"].fillna("")
-    df["is_community"] = is_community
-    df = df.sort_values(
-        ["is_community", "status", "trust_score", "community_name"],
-        ascending=[False, True, True, True],
-        na_position="last",
-        kind="stable",
-    )
+    df["is_community"] = df["is_community"].astype(bool)
     return df[COMMUNITY_COLUMNS].reset_index(drop=True)
+
+
+def comparison_by_community(
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    search: str = "",
+    order: str = "trust",
+    reportable_only: bool = False,
+    page: int = 1,
+    page_size: int = COMMUNITY_PAGE_SIZE,
+) -> CommunityPage:
+    """One page of the community comparison. The list has one row per community in scope: active
+    communities the filters select (home division in the division filter, or citywide) and any
+    community with responses in scope, plus one row per division for responses without a
+    community. Trust and safety with CI and n; groups under k (including those with no responses)
+    are suppressed. `add_trust_vs_home` adds the gap to the home division's score.
+
+    Order: communities first, then the no-community rows; within each, shown groups by their
+    `order` score (trust or safety) lowest first, then suppressed groups, then by name. `search`
+    keeps rows whose name contains it (case-insensitive, literal); `reportable_only` keeps only
+    communities with a shown score (the page's chart). `total` counts the rows matching; the page
+    is clamped to the last one. When the scope holds no response at all the page is empty.
+
+    These rows are the suppression groups themselves, and suppressed groups are left out of
+    every total, so no complementary suppression is needed here; a suppressed group's place in
+    the order, and the counts, depend only on it being under k, never on its n.
+    """
+    if not 1 <= int(page_size) <= COMMUNITY_MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {COMMUNITY_MAX_PAGE_SIZE}")
+    page_size = int(page_size)
+    df = _community_rows(
+        conn,
+        f,
+        k,
+        search=search,
+        order=order,
+        reportable_only=reportable_only,
+        limit=page_size,
+        offset=(max(1, int(page)) - 1) * page_size,
+    )
+    if df.empty or int(df["scope_n"].iloc[0]) == 0:
+        return CommunityPage(rows=pd.DataFrame(columns=COMMUNITY_COLUMNS), total=0, page=1, pages=1)
+    total = int(df["total_count"].iloc[0])
+    pages = max(1, math.ceil(total / page_size))
+    return CommunityPage(
+        rows=_score_communities(df, k), total=total, page=min(max(1, int(page)), pages), pages=pages
+    )
+
+
+def comparison_by_community_export(
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    search: str = "",
+    cap: int = COMMUNITY_EXPORT_CAP,
+) -> pd.DataFrame:
+    """The comparison's first `cap` rows in its order, scored and suppressed exactly as on a page
+    (the CSV a user asks for; never part of a rerun)."""
+    if int(cap) < 1:
+        raise ValueError("cap must be a positive number")
+    df = _community_rows(
+        conn, f, k, search=search, order="trust", reportable_only=False, limit=int(cap), offset=0
+    )
+    if df.empty or int(df["scope_n"].iloc[0]) == 0:
+        return pd.DataFrame(columns=COMMUNITY_COLUMNS)
+    return _score_communities(df, k)
 
 
 def add_trust_vs_home(

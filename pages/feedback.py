@@ -18,9 +18,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from data_access import feedback as fb
+from data_access.export import safe_csv
+from data_access.filters import Filters
 from data_access.settings import small_n_k
 from data_access.stats import SMALL_SAMPLE_N
 from ui import cache, pager
+from ui.audit import export_clicked
 from ui.auth import allowed
 from ui.theme import PALETTE, empty, show, style
 from ui.widgets import download, header, kpi_tile, table
@@ -633,12 +636,143 @@ else:
             )
 
 # -- where -------------------------------------------------------------------------------------
+CHART_COMMUNITIES = 20  # the lowest-scoring reportable communities drawn; every community is in the table
+
+
+def community_chart(filters: Filters, k: int, metric: str, reference: float | None) -> None:
+    """The CHART_COMMUNITIES reportable communities with the lowest score (n on each label), and how
+    many communities are reportable in all: one point per community of thousands helps nobody."""
+    lowest = cache.query(
+        fb.comparison_by_community,
+        filters,
+        k=k,
+        order=metric,
+        reportable_only=True,
+        page_size=CHART_COMMUNITIES,
+    )
+    label = METRIC_LABELS[metric].lower()
+    if lowest.total == 0:
+        empty(
+            f"No community has {k} or more responses in this period, so no community {label} score can "
+            "be shown. The table below lists every community with its badge."
+        )
+        return
+    rows = lowest.rows.assign(
+        chart_label=[
+            f"{name} · n = {int(n):,}"
+            for name, n in zip(lowest.rows["community_name"], lowest.rows["n"], strict=True)
+        ]
+    )
+    shown = len(rows)
+    st.markdown(
+        f"**{'The' if shown < lowest.total else 'All'} {shown:,} reportable "
+        f"{'community' if shown == 1 else 'communities'} with the lowest {label} score**"
+        + (f" (of {lowest.total:,})" if shown < lowest.total else "")
+    )
+    show(comparison_figure(rows, "chart_label", metric, k, reference), key="fb_comm_chart")
+    st.caption(
+        f"{lowest.total:,} {'community has' if lowest.total == 1 else 'communities have'} at least {k} "
+        f"responses in this period (reportable); the chart shows the {shown:,} with the lowest {label} score, "
+        f"lowest at the top, with n on each label. Dot: score; bar: 95% confidence interval; open diamond: small "
+        f"sample (n < {SMALL_SAMPLE_N}). Every community, including those with fewer than {k} responses "
+        f"({SUPPRESSED_MARK} suppressed: no score, no n), is in the table below."
+    )
+
+
+def community_export(filters: Filters, k: int, divisions: pd.DataFrame, total_trust: float | None) -> None:
+    """The whole comparison as CSV (up to COMMUNITY_EXPORT_CAP rows, suppressed as on screen), read from
+    the database only when the button is clicked, never on a rerun; audited like every download."""
+    if not allowed("export"):
+        return
+    database = cache.database()  # resolved here: the click runs outside the script thread
+    file_name = "feedback_by_community.csv"
+
+    def build() -> bytes:
+        with database.connect() as conn:
+            rows = fb.comparison_by_community_export(conn, filters, k, cap=fb.COMMUNITY_EXPORT_CAP)
+        if not rows.empty:
+            rows = fb.add_trust_vs_home(rows, divisions, total_trust)
+        return safe_csv(score_table(rows, "community_name", "Community", with_change=False, with_home=True))
+
+    st.download_button(
+        "Download every community (CSV)",
+        build,
+        file_name=file_name,
+        mime="text/csv",
+        key="dl_fb_comm",
+        icon=":material/download:",
+        on_click=export_clicked,
+        args=(file_name,),
+        help=f"Every row of this comparison (at most {fb.COMMUNITY_EXPORT_CAP:,}) in the table's order; the "
+        "name search does not apply.",
+    )
+
+
+def community_comparison(
+    filters: Filters,
+    k: int,
+    metric: str,
+    divisions: pd.DataFrame,
+    total_trust: float | None,
+    reference: float | None,
+) -> None:
+    """The By community tab: the lowest-scoring chart, then every row paged (and searchable) in SQL."""
+    search = st.session_state.get("fb_comm_search", "").strip()
+    page_no = pager.requested_page("fb_comm_page", query=(filters, k, search))
+    result = cache.query(
+        fb.comparison_by_community,
+        filters,
+        k=k,
+        search=search,
+        page=page_no,
+        page_size=fb.COMMUNITY_PAGE_SIZE,
+    )
+    if result.total == 0 and not search:
+        empty(NOTHING)
+        return
+    community_chart(filters, k, metric, reference)
+    st.markdown("**Every community**")
+    st.text_input(
+        "Find a community by name",
+        key="fb_comm_search",
+        max_chars=200,
+        placeholder="Part of a community's name",
+        help="Keeps the rows whose name contains this text (case-insensitive), in the table's order.",
+    )
+    if result.total == 0:
+        # the search text is not echoed back: st.info renders markdown
+        empty("No community in this comparison has a name containing that text. Clear the search to see all.")
+    else:
+        rows = fb.add_trust_vs_home(result.rows, divisions, total_trust)
+        shown_table = score_table(rows, "community_name", "Community", with_change=False, with_home=True)
+        st.dataframe(
+            shown_table,
+            hide_index=True,
+            width="stretch",
+            column_config=number_columns(shown_table),
+            height=min(38 + 35 * len(shown_table), 600),
+            placeholder="—",  # a hidden (suppressed) number: blank, the Note column says why
+        )
+        pager.pager_controls(
+            "fb_comm_page",
+            page=result.page,
+            total=result.total,
+            page_size=fb.COMMUNITY_PAGE_SIZE,
+            noun="rows",
+        )
+    community_export(filters, k, divisions, total_trust)
+    st.caption(
+        "Communities first, lowest trust first, then those suppressed (fewer than "
+        f"{k} responses: {SUPPRESSED_MARK}, no score, no n) by name; then 'No community recorded' rows, the "
+        f"responses that name no community, grouped by patrol division. {fb.COMMUNITY_PAGE_SIZE} rows a page. "
+        "Trust vs home division: the community's trust minus its home division's (citywide communities: "
+        "minus the total in the filter)."
+    )
+
+
 st.subheader("Where: patrol divisions and communities")
 divisions = cache.query(fb.comparison_by_division, filters, k=k)
-communities = cache.query(fb.comparison_by_community, filters, k=k)
 total_trust = kpis["trust_score"].value
-if not communities.empty:
-    communities = fb.add_trust_vs_home(communities, divisions, total_trust)
 # The same division drops the Overview's needs-attention list flags (real divisions only).
 drops = (
     divisions[
@@ -702,31 +836,7 @@ with tab_div:
             "needs-attention list flags the same drops)."
         )
 with tab_comm:
-    if communities.empty:
-        empty(NOTHING)
-    else:
-        named = communities[communities["is_community"]]
-        if not named.empty:
-            show(
-                comparison_figure(named, "community_name", metric, k, kpis[f"{metric}_score"].value),
-                key="fb_comm_chart",
-            )
-        shown_table = score_table(
-            communities, "community_name", "Community", with_change=False, with_home=True
-        )
-        table(
-            shown_table,
-            file_name="feedback_by_community.csv",
-            key="dl_fb_comm",
-            column_config=number_columns(shown_table),
-        )
-        st.caption(
-            "Dot: score; bar: 95% confidence interval; open diamond: small sample "
-            f"(n < {SMALL_SAMPLE_N}). "
-            "Trust vs home division: the community's trust minus its home division's (citywide communities: "
-            "minus the total in the filter). Rows 'No community recorded' are the responses that name no "
-            "community, grouped by patrol division."
-        )
+    community_comparison(filters, k, metric, divisions, total_trust, kpis[f"{metric}_score"].value)
 
 # -- channels ----------------------------------------------------------------------------------
 st.subheader("How people answered: responses by channel")

@@ -234,7 +234,7 @@ def test_division_comparison_with_change_vs_prior(conn):
 
 
 def test_community_comparison_scores_badges_and_gap_to_home_division(conn):
-    c = fb.comparison_by_community(conn, JUNE, K)
+    c = fb.comparison_by_community(conn, JUNE, K).rows
     d = fb.comparison_by_division(conn, JUNE, K)
     c = fb.add_trust_vs_home(c, d, fb.score_kpis(conn, JUNE, K)["trust_score"].value).set_index(
         "community_name"

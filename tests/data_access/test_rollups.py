@@ -587,6 +587,8 @@ FEEDBACK_CALLS = [
     ("score_series", {"grain": "month", "split": "division"}),
     ("comparison_by_division", {}),
     ("comparison_by_community", {}),
+    ("comparison_by_community", {"page_size": 1000}),
+    ("comparison_by_community", {"page": 2, "page_size": 6}),
     ("channel_volume", {"grain": "month"}),
     ("channel_volume", {"grain": "week"}),
     ("channel_totals", {}),
@@ -605,6 +607,10 @@ def check_feedback(conn, f: Filters, k: int) -> None:
 
     for name, kwargs in FEEDBACK_CALLS:
         kw = {"suppression_summary": {}}.get(name, kwargs)
+        if name in PAGED:
+            where = f"{name}{kwargs} at {f.start}–{f.end}, k={k}"
+            assert_same_page(getattr(fb, name)(conn, f, k, **kw), getattr(ref, name)(conn, f, k), where, **kw)
+            continue
         new = (
             getattr(fb, name)(conn, f, k, **kw)
             if name != "suppression_summary"

@@ -127,7 +127,7 @@ def test_comparison_table_total_minus_the_others_reveals_nothing(conn):
     assert raw_sum - raw_others[1] - raw_no_comm[1] == pytest.approx(SIGMA_TRUST_SUM)
 
     kpi = fb.score_kpis(conn, JUNE, K)["trust_score"]
-    rows = fb.comparison_by_community(conn, JUNE, K)
+    rows = fb.comparison_by_community(conn, JUNE, K).rows
     n_rows, sum_rows = _sum(rows)
     assert kpi.n - n_rows == 0
     assert kpi.value * kpi.n - sum_rows == pytest.approx(0.0, abs=1e-9)
@@ -186,7 +186,7 @@ def test_tooltips_carry_only_badges_for_hidden_points(conn):
 
 
 def test_csv_exports_hold_no_suppressed_number(conn):
-    comm = fb.comparison_by_community(conn, JUNE, K)
+    comm = fb.comparison_by_community_export(conn, JUNE, K)  # the CSV the page builds on request
     csv = safe_csv(comm).decode("utf-8-sig")
     back = pd.read_csv(io.StringIO(csv))
     sigma = back[back["community_name"] == "Sigma"].iloc[0]
@@ -244,7 +244,7 @@ def test_filter_subtraction_on_the_sample_data(sample_db):
             pd.testing.assert_frame_equal(
                 fb.comparison_by_division(conn, full), fb.comparison_by_division(conn, without)
             )
-        table = fb.comparison_by_community(conn, f).set_index("community_id")
+        table = fb.comparison_by_community(conn, f, page_size=1000).rows.set_index("community_id")
     for cid in ("C006", "C007", "C008", "C900"):  # Deaf, Sikh, refugee resettlement, Somali
         assert table.loc[cid, "status"] == "suppressed", cid
         assert pd.isna(table.loc[cid, "n"]) and pd.isna(table.loc[cid, "trust_score"])

@@ -76,14 +76,24 @@ def test_feedback_journey_on_sample_data(app):
     expect(_chart(app, "all in filter").first).to_be_visible()
     app.shot("feedback_where", full_page=False)
 
-    # the community comparison: the four small communities carry a badge, never a value
+    # the community comparison: a chart of the lowest-scoring reportable communities with n on each
+    # label (the four small communities are not drawn: no score, no n), then every row, paged, with
+    # a name search (the table's badges are checked in tests/pages: the grid is a canvas)
     page.get_by_role("tab", name="By community").click()
-    comm_chart = _chart(app, "Sikh community")
+    comm_chart = _chart(app, " · n = ")
+    expect(comm_chart).to_be_visible()
     for name in SMALL_COMMUNITIES:
-        expect(comm_chart).to_contain_text(name)
-    expect(comm_chart.locator(".scatterlayer")).to_contain_text("suppressed (n < 10)")
-    comm_chart.get_by_text("Somali Cultural Association").scroll_into_view_if_needed()
+        expect(comm_chart).not_to_contain_text(name)
+    expect(page.get_by_text(re.compile(r"\d+ communities have at least 10 responses"))).to_be_visible()
+    comm_chart.scroll_into_view_if_needed()
     app.shot("feedback_communities", full_page=False)
+    search = page.get_by_role("textbox", name="Find a community by name")
+    search.scroll_into_view_if_needed()
+    expect(page.get_by_text(re.compile(r"Page 1 of 1 · rows 1–\d+ of \d+"))).to_be_visible()
+    app.rerun(lambda: (search.fill("sikh"), search.press("Enter")))
+    expect(page.get_by_text("Page 1 of 1 · rows 1–1 of 1")).to_be_visible()
+    app.shot("feedback_communities_search", full_page=False)
+    app.rerun(lambda: (search.fill(""), search.press("Enter")))
 
     # by patrol division: one panel per division, with the published survey beside ours
     app.rerun(lambda: page.get_by_text("By patrol division", exact=True).first.click())
@@ -108,7 +118,7 @@ def test_feedback_journey_on_sample_data(app):
     box = page.get_by_role("textbox", name="Search comments")
     box.scroll_into_view_if_needed()
     app.rerun(lambda: (box.fill("crosswalk"), box.press("Enter")))
-    expect(page.get_by_text("Page 1 of")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Page 1 of \d+ · comments"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
     app.shot("feedback_comments", full_page=False)
 
@@ -155,7 +165,7 @@ def test_injected_comments_show_literally_and_run_nothing(browser, xss_server):
         page = app.page
         grid = page.get_by_test_id("stDataFrame").last
         grid.scroll_into_view_if_needed()
-        expect(page.get_by_text("Page 1 of 1")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Page 1 of 1 · comments"))).to_be_visible()
         # the grid is drawn on a canvas; its accessible table carries each cell's text, literally
         cells = grid.locator("td[role=gridcell]")
         expect(cells.filter(has_text="onerror").first).to_be_attached()

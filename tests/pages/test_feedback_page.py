@@ -113,6 +113,49 @@ def test_a_filter_on_one_small_community_shows_badges_and_no_numbers(at):
     assert sikh["Note"] == "⊘ suppressed (n < 10)" and pd.isna(sikh["Responses (n)"])
 
 
+def _reference(sample_db, at: AppTest) -> pd.DataFrame:
+    """The whole comparison by the raw-table version from before paging (tests/data_access)."""
+    from data_access.settings import small_n_k
+    from tests.data_access.raw_feedback_reference import comparison_by_community
+
+    with sample_db.connect() as conn:
+        return comparison_by_community(conn, at.session_state["filters"], small_n_k())
+
+
+def test_community_table_pages_and_the_chart_shows_the_lowest_reportable(at, monkeypatch, sample_db):
+    from data_access import feedback as fb
+
+    monkeypatch.setattr(fb, "COMMUNITY_PAGE_SIZE", 10)  # the page reads it on every run
+    _open(at)
+    ref = _reference(sample_db, at)
+    names = list(ref["community_name"])
+    assert len(names) > 20
+    assert _frame(at, "Community")["Community"].tolist() == names[:10]
+    pages = -(-len(names) // 10)
+    assert any(f"Page 1 of {pages} · rows 1–10 of {len(names)}" in c.value for c in at.caption)
+    at.button(key="fb_comm_page__next").click().run()
+    assert not at.exception
+    assert _frame(at, "Community")["Community"].tolist() == names[10:20]
+    at.number_input(key="fb_comm_page").set_value(pages).run()
+    last = _frame(at, "Community")
+    assert last["Community"].tolist() == names[(pages - 1) * 10 :]
+    # the chart: the 20 reportable communities with the lowest trust, lowest at the top, n on each label
+    reportable = ref[ref["is_community"] & (ref["status"] == "shown")]
+    lowest = reportable.head(20)
+    chart = next(s for s in _specs(at) if any(" · n = " in str(y) for y in s["data"][0].get("y", [])))
+    want = [f"{n} · n = {int(c):,}" for n, c in zip(lowest["community_name"], lowest["n"], strict=True)]
+    assert chart["data"][0]["y"] == want[::-1]
+    assert not any(name in json.dumps(chart) for name in SMALL)  # suppressed ones are in the table only
+    assert any(f"{len(reportable):,} communities have at least 10 responses" in c.value for c in at.caption)
+    # search by name, back to page 1
+    at.text_input(key="fb_comm_search").input("sikh").run()
+    sikh = _frame(at, "Community")
+    assert (
+        sikh["Community"].tolist() == ["Sikh community"] and sikh["Note"].iloc[0] == "⊘ suppressed (n < 10)"
+    )
+    assert at.number_input(key="fb_comm_page").value == 1
+
+
 # -- a tiny database with injection strings and one small group ------------------------------------
 
 SECRET = "SECRET small-group comment"
