@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 
@@ -94,6 +95,18 @@ def test_feedback_journey_on_sample_data(app):
     expect(page.get_by_text("Page 1 of 1 · rows 1–1 of 1")).to_be_visible()
     app.shot("feedback_communities_search", full_page=False)
     app.rerun(lambda: (search.fill(""), search.press("Enter")))
+    # the whole comparison as CSV, built only on the click: every row, suppressed ones without numbers
+    caption = page.get_by_text(re.compile(r"Page 1 of \d+ · rows 1–\d+ of \d+"))
+    total = int(re.search(r"of (\d+)$", caption.inner_text().strip()).group(1))
+    with page.expect_download() as info:
+        app.rerun(page.get_by_role("button", name="Download every community (CSV)").click)
+    assert info.value.suggested_filename == "feedback_by_community.csv"
+    with open(info.value.path(), encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == total
+    small = [r for r in rows if r["Community"] in SMALL_COMMUNITIES]
+    assert len(small) == len(SMALL_COMMUNITIES)
+    assert all(r["Responses (n)"] == "" and r["Trust"] == "" and "suppressed" in r["Note"] for r in small)
 
     # by patrol division: one panel per division, with the published survey beside ours
     app.rerun(lambda: page.get_by_text("By patrol division", exact=True).first.click())
