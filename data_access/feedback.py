@@ -245,6 +245,66 @@ def _score_of(row: pd.Series, name: str, k: int) -> stats.Score:
     return stats.make_score(int(row["n"] or 0), _num(row[f"{name}_mean"]), _num(row[f"{name}_sd"]), k)
 
 
+CURRENT = 0  # period_index in division_period_sums
+PRIOR = 1
+
+
+def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
+    """One statement for the period and the one before it: a row per period_index (CURRENT,
+    PRIOR) × division ('(none)' for responses without one) with `scoped_n` (every response in
+    scope) and, over reportable responses only (each period's groups decided on its own), `n` and
+    the exact integer score sums. Totals over divisions are exact, so the headline tiles and
+    the division comparison both come from this one scan instead of four."""
+
+    columns = f"""c.division_code, c.n, c.trust_sum, c.trust_sq, c.safety_sum, c.safety_sq,
+               {_GROUP_KEY.format(a="c")} as group_key"""
+    sql = f"""
+    with cells as (
+        select {CURRENT} as period_index, {columns}
+        from {rollups.feedback_period_cells(conn)} c
+        where {feedback_scope("c")}
+        union all
+        select {PRIOR} as period_index, {columns}
+        from {rollups.feedback_period_cells(conn, start="p_start", end="p_end")} c
+        where {feedback_scope("c")}
+    ),
+    groups as (
+        select period_index, group_key, sum(n) >= :k as reportable from cells group by all
+    ),
+    marked as (select c.*, g.reportable from cells c join groups g using (period_index, group_key))
+    -- one row per period × division with responses in scope
+    select period_index, coalesce(division_code, '{NO_DIVISION}') as division_code,
+           cast(sum(n) as bigint) as scoped_n,
+           cast(coalesce(sum(n) filter (where reportable), 0) as bigint) as n,
+           cast(coalesce(sum(trust_sum) filter (where reportable), 0) as hugeint) as trust_sum,
+           cast(coalesce(sum(trust_sq) filter (where reportable), 0) as hugeint) as trust_sq,
+           cast(coalesce(sum(safety_sum) filter (where reportable), 0) as hugeint) as safety_sum,
+           cast(coalesce(sum(safety_sq) filter (where reportable), 0) as hugeint) as safety_sq
+    from marked
+    group by all
+    order by period_index, division_code
+    """
+    p = f.prior()
+    return read_frame(conn, sql, _params(f, k, p_start=p.start, p_end=p.end))
+
+
+def scores_from_sums(
+    n: int, trust_sum: int, trust_sq: int, safety_sum: int, safety_sq: int
+) -> dict[str, Any]:
+    """n and the 0-10 means / sample sds from exact integer sums, the same arithmetic as
+    rollups.score_aggregates in SQL (so the same floating-point results)."""
+    n, t, tq, s, sq = (int(v) for v in (n, trust_sum, trust_sq, safety_sum, safety_sq))
+    if n == 0:
+        return {"n": 0, "trust_mean": None, "trust_sd": None, "safety_mean": None, "safety_sd": None}
+    return {
+        "n": n,
+        "trust_mean": float(t) / 2.0 / n,
+        "trust_sd": math.sqrt(float(n * tq - t * t) / (4.0 * n * (n - 1))) if n > 1 else None,
+        "safety_mean": float(s) / n,
+        "safety_sd": math.sqrt(float(n * sq - s * s) / (n * (n - 1.0))) if n > 1 else None,
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Headline tiles
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +328,23 @@ def period_scores(conn: Connection, f: Filters, k: int) -> dict[str, Any]:
 
 def score_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
     """Trust, safety and responses over reportable responses, each with the prior period and change z."""
-    cur, pri = period_scores(conn, f, k), period_scores(conn, f.prior(), k)
+    return score_kpis_from(division_period_sums(conn, f, k), k)
+
+
+def _period_totals(sums: pd.DataFrame, index: int) -> dict[str, Any]:
+    """One period's whole-scope n, means and sds (exact: integer sums added over divisions) and
+    scoped_n, from division_period_sums."""
+    rows = sums[sums["period_index"] == index]
+    totals = {
+        c: sum(int(v) for v in rows[c]) for c in ("n", "trust_sum", "trust_sq", "safety_sum", "safety_sq")
+    }
+    return {**scores_from_sums(**totals), "scoped_n": sum(int(v) for v in rows["scoped_n"])}
+
+
+def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
+    """score_kpis from division_period_sums already read (the Overview reads them once for its
+    tiles and its score drops)."""
+    cur, pri = _period_totals(sums, CURRENT), _period_totals(sums, PRIOR)
     out: dict[str, Kpi] = {}
     for name in SCORES:
         c, p = _score_of(pd.Series(cur), name, k), _score_of(pd.Series(pri), name, k)
@@ -451,17 +527,15 @@ def _empty_series(split: str) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def comparison_by_division(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+def comparison_by_division(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, sums: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per patrol division in scope (plus '(none)' for responses without a division):
     trust and safety with CI and n over reportable responses, the prior period's scores and the
-    change z (same test as the Overview's score drops). Cells are protected against the shown total."""
-    sql = f"""
-    with {_cells_cte(conn)}
-    -- one row per division with reportable responses
-    select coalesce(r.division_code, '(none)') as division_code, {CELL_SCORE_AGGREGATES}
-    from reportable r
-    group by 1
-    """
+    change z (same test as the Overview's score drops). Cells are protected against the shown total.
+    `sums`: division_period_sums(conn, f, k) when the caller has already read them."""
+    if sums is None:
+        sums = division_period_sums(conn, f, k)
     divs = _divisions_in_scope(conn, f)
     cells = pd.DataFrame(
         {
@@ -470,14 +544,25 @@ def comparison_by_division(conn: Connection, f: Filters, k: int = stats.DEFAULT_
         }
     )
 
-    def one(period: Filters) -> pd.DataFrame:
-        agg = read_frame(conn, sql, _params(period, k))
+    def one(index: int) -> pd.DataFrame:
+        rows = sums[sums["period_index"] == index]
+        agg = pd.DataFrame(
+            [
+                {
+                    "division_code": r.division_code,
+                    **scores_from_sums(r.n, r.trust_sum, r.trust_sq, r.safety_sum, r.safety_sq),
+                }
+                for r in rows.itertuples()
+                if int(r.n) > 0  # a division with only suppressed groups has no reportable row
+            ],
+            columns=["division_code", "n", "trust_mean", "trust_sd", "safety_mean", "safety_sd"],
+        )
         df = cells.merge(agg, on="division_code", how="left")
         df["n"] = df["n"].fillna(0).astype(int)
         df["status"] = protect(df, k=k, order=["division_code"])  # same tie-break as the series
         return df
 
-    cur, pri = one(f), one(f.prior())
+    cur, pri = one(CURRENT), one(PRIOR)
     if cur["n"].sum() == 0:
         return pd.DataFrame(columns=DIVISION_COLUMNS)
     rows = []

@@ -7,6 +7,7 @@ response on each rerun. tests/data_access/test_rollups.py checks each against th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -104,14 +105,31 @@ def _num(v: object) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+@dataclass(frozen=True)
+class OverviewPage:
+    kpis: dict[str, Kpi]
+    needs: pd.DataFrame
+
+
+def overview_page(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> OverviewPage:
+    """Everything the Overview shows: the tiles and the needs-attention list, reading the feedback
+    sums (both periods, every division) once for the trust/safety tiles and the score drops."""
+    sums = feedback.division_period_sums(conn, f, k)
+    return OverviewPage(_kpis(conn, f, k, sums), _needs(conn, f, k, sums))
+
+
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
     """The six headline tiles, each with its prior-period value and change z."""
+    return _kpis(conn, f, k, feedback.division_period_sums(conn, f, k))
+
+
+def _kpis(conn: Connection, f: Filters, k: int, sums: pd.DataFrame) -> dict[str, Kpi]:
     p = f.prior()
     cur_m, pri_m = meeting_totals(conn, f), meeting_totals(conn, p)
     cur_c, pri_c = coverage_counts(conn, f), coverage_counts(conn, p)
     cur_o, pri_o = open_follow_up_count(conn, f), open_follow_up_count(conn, p)
     cur_s, pri_s = staffing_totals(conn, f), staffing_totals(conn, p)
-    scores = feedback.score_kpis(conn, f, k)  # reportable responses only, as on the Feedback page
+    scores = feedback.score_kpis_from(sums, k)  # reportable responses only, as on the Feedback page
 
     def rate(c: dict[str, int]) -> float | None:
         return c["on_track"] / c["communities"] if c["communities"] else None
@@ -144,6 +162,7 @@ def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dic
         ),
     }
     out["trust_score"], out["safety_score"] = scores["trust_score"], scores["safety_score"]
+    out["responses"] = scores["responses"]  # not a tile here; the briefing's feedback line shows it
     return out
 
 
@@ -209,7 +228,9 @@ def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
     return read_frame(conn, sql, f.params())
 
 
-def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+def score_drops(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, sums: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per patrol division whose trust or safety fell notably (z ≤ −2) vs the prior period.
 
     Read from the Feedback page's division comparison, so both pages flag the same drops with the
@@ -217,7 +238,9 @@ def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.Da
     suppressed division is never compared. Counting all responses here would let a reader recover
     a suppressed group's n as this list's n minus the Feedback page's.
     """
-    divisions = feedback.comparison_by_division(conn, f, k)
+    if sums is None:
+        sums = feedback.division_period_sums(conn, f, k)
+    divisions = feedback.comparison_by_division(conn, f, k, sums)
     rows = []
     for r in divisions.itertuples():
         if r.division_code == feedback.NO_DIVISION:
@@ -241,6 +264,10 @@ def score_drops(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.Da
 
 def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
     """The Major's worklist: one row per item, with kind, subject and a plain-English detail."""
+    return _needs(conn, f, k, feedback.division_period_sums(conn, f, k))
+
+
+def _needs(conn: Connection, f: Filters, k: int, sums: pd.DataFrame) -> pd.DataFrame:
     division_names = dict(
         read_frame(conn, "select division_code, name from patrol_divisions").itertuples(index=False)
     )  # (not reference_names(): that also reads every community's name, thousands at scale)
@@ -263,7 +290,7 @@ def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
                 "detail": f"{r.filled:g} of {r.authorized:g} FTE filled ({r.filled_share:.0%}) in {r.month:%b %Y}",
             }
         )
-    for r in score_drops(conn, f, k).itertuples():
+    for r in score_drops(conn, f, k, sums).itertuples():
         label = "Trust" if r.metric == "trust_score" else "Safety"
         rows.append(
             {

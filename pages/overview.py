@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.overview import needs_attention, overview_kpis
+from data_access.overview import overview_page
 from data_access.settings import small_n_k
 from ui import cache
 from ui.widgets import header, kpi_tile, table
@@ -19,7 +19,8 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Overview", "How are we doing this period, and what needs attention now?", filters)
 
-kpis = cache.query(overview_kpis, filters, k=k)
+page = cache.query(overview_page, filters, k=k)
+kpis = page.kpis
 row1 = st.columns(3)
 row2 = st.columns(3)
 for col, name in zip(
@@ -34,7 +35,7 @@ st.caption(
 )
 
 st.subheader("Needs attention")
-items = cache.query(needs_attention, filters, k=k)
+items = page.needs
 if not items.empty:
     counts = items["kind"].value_counts()
     st.markdown(" · ".join(f"**{n}** {kind.lower()}" for kind, n in counts.items()))

@@ -22,7 +22,7 @@ from data_access.coverage import cadence_worklist, status_counts
 from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, score_kpis, score_series
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
-from data_access.overview import BELOW_FILLED_SHARE, Kpi, needs_attention, overview_kpis, staffing_totals
+from data_access.overview import BELOW_FILLED_SHARE, Kpi, overview_page, staffing_totals
 from data_access.staffing import staffing_by_unit
 from data_access.stats import SMALL_SAMPLE_N
 from ui.briefing_html import (
@@ -125,8 +125,8 @@ def kpi_tile(kpi: Kpi, k: int) -> Tile:
 def overview_slide(run: Run, f: Filters, k: int) -> Slide:
     # Trust and safety come from the Feedback queries (reportable groups only, as on the Feedback
     # slide), so no n on this deck differs from another by a suppressed group's responses.
-    kpis = {**run(overview_kpis, f, k=k), **run(score_kpis, f, k=k)}
-    items = run(needs_attention, f, k=k)
+    page = run(overview_page, f, k=k)
+    kpis, items = page.kpis, page.needs
     shown = _each_kind_first(items, ATTENTION_ROWS)
     frame = pd.DataFrame(
         {

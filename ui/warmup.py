@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from data_access.filters import ROLES, Filters, resolve_period
-from data_access.overview import needs_attention, overview_kpis
+from data_access.overview import overview_page
 from data_access.reference import latest_data_date
 from data_access.settings import small_n_k
 from ui import cache, filters
@@ -37,7 +37,6 @@ def warm() -> dict[str, float]:
     for role in ROLES:
         t0 = time.perf_counter()
         f = default_filters(anchor, role)
-        cache.query(overview_kpis, f, k=k)
-        cache.query(needs_attention, f, k=k)
+        cache.query(overview_page, f, k=k)
         took[f"overview {role}"] = time.perf_counter() - t0
     return took

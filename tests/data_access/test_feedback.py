@@ -414,3 +414,26 @@ def test_division_drop_flags_agree_with_the_overview(sample_db, period):
         if "drop" in getattr(r, f"{m}_change") and r.division_code != fb.NO_DIVISION
     }
     assert mine_set == theirs_set
+
+
+def test_scores_from_sums_equal_statistics_over_the_responses():
+    """The 0-10 means and sample sds the tiles and the division comparison take from integer sums,
+    against Python's statistics module over the responses themselves."""
+    responses = [(9, 8, 7), (4, 5, 6), (10, 10, 2), (0, 3, 9), (7, 7, 7)]  # respect, listen, safety
+    trust = [(r + li) / 2 for r, li, _ in responses]
+    safety = [s for _, _, s in responses]
+    got = fb.scores_from_sums(
+        n=len(responses),
+        trust_sum=sum(r + li for r, li, _ in responses),
+        trust_sq=sum((r + li) ** 2 for r, li, _ in responses),
+        safety_sum=sum(safety),
+        safety_sq=sum(s * s for s in safety),
+    )
+    assert got["n"] == 5
+    assert got["trust_mean"] == pytest.approx(statistics.mean(trust), rel=1e-15)
+    assert got["trust_sd"] == pytest.approx(statistics.stdev(trust), rel=1e-12)
+    assert got["safety_mean"] == pytest.approx(statistics.mean(safety), rel=1e-15)
+    assert got["safety_sd"] == pytest.approx(statistics.stdev(safety), rel=1e-12)
+    one = fb.scores_from_sums(n=1, trust_sum=14, trust_sq=196, safety_sum=3, safety_sq=9)
+    assert (one["trust_mean"], one["trust_sd"], one["safety_sd"]) == (7.0, None, None)
+    assert fb.scores_from_sums(0, 0, 0, 0, 0)["trust_mean"] is None
