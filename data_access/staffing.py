@@ -10,6 +10,8 @@ about communities or meetings: communities per liaison and the meetings behind w
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -22,7 +24,9 @@ from data_access.scope import COMMUNITY_STATUS_CTE, in_list, meeting_scope, staf
 
 # Average month length, so a period of any number of days converts to months (90 days = 2.96).
 DAYS_PER_MONTH = 365.25 / 12
-ROSTER_LIMIT = 10_000
+ROSTER_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1_000
+EXPORT_CAP = 50_000  # as the meeting log's and the worklist's exports
 
 # Group columns a caller may ask for: name -> (SQL expression over staffing alias s, output column).
 _SPLITS: dict[str, tuple[str, str] | None] = {
@@ -276,21 +280,98 @@ def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     return read_frame(conn, sql, {**f.params(), "as_of": f.end})
 
 
-def roster(conn: Connection, f: Filters, include_former: bool = False) -> pd.DataFrame:
-    """One row per staff member in the units and divisions in scope serving at end of period
-    (plus, with include_former, those who left before it); people who start later are left out."""
+ROSTER_COLUMNS = [
+    "display_name",
+    "title",
+    "unit_name",
+    "division_name",
+    "start_date",
+    "end_date",
+    "is_cit_trained",
+    "status",
+]
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    rows: pd.DataFrame  # ROSTER_COLUMNS, one row per staff member on the page
+    total: int  # staff listed over all pages (serving, plus former with include_former)
+    serving: int  # of them, serving at the end of the period
+    page: int  # 1-based, clamped to the last page
+    pages: int
+
+
+def _roster_rows(conn: Connection, f: Filters, include_former: bool, limit: int, offset: int) -> pd.DataFrame:
+    """Rows `offset + 1`… of the roster in its order, at most `limit`, with `total_count` and
+    `serving_count` (over every listed person) on each row. An offset past the end is moved back to
+    the start of the last page."""
+    if int(limit) < 1:
+        raise ValueError("limit must be a positive number")
     sql = f"""
-    -- one row per staff member
-    select st.display_name, st.title, u.name as unit_name, d.name as division_name,
-           st.start_date, st.end_date, st.is_cit_trained,
-           case when st.end_date is null or st.end_date >= :end then 'serving' else 'left' end as status
-    from staff st
-    join units u on u.unit_code = st.unit_code
-    join patrol_divisions d on d.division_code = st.division_code
-    where st.start_date <= :end
-      and (:include_former or st.end_date is null or st.end_date >= :end)
-      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
-    order by u.name, d.name, st.display_name, st.staff_id
-    limit {ROSTER_LIMIT}
+    with listed as (
+        -- one row per staff member serving at the end (and, with include_former, who left before it)
+        select st.staff_id, st.display_name, st.title, u.name as unit_name, d.name as division_name,
+               st.start_date, st.end_date, st.is_cit_trained,
+               case when st.end_date is null or st.end_date >= :end then 'serving' else 'left' end as status
+        from staff st
+        join units u on u.unit_code = st.unit_code
+        join patrol_divisions d on d.division_code = st.division_code
+        where st.start_date <= :end
+          and (:include_former or st.end_date is null or st.end_date >= :end)
+          and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    ),
+    numbered as (
+        select *,
+               row_number() over (order by unit_name, division_name, display_name, staff_id) as row_no,
+               count(*) over () as total_count,
+               count(*) filter (where status = 'serving') over () as serving_count
+        from listed
+    )
+    select * from numbered
+    where row_no > least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)
+      and row_no <= least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) + :limit
+    order by row_no
     """
-    return read_frame(conn, sql, {**f.params(), "include_former": include_former})
+    params = {
+        **f.params(),
+        "include_former": bool(include_former),
+        "limit": int(limit),
+        "offset": max(0, int(offset)),
+    }
+    return read_frame(conn, sql, params)
+
+
+def roster_page(
+    conn: Connection,
+    f: Filters,
+    include_former: bool = False,
+    *,
+    page: int = 1,
+    page_size: int = ROSTER_PAGE_SIZE,
+) -> RosterPage:
+    """One page of the roster: staff in the units and divisions in scope serving at end of period
+    (plus, with include_former, those who left before it; people who start later are left out), by
+    unit, division and name, with how many are listed and serving in all."""
+    if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    page_size = int(page_size)
+    df = _roster_rows(conn, f, include_former, page_size, (max(1, int(page)) - 1) * page_size)
+    total = int(df["total_count"].iloc[0]) if len(df) else 0
+    serving = int(df["serving_count"].iloc[0]) if len(df) else 0
+    pages = max(1, math.ceil(total / page_size))
+    return RosterPage(
+        rows=df[ROSTER_COLUMNS].reset_index(drop=True),
+        total=total,
+        serving=serving,
+        page=min(max(1, int(page)), pages),
+        pages=pages,
+    )
+
+
+def roster(
+    conn: Connection, f: Filters, include_former: bool = False, *, cap: int = EXPORT_CAP
+) -> pd.DataFrame:
+    """The roster's first `cap` rows in its order (the CSV a user asks for; never part of a rerun)."""
+    if int(cap) < 1:
+        raise ValueError("cap must be a positive number")
+    return _roster_rows(conn, f, include_former, int(cap), 0)[ROSTER_COLUMNS]

@@ -19,11 +19,14 @@ from data_access.metrics import format_value, metric
 from data_access.overview import BELOW_FILLED_SHARE, staffing_totals
 from data_access.staffing import (
     DAYS_PER_MONTH,
+    EXPORT_CAP,
+    ROSTER_PAGE_SIZE,
     cit_trained_share_by_division,
     cit_trained_share_total,
     communities_per_liaison,
     latest_staffing_month,
     roster,
+    roster_page,
     short_staffed_cells,
     staffing_by_division,
     staffing_by_month,
@@ -34,6 +37,7 @@ from data_access.staffing import (
 )
 from ui import cache
 from ui.filters import names
+from ui.pager import deferred_download, pager_controls, requested_page
 from ui.theme import PALETTE, empty, show, style
 from ui.widgets import header, table
 
@@ -437,28 +441,60 @@ st.caption(metric("communities_per_liaison").description)
 
 st.subheader("Roster")
 include_former = st.checkbox("Include former staff", key="staffing_include_former")
-people = cache.query(roster, filters, include_former=include_former)
-serving_n = int((people["status"] == "serving").sum())
+page = requested_page("staffing_roster_page", query=(filters, include_former))
+listed = cache.query(
+    roster_page, filters, include_former=include_former, page=page, page_size=ROSTER_PAGE_SIZE
+)
+people = listed.rows
 st.caption(
-    f"{serving_n} staff serving on {format_date(filters.end)}"
-    + (f", {len(people) - serving_n} former" if include_former else "")
+    f"{listed.serving:,} staff serving on {format_date(filters.end)}"
+    + (f", {listed.total - listed.serving:,} former" if include_former else "")
     + " · units and patrol divisions in the filter."
 )
-table(
-    pd.DataFrame(
-        {
-            "Name": people.display_name,
-            "Title": people.title.fillna(""),
-            "Unit": people.unit_name,
-            "Patrol division": people.division_name,
-            # ISO text: sorts like a date, and an empty end date reads as blank rather than "None"
-            "Start date": [d.isoformat() for d in people.start_date],
-            "End date": [d.isoformat() if isinstance(d, date) else "" for d in people.end_date],
-            "CIT-trained": ["yes" if b else "no" for b in people.is_cit_trained],
-            "Status": people.status,
-        }
-    ),
-    file_name="roster.csv",
-    key="dl_roster",
-    empty_message="No staff match these units and patrol divisions for this period.",
-)
+ROSTER_HEADINGS = {
+    "display_name": "Name",
+    "title": "Title",
+    "unit_name": "Unit",
+    "division_name": "Patrol division",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "is_cit_trained": "CIT-trained",
+    "status": "Status",
+}
+if people.empty:
+    empty("No staff match these units and patrol divisions for this period.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Name": people.display_name,
+                "Title": people.title.fillna(""),
+                "Unit": people.unit_name,
+                "Patrol division": people.division_name,
+                # ISO text: sorts like a date, and an empty end date reads as blank rather than "None"
+                "Start date": [d.isoformat() for d in people.start_date],
+                "End date": [d.isoformat() if isinstance(d, date) else "" for d in people.end_date],
+                "CIT-trained": ["yes" if b else "no" for b in people.is_cit_trained],
+                "Status": people.status,
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if listed.pages > 1:
+        pager_controls(
+            "staffing_roster_page",
+            page=listed.page,
+            total=listed.total,
+            page_size=ROSTER_PAGE_SIZE,
+            noun="staff",
+        )
+    deferred_download(
+        roster,
+        filters,
+        include_former=include_former,
+        file_name="roster.csv",
+        key="dl_roster",
+        label=f"Download the roster (CSV, {min(listed.total, EXPORT_CAP):,} rows)",
+        rename=ROSTER_HEADINGS,
+    )

@@ -447,3 +447,24 @@ def test_roster_can_include_former_staff_and_obeys_filters(conn):
     lia = staffing.roster(conn, f(units=("LIA",)), include_former=True)
     assert sorted(lia.display_name) == ["Staff L1", "Staff L2"]
     assert staffing.roster(conn, f(units=("LIA",), divisions=("NORTH",))).empty
+
+
+def test_roster_pages_in_sql_with_totals_over_every_page(conn):
+    """Q1 with former staff: 11 people (10 serving + L2), listed by unit, division, name."""
+    everyone = staffing.roster(conn, Q1, include_former=True)
+    order = list(everyone.display_name)
+    first = staffing.roster_page(conn, Q1, include_former=True, page=1, page_size=3)
+    assert (len(first.rows), first.total, first.serving, first.page, first.pages) == (3, 11, 10, 1, 4)
+    assert list(first.rows.display_name) == order[:3]
+    pages = [staffing.roster_page(conn, Q1, include_former=True, page=p, page_size=3) for p in (1, 2, 3, 4)]
+    assert [n for pg in pages for n in pg.rows.display_name] == order  # every person once, in order
+    assert [len(pg.rows) for pg in pages] == [3, 3, 3, 2]
+    past_end = staffing.roster_page(conn, Q1, include_former=True, page=9, page_size=3)
+    assert (past_end.page, list(past_end.rows.display_name)) == (4, order[9:])
+    serving_only = staffing.roster_page(conn, Q1, page=1, page_size=50)
+    assert (serving_only.total, serving_only.serving, len(serving_only.rows)) == (10, 10, 10)
+    nobody = staffing.roster_page(conn, f(units=("LIA",), divisions=("NORTH",)))
+    assert (nobody.total, nobody.serving, nobody.pages, nobody.rows.empty) == (0, 0, 1, True)
+    assert len(staffing.roster(conn, Q1, include_former=True, cap=4)) == 4
+    with pytest.raises(ValueError):
+        staffing.roster_page(conn, Q1, page_size=0)

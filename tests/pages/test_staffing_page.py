@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_staffing(monkeypatch, sample_db_url, **query) -> AppTest:
@@ -72,12 +76,24 @@ def test_staffing_page_renders_every_section(at):
     pairs = set(zip(teams["Unit"], teams["Patrol division"], strict=True))
     assert {("Crisis Intervention Team", "North"), ("Liaison Officers", "East")} <= pairs
 
+    # the roster: a page of 50, with counts over every page (checked against the sample CSV)
+    staff = pd.read_csv(ROOT / "sample_data" / "staff.csv", parse_dates=["start_date", "end_date"])
+    end = pd.Timestamp(2026, 11, 20)
+    started = staff[staff.start_date <= end]
+    serving = int((started.end_date.isna() | (started.end_date >= end)).sum())
+    former = len(started) - serving
     roster_before = at.dataframe[-1].value
-    assert set(roster_before["Status"]) == {"serving"}
+    assert set(roster_before["Status"]) == {"serving"} and len(roster_before) == min(serving, 50)
+    assert any(c.value.startswith(f"{serving:,} staff serving on 20 Nov 2026 ·") for c in at.caption)
     at.checkbox(key="staffing_include_former").check().run()
-    roster_after = at.dataframe[-1].value
-    assert len(roster_after) > len(roster_before)
-    assert set(roster_after["Status"]) == {"serving", "left"}
+    assert any(
+        c.value.startswith(f"{serving:,} staff serving on 20 Nov 2026, {former:,} former") for c in at.caption
+    )
+    assert former > 0
+    seen = set(at.dataframe[-1].value["Status"])
+    at.number_input(key="staffing_roster_page").set_value(2).run()
+    seen |= set(at.dataframe[-1].value["Status"])
+    assert seen == {"serving", "left"}
     assert not at.exception
 
 
