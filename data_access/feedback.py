@@ -253,7 +253,8 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
     """One statement for the period and the one before it: a row per period_index (CURRENT,
     PRIOR) × division ('(none)' for responses without one) with `scoped_n` (every response in
     scope) and, over reportable responses only (each period's groups decided on its own), `n` and
-    the exact integer score sums. Totals over divisions are exact, so the headline tiles and
+    the exact integer score sums; `groups_count` / `reportable_groups_count` repeat the period's
+    number of groups in scope and of those with at least k responses. Totals over divisions are exact, so the headline tiles and
     the division comparison both come from this one scan instead of four."""
 
     columns = f"""c.division_code, c.n, c.trust_sum, c.trust_sq, c.safety_sum, c.safety_sq,
@@ -271,7 +272,13 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
     groups as (
         select period_index, group_key, sum(n) >= :k as reportable from cells group by all
     ),
-    marked as (select c.*, g.reportable from cells c join groups g using (period_index, group_key))
+    group_counts as (
+        select period_index, count(*) as groups_count, count(*) filter (where reportable) as reportable_groups_count
+        from groups
+        group by period_index
+    ),
+    marked as (select c.*, g.reportable from cells c join groups g using (period_index, group_key)),
+    by_division as (
     -- one row per period × division with responses in scope
     select period_index, coalesce(division_code, '{NO_DIVISION}') as division_code,
            cast(sum(n) as bigint) as scoped_n,
@@ -282,7 +289,10 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
            cast(coalesce(sum(safety_sq) filter (where reportable), 0) as hugeint) as safety_sq
     from marked
     group by all
-    order by period_index, division_code
+    )
+    select b.*, gc.groups_count, gc.reportable_groups_count
+    from by_division b join group_counts gc using (period_index)
+    order by b.period_index, b.division_code
     """
     p = f.prior()
     return read_frame(conn, sql, _params(f, k, p_start=p.start, p_end=p.end))
@@ -372,9 +382,31 @@ def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
 
 def suppression_summary(conn: Connection, f: Filters, k: int) -> dict[str, int]:
     """How many groups the scope holds and how many are suppressed (counts of groups, not responses)."""
-    row = period_scores(conn, f, k)
-    groups = int(row["groups_count"])
-    return {"groups": groups, "suppressed_groups": groups - int(row["reportable_groups_count"])}
+    return suppression_summary_from(division_period_sums(conn, f, k))
+
+
+def suppression_summary_from(sums: pd.DataFrame) -> dict[str, int]:
+    current = sums[sums["period_index"] == CURRENT]
+    if current.empty:
+        return {"groups": 0, "suppressed_groups": 0}
+    groups = int(current["groups_count"].iloc[0])
+    return {"groups": groups, "suppressed_groups": groups - int(current["reportable_groups_count"].iloc[0])}
+
+
+@dataclass(frozen=True)
+class Headline:
+    kpis: dict[str, Kpi]
+    summary: dict[str, int]
+    divisions: pd.DataFrame
+
+
+def headline(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> Headline:
+    """The Feedback page's tiles, suppression summary and division comparison from one read of
+    division_period_sums (three statements over the cells before)."""
+    sums = division_period_sums(conn, f, k)
+    return Headline(
+        score_kpis_from(sums, k), suppression_summary_from(sums), comparison_by_division(conn, f, k, sums)
+    )
 
 
 # ---------------------------------------------------------------------------------------------

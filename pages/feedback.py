@@ -549,10 +549,11 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Feedback", "Is trust moving, where, and what are people telling us?", filters)
 
-kpis = cache.query(fb.score_kpis, filters, k=k)
+top = cache.query(fb.headline, filters, k=k)  # tiles, suppression summary, division comparison
+kpis = top.kpis
 for col, name in zip(st.columns(3), ("trust_score", "safety_score", "responses"), strict=True):
     kpi_tile(kpis[name], k, container=col)
-summary = cache.query(fb.suppression_summary, filters, k=k)
+summary = top.summary
 NOTHING = (
     f"Every group in these filters has fewer than {k} responses in this period, so nothing can be shown "
     "(small-n rule). Widen the period or the selection."
@@ -771,7 +772,7 @@ def community_comparison(
 
 
 st.subheader("Where: patrol divisions and communities")
-divisions = cache.query(fb.comparison_by_division, filters, k=k)
+divisions = top.divisions
 total_trust = kpis["trust_score"].value
 # The same division drops the Overview's needs-attention list flags (real divisions only).
 drops = (
