@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.scope import in_list, meeting_scope
+from data_access.scope import PAGE_START, in_list, meeting_scope
 
 STATUSES = ("on track", "due", "overdue", "never met")
 GRAINS = ("week", "month")
@@ -117,8 +117,8 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     ),
     page as (
         select * from numbered
-        where row_no > least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)
-          and row_no <= least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) + :limit
+        where row_no > {PAGE_START}
+          and row_no <= {PAGE_START} + :limit
     )
     -- one row per community on the page
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,

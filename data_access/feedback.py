@@ -40,7 +40,7 @@ from data_access import rollups, stats
 from data_access.db import read_frame
 from data_access.filters import ROLES, Filters
 from data_access.kpi import Kpi
-from data_access.scope import feedback_scope, in_list
+from data_access.scope import PAGE_START, feedback_scope, in_list
 from data_access.tables import FEEDBACK_CHANNELS
 
 GRAINS = ("week", "month")
@@ -318,22 +318,6 @@ def scores_from_sums(
 # ---------------------------------------------------------------------------------------------
 # Headline tiles
 # ---------------------------------------------------------------------------------------------
-
-
-def period_scores(conn: Connection, f: Filters, k: int) -> dict[str, Any]:
-    """One row for the period: n and 0-10 means / sds over reportable responses, plus how many
-    responses and groups the scope holds before suppression (used only to say *that* something
-    was suppressed, never shown as a number below k)."""
-    sql = f"""
-    with {_cells_cte(conn)}
-    select {CELL_SCORE_AGGREGATES},
-           (select cast(coalesce(sum(n), 0) as bigint) from cells) as scoped_n,
-           (select count(*) from groups) as groups_count,
-           (select count(*) from groups where group_n >= :k) as reportable_groups_count
-    from reportable r
-    """
-    row = read_frame(conn, sql, _params(f, k)).iloc[0]
-    return {c: row[c] for c in row.index}
 
 
 def score_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
@@ -738,8 +722,8 @@ def _community_rows(
     )
     select * exclude (name)
     from numbered
-    where row_no > least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)
-      and row_no <= least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) + :limit
+    where row_no > {PAGE_START}
+      and row_no <= {PAGE_START} + :limit
     order by row_no
     """
     params = _params(f, k, pattern=like_pattern(text), limit=int(limit), offset=max(0, int(offset)))

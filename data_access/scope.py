@@ -86,3 +86,8 @@ community_status as (
     left join last_contact lc using (community_id)
 )
 """
+
+
+# Paging: the row number just before the requested page, over a query that numbers its rows and
+# counts them all as `total_count`; a page past the end becomes the last page (binds :offset, :limit).
+PAGE_START = "least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)"

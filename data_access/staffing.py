@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from data_access.db import read_frame
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, units_below_filled
-from data_access.scope import COMMUNITY_STATUS_CTE, in_list, meeting_scope, staffing_scope
+from data_access.scope import COMMUNITY_STATUS_CTE, PAGE_START, in_list, meeting_scope, staffing_scope
 
 # Average month length, so a period of any number of days converts to months (90 days = 2.96).
 DAYS_PER_MONTH = 365.25 / 12
@@ -330,7 +330,7 @@ def _roster_rows(conn: Connection, f: Filters, include_former: bool, limit: int,
     from listed l cross join counts c
     order by l.unit_name, l.division_name, l.display_name, l.staff_id
     limit :limit
-    offset (select least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit) from counts)
+    offset (select {PAGE_START} from counts)
     """
     params = {
         **f.params(),
