@@ -34,14 +34,12 @@ from data_access.coverage import (
     open_follow_up_list,
     status_counts,
 )
-from data_access.export import safe_csv
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
 from ui import cache
 from ui import filters as ui_filters
-from ui.audit import export_clicked
 from ui.auth import allowed
-from ui.pager import pager_controls, requested_page
+from ui.pager import deferred_download, pager_controls, requested_page
 from ui.text import plain_md
 from ui.theme import PALETTE, STATUS_COLOURS, STATUS_SYMBOLS, empty, show, status_label, style
 from ui.widgets import header, table
@@ -264,25 +262,17 @@ def _export(filters: Filters, total: int) -> None:
     is clicked (on Streamlit's download thread), never on a rerun; audited like every download."""
     if not allowed("export"):
         return
-    database = cache.database()  # resolved here: the click runs outside the script thread
-    file_name = f"coverage_worklist_{filters.end.isoformat()}.csv"
-
-    def build() -> bytes:
-        with database.connect() as conn:
-            rows = cadence_worklist_export(conn, filters, cap=EXPORT_CAP)
-        return safe_csv(_shown(rows).assign(community_id=rows["community_id"].to_numpy()))
-
-    st.download_button(
-        "Download worklist (CSV)",
-        build,
-        file_name=file_name,
-        mime="text/csv",
+    deferred_download(
+        cadence_worklist_export,
+        filters,
+        file_name=f"coverage_worklist_{filters.end.isoformat()}.csv",
         key="dl_coverage_worklist",
-        icon=":material/download:",
-        on_click=export_clicked,
-        args=(file_name, min(total, EXPORT_CAP)),
+        label="Download worklist (CSV)",
+        shape=lambda rows: _shown(rows).assign(community_id=rows["community_id"].to_numpy()),
+        rows=min(total, EXPORT_CAP),
         help=f"Every community in scope ({min(total, EXPORT_CAP):,}), most overdue first; the name search "
         "does not apply.",
+        cap=EXPORT_CAP,
     )
     if total > EXPORT_CAP:
         st.caption(

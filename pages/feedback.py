@@ -18,12 +18,10 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from data_access import feedback as fb
-from data_access.export import safe_csv
 from data_access.filters import Filters
 from data_access.settings import small_n_k
 from data_access.stats import SMALL_SAMPLE_N
 from ui import cache, pager
-from ui.audit import export_clicked
 from ui.auth import allowed
 from ui.theme import PALETTE, empty, show, style
 from ui.widgets import download, header, kpi_tile, table
@@ -683,29 +681,23 @@ def community_chart(filters: Filters, k: int, metric: str, reference: float | No
 def community_export(filters: Filters, k: int, divisions: pd.DataFrame, total_trust: float | None) -> None:
     """The whole comparison as CSV (up to COMMUNITY_EXPORT_CAP rows, suppressed as on screen), read from
     the database only when the button is clicked, never on a rerun; audited like every download."""
-    if not allowed("export"):
-        return
-    database = cache.database()  # resolved here: the click runs outside the script thread
-    file_name = "feedback_by_community.csv"
 
-    def build() -> bytes:
-        with database.connect() as conn:
-            rows = fb.comparison_by_community_export(conn, filters, k, cap=fb.COMMUNITY_EXPORT_CAP)
+    def shape(rows: pd.DataFrame) -> pd.DataFrame:
         if not rows.empty:
             rows = fb.add_trust_vs_home(rows, divisions, total_trust)
-        return safe_csv(score_table(rows, "community_name", "Community", with_change=False, with_home=True))
+        return score_table(rows, "community_name", "Community", with_change=False, with_home=True)
 
-    st.download_button(
-        "Download every community (CSV)",
-        build,
-        file_name=file_name,
-        mime="text/csv",
+    pager.deferred_download(
+        fb.comparison_by_community_export,
+        filters,
+        file_name="feedback_by_community.csv",
         key="dl_fb_comm",
-        icon=":material/download:",
-        on_click=export_clicked,
-        args=(file_name,),
+        label="Download every community (CSV)",
+        shape=shape,
         help=f"Every row of this comparison (at most {fb.COMMUNITY_EXPORT_CAP:,}) in the table's order; the "
         "name search does not apply.",
+        k=k,
+        cap=fb.COMMUNITY_EXPORT_CAP,
     )
 
 

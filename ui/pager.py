@@ -90,10 +90,15 @@ def deferred_download(
     key: str,
     label: str = "Download CSV",
     rename: dict[str, str] | None = None,
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    rows: int | None = None,
+    help: str | None = None,
     **kwargs: Any,
 ) -> None:
     """A formula-safe CSV download of `fn(conn, filters, **kwargs)`, queried only when clicked and never
-    cached (an export can be large). Offered only to roles that may export."""
+    cached (an export can be large). Offered only to roles that may export. `shape` turns the query's
+    frame into the file's (as the page shows it), `rename` then renames columns; `rows` is the row
+    count the audit line records when the caller knows it."""
     if not allowed("export"):
         return
     database = cache.database()  # resolved here: the click runs outside the script thread
@@ -101,6 +106,8 @@ def deferred_download(
     def build() -> bytes:
         with database.connect() as conn:
             df = fn(conn, filters, **kwargs)
+        if shape is not None:
+            df = shape(df)
         return safe_csv(df.rename(columns=rename or {}))
 
     st.download_button(
@@ -111,5 +118,6 @@ def deferred_download(
         key=key,
         icon=":material/download:",
         on_click=export_clicked,  # the audit line (SPEC §7: exports are audited)
-        args=(file_name,),
+        args=(file_name,) if rows is None else (file_name, rows),
+        help=help,
     )
