@@ -321,61 +321,21 @@ def score_aggregates(alias: str = "c") -> str:
     case when {n} > 1 then sqrt(cast({n} * {sq} - {s} * {s} as double) / ({n} * ({n} - 1.0))) end as safety_sd"""
 
 
-COMMUNITY_STATUS_CTE = """
-scoped_communities as (
-    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit
-    from communities c
-    left join staff s on s.staff_id = c.responsible_staff_id
-    where c.is_active
-      and {in_communities}
-      and (c.division_code is null or {in_divisions_c})
-      and {in_units}
-),
-last_contact as (
-    -- the spell (per division) holding :as_of: its contact_date is the last contact on or before it
-    select sp.community_id, max(sp.contact_date) as last_contact_date
-    from {spells} sp
-    where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
-      and {in_divisions_sp}
-      and sp.community_id in (select community_id from scoped_communities)
-    group by sp.community_id
-),
-community_status as (
-    select
-        c.community_id,
-        c.name,
-        c.kind,
-        c.division_code,
-        c.target_cadence_days,
-        c.responsible_staff_id,
-        c.responsible_name,
-        c.responsible_unit,
-        lc.last_contact_date,
-        date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
-        case
-            when lc.last_contact_date is null then 'never met'
-            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= c.target_cadence_days then 'on track'
-            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= 1.5 * c.target_cadence_days then 'due'
-            else 'overdue'
-        end as cadence_status
-    from scoped_communities c
-    left join last_contact lc using (community_id)
-)
-"""
-
-
 def community_status_cte(conn: Connection) -> str:
     """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the last
     contact read from contact_spells instead of every meeting."""
-    from data_access.scope import in_list
+    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, SCOPED_COMMUNITIES_CTE, in_list
 
-    return COMMUNITY_STATUS_CTE.format(
-        in_communities=in_list("communities", "c.community_id"),
-        in_divisions_c=in_list("divisions", "c.division_code"),
-        in_units=in_list("units", "s.unit_code"),
-        in_divisions_sp=in_list("divisions", "sp.division_code"),
-        spells=source(conn, "contact_spells"),
-    )
+    return f"""{SCOPED_COMMUNITIES_CTE},
+last_contact as (
+    -- the spell (per division) holding :as_of: its contact_date is the last contact on or before it
+    select sp.community_id, max(sp.contact_date) as last_contact_date
+    from {source(conn, "contact_spells")} sp
+    where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
+      and {in_list("divisions", "sp.division_code")}
+      and sp.community_id in (select community_id from scoped_communities)
+    group by sp.community_id
+),{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
 
 
 # ---------------------------------------------------------------- an older database

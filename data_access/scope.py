@@ -45,8 +45,9 @@ def staffing_scope(alias: str = "s") -> str:
     )
 
 
-# -- one row per active community in scope, with its last contact on or before :as_of
-COMMUNITY_STATUS_CTE = f"""
+# -- the CTEs behind COMMUNITY_STATUS_CTE; rollups.community_status_cte swaps in its own last_contact
+# active communities in scope, with their responsible staff member
+SCOPED_COMMUNITIES_CTE = f"""
 scoped_communities as (
     select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit
     from communities c
@@ -55,15 +56,10 @@ scoped_communities as (
       and {in_list("communities", "c.community_id")}
       and (c.division_code is null or {in_list("divisions", "c.division_code")})
       and {in_list("units", "s.unit_code")}
-),
-last_contact as (
-    select m.community_id, max(m.meeting_date) as last_contact_date
-    from meetings m
-    where m.meeting_date <= :as_of
-      and {in_list("divisions", "m.division_code")}
-      and m.community_id in (select community_id from scoped_communities)
-    group by m.community_id
-),
+)"""
+
+# needs `scoped_communities` and a `last_contact` CTE (community_id, last_contact_date on or before :as_of)
+COMMUNITY_STATUS_FROM_LAST_CONTACT = """
 community_status as (
     select
         c.community_id,
@@ -86,6 +82,17 @@ community_status as (
     left join last_contact lc using (community_id)
 )
 """
+
+# -- one row per active community in scope, with its last contact on or before :as_of
+COMMUNITY_STATUS_CTE = f"""{SCOPED_COMMUNITIES_CTE},
+last_contact as (
+    select m.community_id, max(m.meeting_date) as last_contact_date
+    from meetings m
+    where m.meeting_date <= :as_of
+      and {in_list("divisions", "m.division_code")}
+      and m.community_id in (select community_id from scoped_communities)
+    group by m.community_id
+),{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
 
 
 # Paging: the row number just before the requested page, over a query that numbers its rows and
