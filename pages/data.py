@@ -491,8 +491,10 @@ def main() -> None:
         "Import CSV files, download templates, review past imports and see how current the data is. "
         "This page covers the whole database: the sidebar filters do not apply here."
     )
+    # state tracked, so a check or a page change keeps the reader on the tab they are in; every tab
+    # still runs, so an uploaded file waits on the Import tab while they look at History
     tab_import, tab_fresh, tab_history, tab_templates = st.tabs(
-        ["Import", "Freshness", "History", "Templates"]
+        ["Import", "Freshness", "History", "Templates"], key="data_tab", on_change="rerun"
     )
     with tab_import:
         _import_section()

@@ -805,7 +805,9 @@ if not drops.empty:
         hide_index=True,
         width="stretch",
     )
-tab_div, tab_comm = st.tabs(["By patrol division", "By community"])
+# Tabs that track their state: without it the browser can show the first tab again after a rerun
+# caused by a widget inside the second (a name search, a page change).
+tab_div, tab_comm = st.tabs(["By patrol division", "By community"], key="fb_where_tab", on_change="rerun")
 with tab_div:
     if divisions.empty:
         empty(NOTHING)

@@ -200,7 +200,9 @@ else:
         f"{month_label(month)}.",
     )
 
-    tab_unit, tab_div = st.tabs(["Table by unit", "Table by patrol division"])
+    tab_unit, tab_div = st.tabs(  # state tracked: a download from the second tab keeps it open
+        ["Table by unit", "Table by patrol division"], key="staffing_table_tab", on_change="rerun"
+    )
     with tab_unit:
         table(
             last_month_table(by_unit, "unit_code", "Unit", unit_names),

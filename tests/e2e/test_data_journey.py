@@ -36,9 +36,9 @@ def test_a_bad_csv_shows_row_errors_and_commits_nothing(app, e2e_db_url):
     live_before = db.current_version(link)
     _open_data_page(app)
     page = app.page
-    page.get_by_role("tab", name="History").click()
+    app.rerun(lambda: page.get_by_role("tab", name="History").click())
     history_before = _history_caption(app).inner_text()
-    page.get_by_role("tab", name="Import").click()
+    app.rerun(lambda: page.get_by_role("tab", name="Import").click())
 
     uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
     app.rerun(
@@ -62,17 +62,17 @@ def test_a_bad_csv_shows_row_errors_and_commits_nothing(app, e2e_db_url):
 
     # nothing was committed: the live version is the same file and no import was recorded
     assert db.current_version(link) == live_before
-    page.get_by_role("tab", name="History").click()
+    app.rerun(lambda: page.get_by_role("tab", name="History").click())
     expect(_history_caption(app)).to_have_text(history_before)
     app.shot("data_history")
 
-    page.get_by_role("tab", name="Freshness").click()
+    app.rerun(lambda: page.get_by_role("tab", name="Freshness").click())
     expect(
         page.get_by_text("CHAP has logged no meetings since 20 Sep 2026", exact=False).first
     ).to_be_visible()
     app.shot("data_freshness")
 
-    page.get_by_role("tab", name="Templates").click()
+    app.rerun(lambda: page.get_by_role("tab", name="Templates").click())
     expect(page.get_by_role("button", name=re.compile(r"Download .*\.csv template"))).to_be_visible()
     app.shot("data_templates")
     assert app.errors == []

@@ -80,7 +80,7 @@ def test_feedback_journey_on_sample_data(app):
     # the community comparison: a chart of the lowest-scoring reportable communities with n on each
     # label (the four small communities are not drawn: no score, no n), then every row, paged, with
     # a name search (the table's badges are checked in tests/pages: the grid is a canvas)
-    page.get_by_role("tab", name="By community").click()
+    app.rerun(lambda: page.get_by_role("tab", name="By community").click())  # the tabs keep their state
     comm_chart = _chart(app, " · n = ")
     expect(comm_chart).to_be_visible()
     for name in SMALL_COMMUNITIES:
@@ -92,6 +92,8 @@ def test_feedback_journey_on_sample_data(app):
     search.scroll_into_view_if_needed()
     expect(page.get_by_text(re.compile(r"Page 1 of 1 · rows 1–\d+ of \d+"))).to_be_visible()
     app.rerun(lambda: (search.fill("sikh"), search.press("Enter")))
+    # the search's rerun leaves the reader on this tab (stateless tabs could fall back to the first)
+    expect(page.get_by_role("tab", selected=True)).to_have_text("By community")
     expect(page.get_by_text("Page 1 of 1 · rows 1–1 of 1")).to_be_visible()
     app.shot("feedback_communities_search", full_page=False)
     app.rerun(lambda: (search.fill(""), search.press("Enter")))
