@@ -21,7 +21,8 @@ division filters (that would need noise or fixed published cells).
 Speed: the numbers come from the import-time feedback cells (data_access.rollups: responses and
 score sums per day or month × community × division × channel, and per topic), not from every
 response: `_cells_cte` gives the same groups, the same reportable responses and the same
-aggregates (means and sds from exact integer sums). Only the comment browser reads raw rows.
+aggregates (means and sds from exact integer sums). Only the comment browser reads rows: those of the responses that carry a comment
+(feedback_comments).
 tests/data_access/test_rollups.py checks every function against the raw-table version.
 """
 
@@ -90,8 +91,8 @@ def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, r
     """reportable_cte() over the feedback cells: CTEs `cells` (cells in the period and filters, with
     their group_key), `groups` (one row per group in scope with its n) and `reportable` (cells of
     groups with at least :k responses). `daily` keeps day cells (for week buckets); `topics` adds
-    `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the raw
-    responses of reportable groups (for the comment browser)."""
+    `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the
+    responses with a comment of reportable groups (feedback_comments, for the comment browser)."""
     out = f"""
     cells as (
         select c.*, {_GROUP_KEY.format(a="c")} as group_key
@@ -106,7 +107,7 @@ def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, r
             out
             + f""",
     reportable as (
-        select f.* from feedback f
+        select f.* from {rollups.source(conn, "feedback_comments")} f
         where f.response_date between :start and :end and {feedback_scope("f")}
           and {_GROUP_KEY.format(a="f")} in (select group_key from groups where group_n >= :k)
     )"""

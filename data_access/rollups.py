@@ -22,6 +22,7 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
 - `feedback_days`: one row per day × division × channel: responses and, for trust (respect +
   listen) and safety, the sum and sum of squares. Like meeting_days it has no community column;
   `feedback_cells` reads feedback_day_cells when communities are selected.
+- `feedback_comments`: the responses that carry a comment (the comment browser's rows), by date.
 - `feedback_day_cells` / `feedback_month_cells`: the same sums per day (or calendar month) ×
   community × division × channel, and `feedback_topic_day_cells` / `feedback_topic_month_cells`:
   responses per topic tag (and whether they carry a comment). The small-n rule needs each
@@ -171,6 +172,21 @@ ROLLUPS += (
         group by all
         """,
         "month, community_id, division_code, topic",
+    ),
+)
+# The comment browser pages through comments, not responses: only the responses with a comment
+# (about a fifth in the generated data), stored by date so a recent period skips older row groups.
+ROLLUPS += (
+    Rollup(
+        "feedback_comments",
+        ("feedback",),
+        f"""
+        select f.response_id, f.response_date, f.channel, f.community_id, f.division_code, f.topic_tags,
+               f.comment
+        from feedback f
+        where {_HAS_COMMENT}
+        """,
+        "response_date, response_id",
     ),
 )
 BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}

@@ -464,6 +464,16 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     got = got.sort_values(["response_date", "division_code", "channel"]).reset_index(drop=True)
     assert got.astype(want.dtypes.to_dict()).equals(want)
 
+    raw = t["feedback"]
+    with_comment = raw[raw.comment.fillna("").str.strip() != ""]
+    assert 0 < len(with_comment) < len(raw)  # the sample has responses with and without one
+    got = t["feedback_comments"].sort_values("response_id").reset_index(drop=True)
+    want = with_comment[list(got.columns)].sort_values("response_id").reset_index(drop=True)
+    assert got.drop(columns="topic_tags").equals(want.drop(columns="topic_tags"))
+    assert [list(x) for x in got.topic_tags] == [list(x) for x in want.topic_tags]
+    dates = t["feedback_comments"].response_date
+    assert dates.is_monotonic_increasing  # stored by date, so zone maps skip older row groups
+
     fu = t["follow_up_facts"]
     assert len(fu) == len(t["follow_ups"])
     joined = t["follow_ups"].merge(
