@@ -87,16 +87,25 @@ CELL_SCORE_AGGREGATES = rollups.score_aggregates("r")
 _GROUP_KEY = "coalesce('c:' || {a}.community_id, 'd:' || {a}.division_code, 'none')"
 
 
-def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, rows: bool = False) -> str:
+def _cells_cte(
+    conn: Connection,
+    *,
+    daily: bool = False,
+    topics: bool = False,
+    rows: bool = False,
+    start: str = "start",
+    end: str = "end",
+) -> str:
     """reportable_cte() over the feedback cells: CTEs `cells` (cells in the period and filters, with
     their group_key), `groups` (one row per group in scope with its n) and `reportable` (cells of
     groups with at least :k responses). `daily` keeps day cells (for week buckets); `topics` adds
     `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the
-    responses with a comment of reportable groups (feedback_comments, for the comment browser)."""
+    responses with a comment of reportable groups (feedback_comments, for the comment browser).
+    The period is [:<start>, :<end>]."""
     out = f"""
     cells as (
         select c.*, {_GROUP_KEY.format(a="c")} as group_key
-        from {rollups.feedback_period_cells(conn, daily=daily)} c
+        from {rollups.feedback_period_cells(conn, daily=daily, start=start, end=end)} c
         where {feedback_scope("c")}
     ),
     groups as (
@@ -108,7 +117,7 @@ def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, r
             + f""",
     reportable as (
         select f.* from {rollups.source(conn, "feedback_comments")} f
-        where f.response_date between :start and :end and {feedback_scope("f")}
+        where f.response_date between :{start} and :{end} and {feedback_scope("f")}
           and {_GROUP_KEY.format(a="f")} in (select group_key from groups where group_n >= :k)
     )"""
         )
@@ -119,11 +128,27 @@ def _cells_cte(conn: Connection, *, daily: bool = False, topics: bool = False, r
     if topics:
         out += f""",
     topic_reportable as (
-        select t.* from {rollups.feedback_period_cells(conn, topics=True, daily=daily)} t
+        select t.* from {rollups.feedback_period_cells(conn, topics=True, daily=daily, start=start, end=end)} t
         where {feedback_scope("t")}
           and {_GROUP_KEY.format(a="t")} in (select group_key from groups where group_n >= :k)
     )"""
     return out
+
+
+def _both_periods(conn: Connection, select: str, *, topics: bool = False) -> str:
+    """One statement for the period and the one before it: `select` (which reads the CTEs of
+    `_cells_cte(conn, topics=topics)`) once per period, each period's groups decided on its own,
+    with a leading period_index column (CURRENT, PRIOR). Binds :start/:end and :p_start/:p_end."""
+    return f"""
+    select {CURRENT} as period_index, * from (with {_cells_cte(conn, topics=topics)} {select})
+    union all
+    select {PRIOR} as period_index, * from (
+        with {_cells_cte(conn, topics=topics, start="p_start", end="p_end")} {select})"""
+
+
+def _both_params(f: Filters, k: int) -> dict[str, Any]:
+    p = f.prior()
+    return _params(f, k, p_start=p.start, p_end=p.end)
 
 
 def _params(f: Filters, k: int, **extra: Any) -> dict[str, Any]:
@@ -907,22 +932,20 @@ CHANNEL_COLUMNS = ["bucket_start", "bucket_label", "channel", "n", "status", "st
 def channel_totals(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
-    sql = f"""
-    with {_cells_cte(conn)}
-    -- one row per channel with responses
-    select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1
-    """
+    # one row per period per channel with responses
+    sql = _both_periods(conn, "select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1")
+    both = read_frame(conn, sql, _both_params(f, k))
     channels = pd.DataFrame({"channel": list(FEEDBACK_CHANNELS)})
 
-    def one(period: Filters) -> pd.DataFrame:
-        agg = read_frame(conn, sql, _params(period, k))
+    def one(index: int) -> pd.DataFrame:
+        agg = both.loc[both["period_index"] == index, ["channel", "n"]]
         extra = sorted(set(agg["channel"]) - set(FEEDBACK_CHANNELS))
         df = pd.concat([channels, pd.DataFrame({"channel": extra})]).merge(agg, on="channel", how="left")
         df["n"] = df["n"].fillna(0).astype(int)
         df["status"] = protect(df, k=k, order=["channel"])
         return df
 
-    cur, pri = one(f), one(f.prior())
+    cur, pri = one(CURRENT), one(PRIOR)
     if cur["n"].sum() == 0:
         return pd.DataFrame(columns=CHANNEL_TOTAL_COLUMNS)
     df = cur.merge(pri, on="channel", how="left", suffixes=("", "_prior"))
@@ -957,15 +980,13 @@ def topic_counts(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.D
     """One row per comment topic seen in the period or the prior one: reportable responses tagged
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
-    sql = f"""
-    with {_cells_cte(conn, topics=True)}
-    -- one row per topic tag of reportable responses
-    select t.topic, cast(sum(t.n) as bigint) as n
-    from topic_reportable t
-    group by 1
-    """
-    cur = read_frame(conn, sql, _params(f, k))
-    pri = read_frame(conn, sql, _params(f.prior(), k))
+    # one row per period per topic tag of reportable responses
+    sql = _both_periods(
+        conn, "select t.topic, cast(sum(t.n) as bigint) as n from topic_reportable t group by 1", topics=True
+    )
+    both = read_frame(conn, sql, _both_params(f, k))
+    cur = both.loc[both["period_index"] == CURRENT, ["topic", "n"]]
+    pri = both.loc[both["period_index"] == PRIOR, ["topic", "n"]]
     topics = sorted(set(cur["topic"]) | set(pri["topic"]))
     if cur.empty:
         return pd.DataFrame(columns=TOPIC_COLUMNS)
@@ -1105,7 +1126,8 @@ def like_pattern(text: str) -> str:
 
 
 def _comment_where(search: str, topic: str) -> tuple[str, dict[str, Any]]:
-    where = "r.comment is not null and trim(r.comment) <> ''"
+    """Conditions on `reportable` rows of `_cells_cte(rows=True)`, which are comments already."""
+    where = "true"
     params: dict[str, Any] = {}
     if search.strip():
         where += " and r.comment ilike :pattern escape '\\'"
@@ -1166,19 +1188,26 @@ def comment_page(
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, int(page)), pages)
     sql = f"""
-    with {_cells_cte(conn, rows=True)}
+    with {_cells_cte(conn, rows=True)},
+    shown as (
+        -- the page's comments first, by key only; their text, names and topics are read for
+        -- these rows alone
+        select r.response_id from reportable r
+        where {where}
+        order by r.response_date desc, r.response_id desc
+        limit :limit offset :offset
+    )
     -- one row per comment on this page
     select r.response_date, r.channel,
            coalesce(c.name, 'No community recorded') as community_name,
            coalesce(d.name, 'no division recorded') as division_name,
            array_to_string(r.topic_tags, ', ') as topics,
            r.comment
-    from reportable r
+    from shown
+    join {rollups.source(conn, "feedback_comments")} r using (response_id)
     left join communities c on c.community_id = r.community_id
     left join patrol_divisions d on d.division_code = r.division_code
-    where {where}
     order by r.response_date desc, r.response_id desc
-    limit :limit offset :offset
     """
     rows = read_frame(conn, sql, {**params, "limit": page_size, "offset": (page - 1) * page_size})
     if not rows.empty:
