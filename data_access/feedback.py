@@ -95,17 +95,18 @@ def _cells_cte(
     rows: bool = False,
     start: str = "start",
     end: str = "end",
+    channels: bool = False,
 ) -> str:
     """reportable_cte() over the feedback cells: CTEs `cells` (cells in the period and filters, with
     their group_key), `groups` (one row per group in scope with its n) and `reportable` (cells of
     groups with at least :k responses). `daily` keeps day cells (for week buckets); `topics` adds
     `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the
     responses with a comment of reportable groups (feedback_comments, for the comment browser).
-    The period is [:<start>, :<end>]."""
+    The period is [:<start>, :<end>]. Cells carry a channel column only with `channels`."""
     out = f"""
     cells as (
         select c.*, {_GROUP_KEY.format(a="c")} as group_key
-        from {rollups.feedback_period_cells(conn, daily=daily, start=start, end=end)} c
+        from {rollups.feedback_period_cells(conn, daily=daily, start=start, end=end, channels=channels)} c
         where {feedback_scope("c")}
     ),
     groups as (
@@ -135,15 +136,17 @@ def _cells_cte(
     return out
 
 
-def _both_periods(conn: Connection, select: str, *, topics: bool = False) -> str:
+def _both_periods(conn: Connection, select: str, *, topics: bool = False, channels: bool = False) -> str:
     """One statement for the period and the one before it: `select` (which reads the CTEs of
-    `_cells_cte(conn, topics=topics)`) once per period, each period's groups decided on its own,
-    with a leading period_index column (CURRENT, PRIOR). Binds :start/:end and :p_start/:p_end."""
+    `_cells_cte(conn, topics=topics, channels=channels)`) once per period, each period's groups
+    decided on its own, with a leading period_index column (CURRENT, PRIOR). Binds :start/:end
+    and :p_start/:p_end."""
+    current = _cells_cte(conn, topics=topics, channels=channels)
+    prior = _cells_cte(conn, topics=topics, channels=channels, start="p_start", end="p_end")
     return f"""
-    select {CURRENT} as period_index, * from (with {_cells_cte(conn, topics=topics)} {select})
+    select {CURRENT} as period_index, * from (with {current} {select})
     union all
-    select {PRIOR} as period_index, * from (
-        with {_cells_cte(conn, topics=topics, start="p_start", end="p_end")} {select})"""
+    select {PRIOR} as period_index, * from (with {prior} {select})"""
 
 
 def _both_params(f: Filters, k: int) -> dict[str, Any]:
@@ -288,11 +291,11 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
     sql = f"""
     with cells as (
         select {CURRENT} as period_index, {columns}
-        from {rollups.feedback_period_cells(conn)} c
+        from {rollups.feedback_period_cells(conn, channels=False)} c
         where {feedback_scope("c")}
         union all
         select {PRIOR} as period_index, {columns}
-        from {rollups.feedback_period_cells(conn, start="p_start", end="p_end")} c
+        from {rollups.feedback_period_cells(conn, start="p_start", end="p_end", channels=False)} c
         where {feedback_scope("c")}
     ),
     groups as (
@@ -895,7 +898,7 @@ def channel_volume(
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
     sql = f"""
-    with {_cells_cte(conn, daily=grain == "week")}
+    with {_cells_cte(conn, daily=grain == "week", channels=True)}
     -- one row per bucket per channel with responses
     select {bucket_sql(grain)} as bucket_start, r.channel, cast(sum(r.n) as bigint) as n
     from reportable r
@@ -933,7 +936,9 @@ def channel_totals(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
     # one row per period per channel with responses
-    sql = _both_periods(conn, "select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1")
+    sql = _both_periods(
+        conn, "select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1", channels=True
+    )
     both = read_frame(conn, sql, _both_params(f, k))
     channels = pd.DataFrame({"channel": list(FEEDBACK_CHANNELS)})
 

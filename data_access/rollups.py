@@ -24,8 +24,9 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   `feedback_cells` reads feedback_day_cells when communities are selected.
 - `feedback_comments`: the responses that carry a comment (the comment browser's rows), by date.
 - `feedback_day_cells` / `feedback_month_cells`: the same sums per day (or calendar month) ×
-  community × division × channel, and `feedback_topic_day_cells` / `feedback_topic_month_cells`:
-  responses per topic tag (and whether they carry a comment). The small-n rule needs each
+  community × division × channel; `feedback_score_day_cells` / `feedback_score_month_cells`: the
+  same without the channel (fewer rows, for everything but the channel charts); and
+  `feedback_topic_day_cells` / `feedback_topic_month_cells`: responses per topic tag (and whether they carry a comment). The small-n rule needs each
   group's n over the period, so these keep the community; `feedback_period_cells` serves a
   period as whole-month cells plus day cells for the partly covered months at its ends.
 
@@ -150,6 +151,29 @@ ROLLUPS += (
         group by all
         """,
         "month, community_id, division_code, channel",
+    ),
+    # the same sums without the channel: what the scores and the small-n groups need (a channel
+    # splits a community's month into several cells; these are 2.3x fewer rows at M for months)
+    Rollup(
+        "feedback_score_day_cells",
+        ("feedback",),
+        f"""
+        select f.response_date, f.community_id, f.division_code, {_CELL_SUMS}
+        from feedback f
+        group by f.response_date, f.community_id, f.division_code
+        """,
+        "response_date, community_id, division_code",
+    ),
+    Rollup(
+        "feedback_score_month_cells",
+        ("feedback",),
+        f"""
+        select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
+               {_CELL_SUMS}
+        from feedback f
+        group by all
+        """,
+        "month, community_id, division_code",
     ),
     Rollup(
         "feedback_topic_day_cells",
@@ -297,7 +321,13 @@ _FULL_TO = (
 
 
 def feedback_period_cells(
-    conn: Connection, *, topics: bool = False, daily: bool = False, start: str = "start", end: str = "end"
+    conn: Connection,
+    *,
+    topics: bool = False,
+    daily: bool = False,
+    start: str = "start",
+    end: str = "end",
+    channels: bool = True,
 ) -> str:
     """A FROM item of the feedback cells of the period [:start, :end] (no other filter applied).
 
@@ -307,9 +337,12 @@ def feedback_period_cells(
     1st), the days of a partly covered month at either end are day cells; with `daily`, all are
     day cells (for buckets that do not follow calendar months, e.g. weeks from :start). Every
     range is a plain comparison on the stored order, so only the row groups it needs are read.
+    Without `channels` (and without `topics`) the cells have no channel column: one cell per
+    day or month × community × division, fewer rows for the same sums.
     """
-    day = source(conn, "feedback_topic_day_cells" if topics else "feedback_day_cells")
-    month = source(conn, "feedback_topic_month_cells" if topics else "feedback_month_cells")
+    prefix = "feedback_topic" if topics else ("feedback" if channels else "feedback_score")
+    day = source(conn, f"{prefix}_day_cells")
+    month = source(conn, f"{prefix}_month_cells")
     s, e = f"cast(:{start} as date)", f"cast(:{end} as date)"
     if daily:
         return f"(select * from {day} d where d.response_date between {s} and {e})"

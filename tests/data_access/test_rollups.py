@@ -464,6 +464,32 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     got = got.sort_values(["response_date", "division_code", "channel"]).reset_index(drop=True)
     assert got.astype(want.dtypes.to_dict()).equals(want)
 
+    # the channel-less score cells: the same sums per day (and month) × community × division
+    keys = ["community_id", "division_code"]
+    g = f.assign(
+        tq=f.t**2,
+        sq=f.safety**2,
+        community_id=f.community_id.fillna("(null)"),
+        division_code=f.division_code.fillna("(null)"),
+        month=f.response_date.dt.to_period("M").dt.to_timestamp(),
+    )
+    sums = {
+        "n": ("t", "size"),
+        "trust_sum": ("t", "sum"),
+        "trust_sq": ("tq", "sum"),
+        "safety_sum": ("safety", "sum"),
+        "safety_sq": ("sq", "sum"),
+    }
+    for table, when in (
+        ("feedback_score_day_cells", "response_date"),
+        ("feedback_score_month_cells", "month"),
+    ):
+        want = g.groupby([when, *keys]).agg(**sums).reset_index()
+        got = t[table].assign(**{k: t[table][k].fillna("(null)") for k in keys})
+        got[when] = pd.to_datetime(got[when])
+        got = got.sort_values([when, *keys]).reset_index(drop=True)[list(want.columns)]
+        assert got.astype(want.dtypes.to_dict()).equals(want), table
+
     raw = t["feedback"]
     with_comment = raw[raw.comment.fillna("").str.strip() != ""]
     assert 0 < len(with_comment) < len(raw)  # the sample has responses with and without one
