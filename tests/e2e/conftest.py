@@ -45,6 +45,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+SERVER_LOGS: list[Path] = []  # the session server's log, for failure reports
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ARG001
+    """A failed browser test's report also carries the page's URL and the server log's tail (a
+    flaky failure in CI is otherwise hard to explain after the fact)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed or "tests/e2e/" not in str(item.fspath).replace(os.sep, "/"):
+        return
+    app = getattr(item, "funcargs", {}).get("app")
+    if app is not None:
+        rep.sections.append(("page URL at failure", app.page.url))
+    if SERVER_LOGS:
+        rep.sections.append(
+            ("streamlit server log (tail)", SERVER_LOGS[-1].read_text(errors="replace")[-4000:])
+        )
+
+
 def _require_browser() -> None:
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
@@ -129,6 +149,7 @@ def streamlit_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
 def server(e2e_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_browser()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    SERVER_LOGS.append(log_path)
     with streamlit_server({"CED_DATABASE_URL": e2e_db_url, "CED_TEST_HOOKS": "1"}, log_path) as url:
         yield url
 
