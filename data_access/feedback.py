@@ -323,8 +323,7 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
     from by_division b join group_counts gc using (period_index)
     order by b.period_index, b.division_code
     """
-    p = f.prior()
-    return read_frame(conn, sql, _params(f, k, p_start=p.start, p_end=p.end))
+    return read_frame(conn, sql, _both_params(f, k))
 
 
 def scores_from_sums(
