@@ -19,10 +19,10 @@ not full statistical disclosure control against arbitrary combinations of period
 division filters (that would need noise or fixed published cells).
 
 Speed: the numbers come from the import-time feedback cells (data_access.rollups: responses and
-score sums per day or month × community × division × channel, and per topic), not from every
-response: `_cells_cte` gives the same groups, the same reportable responses and the same
-aggregates (means and sds from exact integer sums). Only the comment browser reads rows: those of the responses that carry a comment
-(feedback_comments).
+score sums per day or month × community × division, with the channel for the channel charts,
+and per topic), not from every response: `_cells_cte` gives the same groups, the same
+reportable responses and the same aggregates (means and sds from exact integer sums). Only the
+comment browser reads rows: those of the responses that carry a comment (feedback_comments).
 tests/data_access/test_rollups.py checks every function against the raw-table version.
 """
 
@@ -283,8 +283,9 @@ def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
     PRIOR) × division ('(none)' for responses without one) with `scoped_n` (every response in
     scope) and, over reportable responses only (each period's groups decided on its own), `n` and
     the exact integer score sums; `groups_count` / `reportable_groups_count` repeat the period's
-    number of groups in scope and of those with at least k responses. Totals over divisions are exact, so the headline tiles and
-    the division comparison both come from this one scan instead of four."""
+    number of groups in scope and of those with at least k responses. Totals over divisions are
+    exact, so the headline tiles and the division comparison both come from this one scan
+    instead of four."""
 
     columns = f"""c.division_code, c.n, c.trust_sum, c.trust_sq, c.safety_sum, c.safety_sq,
                {_GROUP_KEY.format(a="c")} as group_key"""
