@@ -23,7 +23,7 @@ from data_access.settings import small_n_k
 from data_access.stats import SMALL_SAMPLE_N
 from ui import cache, pager
 from ui.auth import allowed
-from ui.theme import PALETTE, empty, show, style
+from ui.theme import PALETTE, empty, figure, show, style
 from ui.widgets import download, header, kpi_tile, table
 
 OURS = PALETTE[0]
@@ -92,8 +92,7 @@ def y_range(series: pd.DataFrame, metric: str, ext: pd.DataFrame) -> list[float]
     return [max(0.0, math.floor(min(values) - 5)), min(100.0, math.ceil(max(values) + 5))]
 
 
-def add_our_trace(
-    fig: go.Figure,
+def our_traces(
     s: pd.DataFrame,
     metric: str,
     k: int,
@@ -102,50 +101,56 @@ def add_our_trace(
     legend: bool,
     ymark: float,
     legend_suppressed: bool = True,
-    **cell,
-) -> bool:
-    """CI band, line with n on every point, and a ⊘ marker (with grey shading) on every hidden bucket."""
+    axes: tuple[str, str] | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """CI band, line with n on every point, and a ⊘ marker (with grey shading) on every hidden
+    bucket: (traces, shapes) as plain dicts, on the given x and y axes (a subplot's) or the figure's."""
+    on = {} if axes is None else dict(xaxis=axes[0], yaxis=axes[1])
     xs = [mid(a, b) for a, b in zip(s["bucket_start"], s["bucket_end"], strict=True)]
     shown = list(s["status"] == fb.SHOWN)
     bx, by = band(xs, floats(s[f"{metric}_ci_low"]), floats(s[f"{metric}_ci_high"]))
-    fig.add_scatter(
-        x=bx,
-        y=by,
-        fill="toself",
-        fillcolor=rgba(OURS, 0.18),
-        line=dict(width=0),
-        mode="lines",
-        hoverinfo="skip",
-        name="95% confidence band",
-        legendgroup="band",
-        showlegend=legend,
-        **cell,
-    )
-    fig.add_scatter(
-        x=xs,
-        y=floats(s[f"{metric}_score"]),
-        mode="lines+markers+text" if labels else "lines+markers",
-        text=[
-            (f"n={int(n):,}" + (f" {SMALL_MARK}" if small else "")) if ok else ""
-            for n, ok, small in zip(s["n"].fillna(0), shown, s["small_sample"], strict=True)
-        ],
-        textposition="top center",
-        textfont=dict(size=11),
-        line=dict(color=OURS, width=3),
-        marker=dict(
-            color=OURS,
-            size=8,
-            symbol=["circle-open" if p else "circle" for p in s["is_partial"]],
-            line=dict(width=2, color=OURS),
+    traces: list[dict] = [
+        dict(
+            type="scatter",
+            x=bx,
+            y=by,
+            fill="toself",
+            fillcolor=rgba(OURS, 0.18),
+            line=dict(width=0),
+            mode="lines",
+            hoverinfo="skip",
+            name="95% confidence band",
+            legendgroup="band",
+            showlegend=legend,
+            **on,
         ),
-        connectgaps=False,
-        hovertext=[plain(t) for t in s[f"{metric}_hover"]],
-        hoverinfo="text",
-        name=f"Our feedback: {METRIC_LABELS[metric].lower()} (n on each point)",
-        legendgroup="ours",
-        showlegend=legend,
-        **cell,
-    )
+        dict(
+            type="scatter",
+            x=xs,
+            y=floats(s[f"{metric}_score"]),
+            mode="lines+markers+text" if labels else "lines+markers",
+            text=[
+                (f"n={int(n):,}" + (f" {SMALL_MARK}" if small else "")) if ok else ""
+                for n, ok, small in zip(s["n"].fillna(0), shown, s["small_sample"], strict=True)
+            ],
+            textposition="top center",
+            textfont=dict(size=11),
+            line=dict(color=OURS, width=3),
+            marker=dict(
+                color=OURS,
+                size=8,
+                symbol=["circle-open" if p else "circle" for p in s["is_partial"]],
+                line=dict(width=2, color=OURS),
+            ),
+            connectgaps=False,
+            hovertext=[plain(t) for t in s[f"{metric}_hover"]],
+            hoverinfo="text",
+            name=f"Our feedback: {METRIC_LABELS[metric].lower()} (n on each point)",
+            legendgroup="ours",
+            showlegend=legend,
+            **on,
+        ),
+    ]
     lone = [
         i
         for i, ok in enumerate(shown)
@@ -157,79 +162,114 @@ def add_our_trace(
             floats(s[f"{metric}_ci_low"]),
             floats(s[f"{metric}_ci_high"]),
         )
-        fig.add_scatter(
-            x=[xs[i] for i in lone],
-            y=[score[i] for i in lone],
-            mode="markers",
-            marker=dict(color=OURS, size=8),
-            error_y=dict(
-                type="data",
-                symmetric=False,
-                array=[hi[i] - score[i] for i in lone],
-                arrayminus=[score[i] - lo[i] for i in lone],
-                color=rgba(OURS, 0.5),
-                thickness=6,
-                width=0,
-            ),
-            hoverinfo="skip",
-            showlegend=False,
-            **cell,
+        traces.append(
+            dict(
+                type="scatter",
+                x=[xs[i] for i in lone],
+                y=[score[i] for i in lone],
+                mode="markers",
+                marker=dict(color=OURS, size=8),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[hi[i] - score[i] for i in lone],
+                    arrayminus=[score[i] - lo[i] for i in lone],
+                    color=rgba(OURS, 0.5),
+                    thickness=6,
+                    width=0,
+                ),
+                hoverinfo="skip",
+                showlegend=False,
+                **on,
+            )
         )
     hidden = s[s["status"].isin(fb.HIDDEN)]
-    for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True):
-        fig.add_vrect(
-            x0=a, x1=b + timedelta(days=1), fillcolor=GREY, opacity=0.18, line_width=0, layer="below", **cell
+    shapes = [
+        dict(
+            type="rect",
+            xref=on.get("xaxis", "x"),
+            yref=f"{on.get('yaxis', 'y')} domain",
+            x0=a,
+            x1=b + timedelta(days=1),
+            y0=0,
+            y1=1,
+            fillcolor=GREY,
+            opacity=0.18,
+            line=dict(width=0),
+            layer="below",
         )
-    fig.add_scatter(
-        x=[mid(a, b) for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True)],
-        y=[ymark] * len(hidden),
-        mode="markers+text" if labels else "markers",
-        text=["suppressed"] * len(hidden),
-        textposition="bottom center",
-        textfont=dict(size=11),
-        marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
-        hovertext=[plain(t) for t in hidden[f"{metric}_hover"]],
-        hoverinfo="text",
-        name=f"suppressed (n < {k})",
-        legendgroup="suppressed",
-        showlegend=legend_suppressed and not hidden.empty,
-        **cell,
-    )
-    return not hidden.empty
-
-
-def add_external(fig: go.Figure, ext: pd.DataFrame, *, colour_of: dict, legend_once: set, **cell) -> None:
-    """Published scores as dashed lines, one per source × area, named by their source."""
-    for (source, area), grp in ext.groupby(["source", "area"], sort=True):
-        key = (source, area) if not cell else source
-        colour = colour_of.setdefault(key, EXTERNAL_COLOURS[len(colour_of) % len(EXTERNAL_COLOURS)])
-        name = f"{source} · {area}" if not cell else source
-        fig.add_scatter(
-            x=[month_mid(m) for m in grp["period_month"]],
-            y=floats(grp["score"]),
-            mode="lines+markers",
-            line=dict(color=colour, width=2, dash="dash"),
-            marker=dict(symbol="diamond-open", size=8, color=colour),
-            connectgaps=False,
-            hovertext=[plain(t) for t in grp["hover"]],
+        for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True)
+    ]
+    traces.append(
+        dict(
+            type="scatter",
+            x=[mid(a, b) for a, b in zip(hidden["bucket_start"], hidden["bucket_end"], strict=True)],
+            y=[ymark] * len(hidden),
+            mode="markers+text" if labels else "markers",
+            text=["suppressed"] * len(hidden),
+            textposition="bottom center",
+            textfont=dict(size=11),
+            marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
+            hovertext=[plain(t) for t in hidden[f"{metric}_hover"]],
             hoverinfo="text",
-            name=plain(name),
-            legendgroup=f"ext:{key}",
-            showlegend=key not in legend_once,
-            **cell,
+            name=f"suppressed (n < {k})",
+            legendgroup="suppressed",
+            showlegend=legend_suppressed and not hidden.empty,
+            **on,
+        )
+    )
+    return traces, shapes
+
+
+def external_traces(
+    ext: pd.DataFrame,
+    *,
+    colour_of: dict,
+    legend_once: set,
+    per_division: bool = False,
+    axes: tuple[str, str] | None = None,
+) -> list[dict]:
+    """Published scores as dashed lines, one per source × area, named by their source (one per
+    source in a division's own panel)."""
+    on = {} if axes is None else dict(xaxis=axes[0], yaxis=axes[1])
+    traces = []
+    for (source, area), grp in ext.groupby(["source", "area"], sort=True):
+        key = source if per_division else (source, area)
+        colour = colour_of.setdefault(key, EXTERNAL_COLOURS[len(colour_of) % len(EXTERNAL_COLOURS)])
+        name = source if per_division else f"{source} · {area}"
+        traces.append(
+            dict(
+                type="scatter",
+                x=[month_mid(m) for m in grp["period_month"]],
+                y=floats(grp["score"]),
+                mode="lines+markers",
+                line=dict(color=colour, width=2, dash="dash"),
+                marker=dict(symbol="diamond-open", size=8, color=colour),
+                connectgaps=False,
+                hovertext=[plain(t) for t in grp["hover"]],
+                hoverinfo="text",
+                name=plain(name),
+                legendgroup=f"ext:{key}",
+                showlegend=key not in legend_once,
+                **on,
+            )
         )
         legend_once.add(key)
+    return traces
 
 
 def trend_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: str, k: int) -> go.Figure:
-    fig = go.Figure()
     lo, hi = y_range(series, metric, ext)
-    add_our_trace(fig, series, metric, k, labels=True, legend=True, ymark=hi - (hi - lo) * 0.08)
-    add_external(fig, ext, colour_of={}, legend_once=set())
-    style(fig, height=440, y_title=f"{METRIC_LABELS[metric]} score (0-100)")
-    fig.update_yaxes(range=[lo, hi])
-    fig.update_layout(hovermode="closest", legend=dict(font=dict(size=12)))
-    return fig
+    traces, shapes = our_traces(series, metric, k, labels=True, legend=True, ymark=hi - (hi - lo) * 0.08)
+    traces += external_traces(ext, colour_of={}, legend_once=set())
+    return figure(
+        traces,
+        height=440,
+        y_title=f"{METRIC_LABELS[metric]} score (0-100)",
+        layout=dict(
+            yaxis=dict(range=[lo, hi]), hovermode="closest", legend=dict(font=dict(size=12)), shapes=shapes
+        ),
+    )
 
 
 def trend_by_division_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: str, k: int) -> go.Figure:
@@ -252,11 +292,12 @@ def trend_by_division_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: st
     colour_of: dict = {}
     legend_once: set = set()
     marked = False
+    traces: list[dict] = []
+    shapes: list[dict] = []
     for i, (code, _) in enumerate(divisions):
-        cell = dict(row=i // cols + 1, col=i % cols + 1)
+        axes = ("x" if i == 0 else f"x{i + 1}", "y" if i == 0 else f"y{i + 1}")
         s = shown_divs[shown_divs["division_code"] == code]
-        marked |= add_our_trace(
-            fig,
+        cell_traces, cell_shapes = our_traces(
             s,
             metric,
             k,
@@ -264,12 +305,21 @@ def trend_by_division_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: st
             legend=i == 0,
             ymark=hi - (hi - lo) * 0.08,
             legend_suppressed=not marked,
-            **cell,
+            axes=axes,
         )
+        marked |= bool(cell_shapes)
+        traces += cell_traces
+        shapes += cell_shapes
         if not ext.empty:
-            add_external(
-                fig, ext[ext["division_code"] == code], colour_of=colour_of, legend_once=legend_once, **cell
+            traces += external_traces(
+                ext[ext["division_code"] == code],
+                colour_of=colour_of,
+                legend_once=legend_once,
+                per_division=True,
+                axes=axes,
             )
+    # one add_traces call and one layout update: each add_scatter/add_vrect re-lays-out the figure
+    fig.add_traces(traces)
     style(fig, height=250 * rows + 130)
     fig.update_yaxes(range=[lo, hi])
     fig.update_yaxes(title=f"{METRIC_LABELS[metric]} (0-100)", col=1)
@@ -278,6 +328,7 @@ def trend_by_division_figure(series: pd.DataFrame, ext: pd.DataFrame, metric: st
         hovermode="closest",
         legend=dict(font=dict(size=12), y=1.0, yanchor="top", yref="container"),
         margin=dict(t=90),
+        shapes=shapes,
     )
     return fig
 
@@ -291,8 +342,8 @@ def comparison_figure(
     shown = df["status"] == fb.SHOWN
     score = floats(df[f"{metric}_score"])
     lo, hi = floats(df[f"{metric}_ci_low"]), floats(df[f"{metric}_ci_high"])
-    fig = go.Figure()
-    fig.add_scatter(
+    points = dict(
+        type="scatter",
         x=score,
         y=names,
         mode="markers",
@@ -334,25 +385,40 @@ def comparison_figure(
         hoverinfo="text",
         name=f"{METRIC_LABELS[metric]} with 95% CI",
     )
+    traces = [points]
     values = [v for v in lo + hi if v is not None] + ([total] if total is not None else [])
     x0 = math.floor(min(values) - 3) if values else 0
     x1 = math.ceil(max(values) + 3) if values else 100
     hidden = df[~shown]
     if not hidden.empty:
-        fig.add_scatter(
-            x=[x0] * len(hidden),
-            y=[plain(n) for n in hidden[label_col]],
-            mode="text",
-            text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
-            textposition="middle right",
-            textfont=dict(size=13),
-            hovertext=[
-                plain(f"{n} · {lab}")
-                for n, lab in zip(hidden[label_col], hidden["status_label"], strict=True)
-            ],
-            hoverinfo="text",
-            name=f"{SUPPRESSED_MARK} suppressed: no score, no n",
+        traces.append(
+            dict(
+                type="scatter",
+                x=[x0] * len(hidden),
+                y=[plain(n) for n in hidden[label_col]],
+                mode="text",
+                text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
+                textposition="middle right",
+                textfont=dict(size=13),
+                hovertext=[
+                    plain(f"{n} · {lab}")
+                    for n, lab in zip(hidden[label_col], hidden["status_label"], strict=True)
+                ],
+                hoverinfo="text",
+                name=f"{SUPPRESSED_MARK} suppressed: no score, no n",
+            )
         )
+    fig = figure(
+        traces,
+        height=max(240, 26 * len(df) + 110),
+        layout=dict(
+            xaxis=dict(range=[x0, x1], title=f"{METRIC_LABELS[metric]} score (0-100)"),
+            yaxis=dict(type="category", automargin=True),
+            hovermode="closest",
+            showlegend=False,
+            margin=dict(t=40),
+        ),
+    )
     if total is not None:
         fig.add_vline(
             x=total,
@@ -360,56 +426,55 @@ def comparison_figure(
             annotation_text=f"all in filter {total:.1f}",
             annotation_position="top",
         )
-    style(fig, height=max(240, 26 * len(df) + 110), y_title=None)
-    fig.update_xaxes(range=[x0, x1], title=f"{METRIC_LABELS[metric]} score (0-100)")
-    fig.update_yaxes(type="category", automargin=True)
-    fig.update_layout(hovermode="closest", showlegend=False, margin=dict(t=40))
     return fig
 
 
 def channel_figure(vol: pd.DataFrame, k: int) -> go.Figure:
-    fig = go.Figure()
     xs = {b: mid(b, e) for b, e in zip(vol["bucket_start"], vol["bucket_end"], strict=True)}
-    for i, (channel, grp) in enumerate(vol.groupby("channel", sort=False)):
-        fig.add_bar(
+    traces = [
+        dict(
+            type="bar",
             x=[xs[b] for b in grp["bucket_start"]],
             y=floats(grp["n"]),
             name=plain(fb.channel_name(channel)),
-            marker_color=PALETTE[i % len(PALETTE)],
+            marker=dict(color=PALETTE[i % len(PALETTE)]),
             hovertext=[plain(t) for t in grp["hover"]],
             hoverinfo="text",
         )
+        for i, (channel, grp) in enumerate(vol.groupby("channel", sort=False))
+    ]
     hidden = vol[vol["status"].isin(fb.HIDDEN)]
     if not hidden.empty:
         tops = vol.groupby("bucket_start")["n"].sum(min_count=0).astype(float)
         notes = hidden.groupby("bucket_start")["hover"].apply(lambda s: "<br>".join(plain(t) for t in s))
-        fig.add_scatter(
-            x=[xs[b] for b in notes.index],
-            y=[float(tops.get(b, 0.0)) for b in notes.index],
-            mode="markers+text",
-            text=["suppressed"] * len(notes),
-            textposition="top center",
-            textfont=dict(size=11),
-            marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
-            hovertext=list(notes),
-            hoverinfo="text",
-            name=f"{SUPPRESSED_MARK} a channel here is suppressed (n < {k}): bar left out",
-            cliponaxis=False,
+        traces.append(
+            dict(
+                type="scatter",
+                x=[xs[b] for b in notes.index],
+                y=[float(tops.get(b, 0.0)) for b in notes.index],
+                mode="markers+text",
+                text=["suppressed"] * len(notes),
+                textposition="top center",
+                textfont=dict(size=11),
+                marker=dict(symbol="circle-x-open", size=14, color=GREY, line=dict(width=2)),
+                hovertext=list(notes),
+                hoverinfo="text",
+                name=f"{SUPPRESSED_MARK} a channel here is suppressed (n < {k}): bar left out",
+                cliponaxis=False,
+            )
         )
-    style(fig, height=380, y_title="Responses")
-    fig.update_layout(barmode="stack", hovermode="closest")
-    return fig
+    return figure(traces, height=380, y_title="Responses", layout=dict(barmode="stack", hovermode="closest"))
 
 
 def topics_figure(topics: pd.DataFrame, k: int) -> go.Figure:
     df = topics.iloc[::-1]
     shown = ~df["status"].isin(fb.HIDDEN)
-    fig = go.Figure()
-    fig.add_bar(
+    bars = dict(
+        type="bar",
         x=floats(df["n"].where(shown)),
         y=[plain(t) for t in df["topic_name"]],
         orientation="h",
-        marker_color=OURS,
+        marker=dict(color=OURS),
         text=[f"{int(n):,}" if ok else "" for n, ok in zip(df["n"].fillna(0), shown, strict=True)],
         textposition="outside",
         cliponaxis=False,
@@ -422,23 +487,32 @@ def topics_figure(topics: pd.DataFrame, k: int) -> go.Figure:
         hoverinfo="text",
         name="Responses mentioning the topic",
     )
+    traces = [bars]
     hidden = df[~shown]
     if not hidden.empty:
-        fig.add_scatter(
-            x=[0] * len(hidden),
-            y=[plain(t) for t in hidden["topic_name"]],
-            mode="text",
-            text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
-            textposition="middle right",
-            textfont=dict(size=13),
-            hoverinfo="skip",
-            name="suppressed",
+        traces.append(
+            dict(
+                type="scatter",
+                x=[0] * len(hidden),
+                y=[plain(t) for t in hidden["topic_name"]],
+                mode="text",
+                text=[f"  {SUPPRESSED_MARK} {lab}" for lab in hidden["status_label"]],
+                textposition="middle right",
+                textfont=dict(size=13),
+                hoverinfo="skip",
+                name="suppressed",
+            )
         )
-    style(fig, height=max(220, 30 * len(df) + 80), y_title=None)
-    fig.update_xaxes(title="Responses mentioning the topic", rangemode="tozero")
-    fig.update_yaxes(type="category", automargin=True)
-    fig.update_layout(hovermode="closest", showlegend=False)
-    return fig
+    return figure(
+        traces,
+        height=max(220, 30 * len(df) + 80),
+        layout=dict(
+            xaxis=dict(title="Responses mentioning the topic", rangemode="tozero"),
+            yaxis=dict(type="category", automargin=True),
+            hovermode="closest",
+            showlegend=False,
+        ),
+    )
 
 
 def topic_heatmap(trend: pd.DataFrame) -> go.Figure:
@@ -469,25 +543,28 @@ def topic_heatmap(trend: pd.DataFrame) -> go.Figure:
         ]
         for t in topics
     ]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[f"{b:%b %Y}" for b in months],
-            y=[plain(t) for t in topics],
-            text=text,
-            texttemplate="%{text}",
-            hovertext=hover,
-            hoverinfo="text",
-            colorscale=[[0, rgba(OURS, 0.08)], [1, rgba(OURS, 0.75)]],
-            showscale=False,
-            xgap=2,
-            ygap=2,
-        )
+    heat = dict(
+        type="heatmap",
+        z=z,
+        x=[f"{b:%b %Y}" for b in months],
+        y=[plain(t) for t in topics],
+        text=text,
+        texttemplate="%{text}",
+        hovertext=hover,
+        hoverinfo="text",
+        colorscale=[[0, rgba(OURS, 0.08)], [1, rgba(OURS, 0.75)]],
+        showscale=False,
+        xgap=2,
+        ygap=2,
     )
-    style(fig, height=max(220, 34 * len(topics) + 80), y_title=None)
-    fig.update_xaxes(type="category", side="top")
-    fig.update_yaxes(type="category", automargin=True, autorange="reversed")
-    return fig
+    return figure(
+        [heat],
+        height=max(220, 34 * len(topics) + 80),
+        layout=dict(
+            xaxis=dict(type="category", side="top"),
+            yaxis=dict(type="category", automargin=True, autorange="reversed"),
+        ),
+    )
 
 
 def score_table(

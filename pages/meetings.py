@@ -29,7 +29,7 @@ from data_access.meetings import (
 from data_access.settings import small_n_k
 from ui import cache
 from ui.pager import deferred_download, pager_controls, requested_page
-from ui.theme import PALETTE, empty, show, style
+from ui.theme import PALETTE, empty, figure, show
 from ui.widgets import header, kpi_tile, table
 
 GRAIN_LABELS = {"week": "Weekly", "month": "Monthly"}
@@ -115,7 +115,7 @@ def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
     df = _with_labels(df, grain)
     order = df.groupby("split_label")["meetings_count"].sum().sort_values(ascending=False).index
     periods = df.drop_duplicates("period_start")
-    fig = go.Figure()
+    traces: list[dict] = []
     for i, name in enumerate(order):
         part = df[df["split_label"] == name]
         colour = PALETTE[i % len(PALETTE)]
@@ -124,40 +124,52 @@ def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
             bars = part[part["is_partial"] == partial]
             if bars.empty:
                 continue
-            fig.add_bar(
-                x=bars["period_label"],
-                y=bars["meetings_count"],
-                name=_plain(name),
-                legendgroup=name,
-                showlegend=not partial or bool(part["is_partial"].all()),
-                marker=dict(color=colour, pattern=dict(shape="/" if partial else "")),
-                opacity=0.75 if partial else 1.0,
-                customdata=bars[["residents_count"]],
-                hovertemplate="%{fullData.name}: %{y} meetings · %{customdata[0]:,} residents<extra></extra>",
+            traces.append(
+                dict(
+                    type="bar",
+                    x=bars["period_label"],
+                    y=bars["meetings_count"],
+                    name=_plain(name),
+                    legendgroup=name,
+                    showlegend=not partial or bool(part["is_partial"].all()),
+                    marker=dict(color=colour, pattern=dict(shape="/" if partial else "")),
+                    opacity=0.75 if partial else 1.0,
+                    customdata=bars[["residents_count"]],
+                    hovertemplate="%{fullData.name}: %{y} meetings · %{customdata[0]:,} residents<extra></extra>",
+                )
             )
     totals = df.groupby("period_start", sort=True)["meetings_count"].sum()
     edges = periods[periods["is_partial"]]
     if not edges.empty:
-        fig.add_scatter(
-            x=edges["period_label"],
-            y=[totals[s] for s in edges["period_start"]],
-            mode="text",
-            text=[
-                f"partial<br>{d} of {n} days"
-                for d, n in zip(edges.days_in_period, edges.period_days, strict=True)
-            ],
-            textposition="top center",
-            textfont=dict(size=11),
-            cliponaxis=False,
-            showlegend=False,
-            hoverinfo="skip",
+        traces.append(
+            dict(
+                type="scatter",
+                x=edges["period_label"],
+                y=[totals[s] for s in edges["period_start"]],
+                mode="text",
+                text=[
+                    f"partial<br>{d} of {n} days"
+                    for d, n in zip(edges.days_in_period, edges.period_days, strict=True)
+                ],
+                textposition="top center",
+                textfont=dict(size=11),
+                cliponaxis=False,
+                showlegend=False,
+                hoverinfo="skip",
+            )
         )
-    fig.update_layout(barmode="stack", bargap=0.15)
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(periods["period_label"]))
-    fig.update_yaxes(rangemode="tozero")
     top = float(totals.max()) if len(totals) else 0.0
-    fig.update_yaxes(range=[0, top * 1.25 + 1])
-    return style(fig, height=400, y_title=f"Meetings per {grain}")
+    return figure(
+        traces,
+        height=400,
+        y_title=f"Meetings per {grain}",
+        layout=dict(
+            barmode="stack",
+            bargap=0.15,
+            xaxis=dict(type="category", categoryorder="array", categoryarray=list(periods["period_label"])),
+            yaxis=dict(rangemode="tozero", range=[0, top * 1.25 + 1]),
+        ),
+    )
 
 
 def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = None) -> go.Figure:
@@ -169,25 +181,31 @@ def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = Non
         _plain(n) + (f"<br>{_plain(c)}" if context_col and isinstance(c, str) else "")
         for n, c in zip(df[name_col], df[context_col] if context_col else df[name_col], strict=True)
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=df["meetings_count"],
-            y=labels,
-            orientation="h",
-            text=text,
-            textposition="outside",
-            cliponaxis=False,
-            marker_color=PALETTE[0],
-            customdata=hover,
-            hovertemplate="%{customdata}<br>%{x} meetings<extra></extra>",
-        )
+    bars = dict(
+        type="bar",
+        x=df["meetings_count"],
+        y=labels,
+        orientation="h",
+        text=text,
+        textposition="outside",
+        cliponaxis=False,
+        marker=dict(color=PALETTE[0]),
+        customdata=hover,
+        hovertemplate="%{customdata}<br>%{x} meetings<extra></extra>",
     )
-    # leave room right of the longest bar for its outside label
-    fig.update_xaxes(range=[0, float(df["meetings_count"].max()) * 2.0], showticklabels=False, showgrid=False)
-    fig.update_yaxes(type="category", automargin=True)
-    style(fig, height=max(240, 30 * len(df) + 40))
-    fig.update_layout(hovermode="closest", showlegend=False)
-    return fig
+    return figure(
+        [bars],
+        height=max(240, 30 * len(df) + 40),
+        layout=dict(
+            # leave room right of the longest bar for its outside label
+            xaxis=dict(
+                range=[0, float(df["meetings_count"].max()) * 2.0], showticklabels=False, showgrid=False
+            ),
+            yaxis=dict(type="category", automargin=True),
+            hovermode="closest",
+            showlegend=False,
+        ),
+    )
 
 
 def day_heatmap(df: pd.DataFrame) -> go.Figure:
@@ -203,26 +221,29 @@ def day_heatmap(df: pd.DataFrame) -> go.Figure:
         .reindex(index=range(1, 8), columns=weeks)
     )
     few = len(weeks) <= 26
-    fig = go.Figure(
-        go.Heatmap(
-            x=weeks,
-            y=DAY_NAMES,
-            z=z.to_numpy(dtype=float),
-            customdata=days.fillna("outside the period").to_numpy(),
-            colorscale=HEAT_SCALE,
-            xgap=2,
-            ygap=2,
-            texttemplate="%{z}" if few else None,
-            hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
-            colorbar=dict(title=dict(text="Meetings"), thickness=12),
-            hoverongaps=False,
-        )
+    heat = dict(
+        type="heatmap",
+        x=weeks,
+        y=DAY_NAMES,
+        z=z.to_numpy(dtype=float),
+        customdata=days.fillna("outside the period").to_numpy(),
+        colorscale=HEAT_SCALE,
+        xgap=2,
+        ygap=2,
+        texttemplate="%{z}" if few else None,
+        hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
+        colorbar=dict(title=dict(text="Meetings"), thickness=12),
+        hoverongaps=False,
     )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", tickangle=-45 if not few else 0)
-    style(fig, height=330)
-    fig.update_layout(hovermode="closest")
-    return fig
+    return figure(
+        [heat],
+        height=330,
+        layout=dict(
+            yaxis=dict(autorange="reversed", type="category"),
+            xaxis=dict(type="category", tickangle=-45 if not few else 0),
+            hovermode="closest",
+        ),
+    )
 
 
 def concerns_chart(df: pd.DataFrame, grain: str) -> go.Figure:
@@ -244,25 +265,28 @@ def concerns_chart(df: pd.DataFrame, grain: str) -> go.Figure:
     )
     custom = [[int(h) for h in held] for _ in tags]
     few = len(periods) <= 26
-    fig = go.Figure(
-        go.Heatmap(
-            x=periods,
-            y=tags,
-            z=z.to_numpy(dtype=float),
-            customdata=custom,
-            colorscale=HEAT_SCALE,
-            xgap=2,
-            ygap=2,
-            texttemplate="%{z}" if few else None,
-            hovertemplate="%{y} · %{x}: raised at %{z} of %{customdata} meetings<extra></extra>",
-            colorbar=dict(title=dict(text="Meetings"), thickness=12),
-        )
+    heat = dict(
+        type="heatmap",
+        x=periods,
+        y=tags,
+        z=z.to_numpy(dtype=float),
+        customdata=custom,
+        colorscale=HEAT_SCALE,
+        xgap=2,
+        ygap=2,
+        texttemplate="%{z}" if few else None,
+        hovertemplate="%{y} · %{x}: raised at %{z} of %{customdata} meetings<extra></extra>",
+        colorbar=dict(title=dict(text="Meetings"), thickness=12),
     )
-    fig.update_yaxes(autorange="reversed", type="category", automargin=True)
-    fig.update_xaxes(type="category", tickangle=-45 if not few else 0)
-    style(fig, height=max(260, 30 * len(tags) + 90))
-    fig.update_layout(hovermode="closest")
-    return fig
+    return figure(
+        [heat],
+        height=max(260, 30 * len(tags) + 90),
+        layout=dict(
+            yaxis=dict(autorange="reversed", type="category", automargin=True),
+            xaxis=dict(type="category", tickangle=-45 if not few else 0),
+            hovermode="closest",
+        ),
+    )
 
 
 # -- the page -------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from data_access.staffing import (
 from ui import cache
 from ui.filters import names
 from ui.pager import deferred_download, pager_controls, requested_page
-from ui.theme import PALETTE, empty, show, style
+from ui.theme import PALETTE, empty, figure, show
 from ui.widgets import header, table
 
 BELOW = f"▼ below {BELOW_FILLED_SHARE:.0%} filled"
@@ -68,20 +68,19 @@ def status(is_below: bool) -> str:
     return BELOW if is_below else OK
 
 
-def titled(fig: go.Figure, title: str, **kwargs) -> go.Figure:
-    """ui.theme.style, with room for the title above the legend (both sit in the top margin)."""
-    style(fig, title=title, **kwargs)
-    fig.update_layout(
+def titled(traces: list[dict], title: str, *, layout: dict | None = None, **kwargs) -> go.Figure:
+    """ui.theme.figure, with room for the title above the legend (both sit in the top margin)."""
+    room = dict(
         margin=dict(t=78),
         title=dict(y=1, yref="container", yanchor="top", pad=dict(t=8), x=0, xanchor="left"),
     )
-    return fig
+    return figure(traces, title=title, layout={**room, **(layout or {})}, **kwargs)
 
 
-def month_axis(fig: go.Figure, months: int) -> None:
+def month_axis(months: int) -> dict:
     """Monthly ticks that stay horizontal on a half-width chart: every month up to 6, then every 2nd or 3rd."""
     step = 1 if months <= 6 else 2 if months <= 12 else 3
-    fig.update_xaxes(tickformat="%b %Y", dtick=f"M{step}", tickangle=0)
+    return dict(tickformat="%b %Y", dtick=f"M{step}", tickangle=0)
 
 
 def bars_fig(df: pd.DataFrame, names_: list[str], title: str) -> go.Figure:
@@ -91,12 +90,23 @@ def bars_fig(df: pd.DataFrame, names_: list[str], title: str) -> go.Figure:
         f"{n}{' ▼' if b else ''}<br>{'—' if pd.isna(s) else f'{s:.0%}'} filled"
         for n, s, b in zip(names_, df["filled_share"], df["is_below_filled"], strict=True)
     ]
-    fig = go.Figure()
-    for col, label in MEASURES:
-        fig.add_bar(name=label, x=labels, y=df[col], hovertemplate=f"{label}: %{{y:.1f}} FTE<extra></extra>")
-    fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_yaxes(rangemode="tozero")
-    return titled(fig, title, y_title="FTE", height=400)
+    traces = [
+        dict(
+            type="bar",
+            name=label,
+            x=labels,
+            y=df[col],
+            hovertemplate=f"{label}: %{{y:.1f}} FTE<extra></extra>",
+        )
+        for col, label in MEASURES
+    ]
+    return titled(
+        traces,
+        title,
+        y_title="FTE",
+        height=400,
+        layout=dict(barmode="group", bargap=0.25, yaxis=dict(rangemode="tozero")),
+    )
 
 
 def last_month_table(df: pd.DataFrame, key_col: str, key_label: str, names_: dict[str, str]) -> pd.DataFrame:
@@ -244,17 +254,24 @@ with left:
     if trend.empty:
         empty("No staffing rows in these months for these filters.")
     else:
-        fig = go.Figure()
-        for col, label in MEASURES:
-            fig.add_scatter(
+        lines = [
+            dict(
+                type="scatter",
                 name=label,
                 x=trend["month"],
                 y=trend[col],
                 mode="lines+markers",
                 hovertemplate=f"{label}: %{{y:.1f}} FTE<extra></extra>",
             )
-        month_axis(fig, len(trend))
-        show(titled(fig, "Authorized, filled and available FTE", y_title="FTE"), key="staffing_trend")
+            for col, label in MEASURES
+        ]
+        fig = titled(
+            lines,
+            "Authorized, filled and available FTE",
+            y_title="FTE",
+            layout=dict(xaxis=month_axis(len(trend))),
+        )
+        show(fig, key="staffing_trend")
         st.caption(
             f"{len(trend)} month{'s' if len(trend) != 1 else ''}, "
             f"{month_label(trend.month.min())} – {month_label(trend.month.max())}; "
@@ -265,15 +282,15 @@ with right:
     if vac.empty:
         empty("No staffing rows in these months for these filters.")
     else:
-        fig = go.Figure()
         if split == "total":
             groups = [("All units", vac)]
         else:
             key_col = "unit_code" if split == "unit" else "division_code"
             lookup_ = unit_names if split == "unit" else division_names
             groups = [(lookup_.get(k, k), g) for k, g in vac.groupby(key_col, sort=True)]
-        for label, g in groups:
-            fig.add_scatter(
+        lines = [
+            dict(
+                type="scatter",
                 name=label,
                 x=g["month"],
                 y=g["vacancy_rate"],
@@ -282,6 +299,16 @@ with right:
                 hovertemplate=f"{label}: %{{y:.0%}} (%{{customdata[0]:.1f}} of %{{customdata[1]:.1f}} FTE vacant)"
                 "<extra></extra>",
             )
+            for label, g in groups
+        ]
+        fig = titled(
+            lines,
+            "Vacancy rate",
+            y_title="vacant ÷ authorized",
+            layout=dict(
+                yaxis=dict(tickformat=".0%", rangemode="tozero"), xaxis=month_axis(vac["month"].nunique())
+            ),
+        )
         fig.add_hline(
             y=1 - BELOW_FILLED_SHARE,
             line_dash="dot",
@@ -289,9 +316,7 @@ with right:
             annotation_text=f"{BELOW_FILLED_SHARE:.0%} filled",
             annotation_position="top right",
         )
-        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-        month_axis(fig, vac["month"].nunique())
-        show(titled(fig, "Vacancy rate", y_title="vacant ÷ authorized"), key="vacancy_trend")
+        show(fig, key="vacancy_trend")
         st.caption(
             "Vacancy rate = (authorized − filled) ÷ authorized. Above the dotted line a group is below "
             f"{BELOW_FILLED_SHARE:.0%} filled."
@@ -314,27 +339,31 @@ with right:
     if cit.empty:
         empty(f"No sworn staff serving on {format_date(filters.end)} for these units and patrol divisions.")
     else:
-        fig = go.Figure(
-            go.Bar(
-                x=cit["cit_trained_share"],
-                y=[division_names.get(c, c) for c in cit.division_code],
-                orientation="h",
-                marker_color=PALETTE[0],
-                text=[
-                    f"{s:.0%} · {t} of {n}"
-                    for s, t, n in zip(
-                        cit.cit_trained_share, cit.cit_trained_count, cit.sworn_count, strict=True
-                    )
-                ],
-                textposition="outside",
-                cliponaxis=False,
-                hovertemplate="%{y}: %{x:.0%} CIT-trained<extra></extra>",
-            )
+        bars = dict(
+            type="bar",
+            x=cit["cit_trained_share"],
+            y=[division_names.get(c, c) for c in cit.division_code],
+            orientation="h",
+            marker=dict(color=PALETTE[0]),
+            text=[
+                f"{s:.0%} · {t} of {n}"
+                for s, t, n in zip(cit.cit_trained_share, cit.cit_trained_count, cit.sworn_count, strict=True)
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.0%} CIT-trained<extra></extra>",
         )
-        fig.update_xaxes(tickformat=".0%", range=[0, 1.15], tickvals=[0, 0.25, 0.5, 0.75, 1])
-        fig.update_yaxes(autorange="reversed")
-        fig.update_layout(hovermode="closest", showlegend=False)
-        show(style(fig, height=90 + 36 * len(cit)), key="cit_share")
+        fig = figure(
+            [bars],
+            height=90 + 36 * len(cit),
+            layout=dict(
+                xaxis=dict(tickformat=".0%", range=[0, 1.15], tickvals=[0, 0.25, 0.5, 0.75, 1]),
+                yaxis=dict(autorange="reversed"),
+                hovermode="closest",
+                showlegend=False,
+            ),
+        )
+        show(fig, key="cit_share")
 st.caption(
     f"{metric('cit_trained_share').description} Bars read 'share · trained of sworn'; "
     "staff of civilian units are not counted."
@@ -350,31 +379,33 @@ with left:
         empty("No unit has both staffing rows and a filled FTE in this period for these filters.")
     else:
         shown = wl.dropna(subset=["workload"])
-        fig = go.Figure(
-            go.Bar(
-                x=list(shown.unit_code),
-                y=shown["workload"],
-                marker_color=PALETTE[2],
-                text=[f"{w:.1f}" for w in shown.workload],
-                textposition="outside",
-                cliponaxis=False,
-                customdata=list(
-                    zip(
-                        [unit_names.get(c, c) for c in shown.unit_code],
-                        shown.meetings_count,
-                        shown.avg_filled_fte,
-                        strict=True,
-                    )
-                ),
-                hovertemplate="%{customdata[0]}: %{y:.2f} meetings per filled FTE per month<br>"
-                "%{customdata[1]} meetings · %{customdata[2]:.1f} average filled FTE<extra></extra>",
-            )
+        bars = dict(
+            type="bar",
+            x=list(shown.unit_code),
+            y=shown["workload"],
+            marker=dict(color=PALETTE[2]),
+            text=[f"{w:.1f}" for w in shown.workload],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=list(
+                zip(
+                    [unit_names.get(c, c) for c in shown.unit_code],
+                    shown.meetings_count,
+                    shown.avg_filled_fte,
+                    strict=True,
+                )
+            ),
+            hovertemplate="%{customdata[0]}: %{y:.2f} meetings per filled FTE per month<br>"
+            "%{customdata[1]} meetings · %{customdata[2]:.1f} average filled FTE<extra></extra>",
         )
-        fig.update_layout(hovermode="closest")
-        show(
-            titled(fig, "Meetings per filled FTE per month", y_title="meetings / FTE / month", height=340),
-            key="workload",
+        fig = titled(
+            [bars],
+            "Meetings per filled FTE per month",
+            y_title="meetings / FTE / month",
+            height=340,
+            layout=dict(hovermode="closest"),
         )
+        show(fig, key="workload")
 with right:
     table(
         pd.DataFrame(

@@ -37,7 +37,7 @@ from ui.briefing_html import (
     suppressed_text,
 )
 from ui.text import plain_md
-from ui.theme import PALETTE, STATUS_COLOURS, empty, show, status_label, style
+from ui.theme import PALETTE, STATUS_COLOURS, empty, house_layout, merged, show, status_label
 from ui.widgets import download
 
 Run = Callable[..., Any]  # run(query_fn, filters, **kwargs) -> the query's result
@@ -233,17 +233,22 @@ def coverage_slide(run: Run, f: Filters) -> Slide:
     )
 
 
-def _big(fig: go.Figure, *, height: int) -> go.Figure:
-    """Room-sized type on every part of a chart (explicit sizes win over the Streamlit theme's)."""
-    style(fig, height=height)
-    fig.update_layout(
-        font=dict(size=CHART_FONT),
-        legend=dict(font=dict(size=CHART_FONT)),
-        hoverlabel=dict(font=dict(size=CHART_FONT)),
-        hovermode="closest",
+def _big(fig: go.Figure, *, height: int, layout: dict | None = None) -> go.Figure:
+    """The house look with room-sized type on every part of a chart (explicit sizes win over the
+    Streamlit theme's), then `layout`: one layout update, as each update call re-lays-out the figure."""
+    axis = dict(tickfont=dict(size=CHART_FONT - 2), title=dict(font=dict(size=CHART_FONT)))
+    big = merged(
+        house_layout(None, height),
+        dict(
+            font=dict(size=CHART_FONT),
+            legend=dict(font=dict(size=CHART_FONT)),
+            hoverlabel=dict(font=dict(size=CHART_FONT)),
+            hovermode="closest",
+        ),
     )
-    fig.update_xaxes(tickfont=dict(size=CHART_FONT - 2), title_font=dict(size=CHART_FONT))
-    fig.update_yaxes(tickfont=dict(size=CHART_FONT - 2), title_font=dict(size=CHART_FONT))
+    for ax in (*fig.select_xaxes(), *fig.select_yaxes()):
+        big[ax.plotly_name] = axis
+    fig.update_layout(merged(big, layout or {}))
     return fig
 
 
@@ -252,28 +257,36 @@ def _staffing_figure(units: pd.DataFrame) -> go.Figure:
         chart_text(name) + (f" {BELOW_MARK}" if below else "")
         for name, below in zip(units["unit_name"], units["is_below_filled"], strict=True)
     ]
-    fig = go.Figure()
-    for i, (col, name) in enumerate(
-        (("authorized", "Authorized"), ("filled", "Filled"), ("available", "Available"))
-    ):
-        fig.add_bar(
+    traces = [
+        dict(
+            type="bar",
             y=labels,
             x=units[col],
             name=name,
             orientation="h",
-            marker_color=PALETTE[i],
+            marker=dict(color=PALETTE[i]),
             text=[f"{v:,.1f}" for v in units[col]],
             textposition="outside",
             textfont=dict(size=CHART_FONT - 2),
             cliponaxis=False,
             hovertemplate=f"%{{y}}<br>{name}: %{{x:,.1f}} FTE<extra></extra>",
         )
-    _big(fig, height=CHART_HEIGHT)
-    fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.05)
-    fig.update_layout(uniformtext=dict(minsize=CHART_FONT - 4, mode="show"))
-    fig.update_xaxes(title_text="FTE")
-    fig.update_yaxes(autorange="reversed", title_text=None)
-    return fig
+        for i, (col, name) in enumerate(
+            (("authorized", "Authorized"), ("filled", "Filled"), ("available", "Available"))
+        )
+    ]
+    return _big(
+        go.Figure(dict(data=traces)),
+        height=CHART_HEIGHT,
+        layout=dict(
+            barmode="group",
+            bargap=0.22,
+            bargroupgap=0.05,
+            uniformtext=dict(minsize=CHART_FONT - 4, mode="show"),
+            xaxis=dict(title=dict(text="FTE")),
+            yaxis=dict(autorange="reversed", title=dict(text=None)),
+        ),
+    )
 
 
 def staffing_slide(run: Run, f: Filters) -> Slide:
@@ -366,74 +379,92 @@ def _trend_figure(series: pd.DataFrame, k: int, grain: str) -> go.Figure:
         _bucket_label(b, grain, p) for b, p in zip(series["bucket_start"], series["is_partial"], strict=True)
     ]
     hidden_rows = series["status"].isin(HIDDEN)
+    top: list[dict] = []  # added in one call per row: each add_scatter re-lays-out the figure
     for i, (name, label) in enumerate((("trust", "Trust"), ("safety", "Safety"))):
         colour = PALETTE[i]
         lo, hi = series[f"{name}_ci_low"].astype(float), series[f"{name}_ci_high"].astype(float)
-        fig.add_scatter(
-            x=x, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False, row=1, col=1
+        top.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=hi,
+                mode="lines",
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+            )
         )
-        fig.add_scatter(
-            x=x,
-            y=lo,
-            mode="lines",
-            line=dict(width=0),
-            fill="tonexty",
-            fillcolor=_rgba(colour, 0.18),
-            hoverinfo="skip",
-            name=f"{label} 95% CI",
-            showlegend=False,
-            row=1,
-            col=1,
+        top.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=lo,
+                mode="lines",
+                line=dict(width=0),
+                fill="tonexty",
+                fillcolor=_rgba(colour, 0.18),
+                hoverinfo="skip",
+                name=f"{label} 95% CI",
+                showlegend=False,
+            )
         )
-        fig.add_scatter(
-            x=x,
-            y=series[f"{name}_score"].astype(float),
-            mode="lines+markers",
-            name=f"{label} score",
-            line=dict(color=colour, width=4),
-            marker=dict(
-                size=13,
-                color=colour,
-                symbol=["circle-open" if p else "circle" for p in series["is_partial"]],
-                line=dict(width=3, color=colour),
-            ),
-            hovertext=[chart_text(t) for t in series[f"{name}_hover"]],
-            hoverinfo="text",
-            connectgaps=False,
-            row=1,
-            col=1,
+        top.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=series[f"{name}_score"].astype(float),
+                mode="lines+markers",
+                name=f"{label} score",
+                line=dict(color=colour, width=4),
+                marker=dict(
+                    size=13,
+                    color=colour,
+                    symbol=["circle-open" if p else "circle" for p in series["is_partial"]],
+                    line=dict(width=3, color=colour),
+                ),
+                hovertext=[chart_text(t) for t in series[f"{name}_hover"]],
+                hoverinfo="text",
+                connectgaps=False,
+            )
         )
     n_shown = series["n"].astype("Float64")
-    fig.add_bar(
-        x=x,
-        y=[None if pd.isna(v) else float(v) for v in n_shown],
-        name="Responses (n)",
-        marker_color=PALETTE[7],
-        text=["" if pd.isna(v) else f"{int(v):,}" for v in n_shown],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="n = %{y:,}<extra></extra>",
-        row=2,
-        col=1,
-    )
+    bottom: list[dict] = [
+        dict(
+            type="bar",
+            x=x,
+            y=[None if pd.isna(v) else float(v) for v in n_shown],
+            name="Responses (n)",
+            marker=dict(color=PALETTE[7]),
+            text=["" if pd.isna(v) else f"{int(v):,}" for v in n_shown],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="n = %{y:,}<extra></extra>",
+        )
+    ]
     if hidden_rows.any():
         hidden = series[hidden_rows]
-        fig.add_scatter(
-            x=[x[i] for i in range(len(x)) if hidden_rows.iloc[i]],
-            y=[0] * len(hidden),
-            mode="markers",
-            name=suppressed_text(k),
-            marker=dict(symbol="circle-x-open", size=20, color="#555555", line=dict(width=2)),
-            hovertext=[chart_text(t) for t in hidden["status_label"]],
-            hoverinfo="text",
-            row=2,
-            col=1,
+        bottom.append(
+            dict(
+                type="scatter",
+                x=[x[i] for i in range(len(x)) if hidden_rows.iloc[i]],
+                y=[0] * len(hidden),
+                mode="markers",
+                name=suppressed_text(k),
+                marker=dict(symbol="circle-x-open", size=20, color="#555555", line=dict(width=2)),
+                hovertext=[chart_text(t) for t in hidden["status_label"]],
+                hoverinfo="text",
+            )
         )
-    _big(fig, height=CHART_HEIGHT)
-    fig.update_layout(bargap=0.3)
-    fig.update_yaxes(title_text="Score (0-100)", row=1, col=1)
-    fig.update_yaxes(title_text="n", row=2, col=1, rangemode="tozero")
-    return fig
+    fig.add_traces(top + bottom, rows=[1] * len(top) + [2] * len(bottom), cols=1)
+    return _big(
+        fig,
+        height=CHART_HEIGHT,
+        layout=dict(
+            bargap=0.3,
+            yaxis=dict(title=dict(text="Score (0-100)")),
+            yaxis2=dict(title=dict(text="n"), rangemode="tozero"),
+        ),
+    )
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
