@@ -16,6 +16,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   met there (9999-12-31 when none). "Last contact on or before D" is the one spell per community
   × division with contact_date <= D < next_contact_date; stored by next_contact_date, so for a
   recent D only the last row groups are read instead of every meeting ever held.
+- `community_spells`: the same over every division (one row per community × day it was met
+  anywhere, with the next such day), for questions asked without a division filter.
 - `follow_up_facts`: follow-ups with their meeting's community, division and unit (the filters
   that apply to them) and `open_until` (closed date, or 9999-12-31 while open); stored by
   open_until, so "open at D" (open_until > D) reads only the follow-ups still open then.
@@ -88,6 +90,17 @@ ROLLUPS: tuple[Rollup, ...] = (
         from (select distinct m.community_id, m.division_code, m.meeting_date from meetings m) d
         """,
         "next_contact_date, community_id, division_code",
+    ),
+    Rollup(
+        "community_spells",
+        ("meetings",),
+        f"""
+        select d.community_id, d.meeting_date as contact_date,
+               coalesce(lead(d.meeting_date) over (
+                   partition by d.community_id order by d.meeting_date), {FOREVER}) as next_contact_date
+        from (select distinct m.community_id, m.meeting_date from meetings m) d
+        """,
+        "next_contact_date, community_id",
     ),
     Rollup(
         "follow_up_facts",
@@ -273,6 +286,33 @@ def _has(conn: Connection, name: str) -> bool:
 def source(conn: Connection, name: str) -> str:
     """The roll-up as a FROM item: its table, or (in an older database) the same SELECT inline."""
     return name if _has(conn, name) else f"({BY_NAME[name].select})"
+
+
+def community_spells(conn: Connection, f: Filters) -> str:
+    """A FROM item of community spells over the divisions in scope: community_id, contact_date (a
+    day the community was met in one of them) and next_contact_date (the next such day, 9999-12-31
+    when none). Correct for every spell with next_contact_date > :start, which is all a caller may
+    read (it needs :start and a `scoped_communities` CTE).
+
+    Without a division filter: the `community_spells` roll-up. With one: derived from the
+    contact_spells of those divisions that reach past :start, of communities in scope. Leaving
+    out a division's older spells can only change the next contact of a spell that ends before
+    :start anyway: the last contact before :start, in any division, is kept, and so is every
+    contact after it."""
+    if not f.divisions:
+        return source(conn, "community_spells")
+    from data_access.scope import in_list
+
+    return f"""(
+            select d.community_id, d.contact_date,
+                   coalesce(lead(d.contact_date) over (
+                       partition by d.community_id order by d.contact_date), {FOREVER}) as next_contact_date
+            from (
+                select distinct sp.community_id, sp.contact_date
+                from {source(conn, "contact_spells")} sp
+                where {in_list("divisions", "sp.division_code")} and sp.next_contact_date > :start
+                  and sp.community_id in (select community_id from scoped_communities)
+            ) d)"""
 
 
 def meeting_cells(conn: Connection, f: Filters) -> str:

@@ -527,6 +527,23 @@ def test_contact_spells_give_the_last_contact_on_every_day(sample_db):
         assert got.equals(want.sort_index().rename("contact_date")), day
 
 
+def test_community_spells_give_the_last_contact_in_any_division_on_every_day(sample_db):
+    t = _raw_frames(sample_db)
+    contacts = t["meetings"][["community_id", "meeting_date"]].drop_duplicates()
+    spells = t["community_spells"]
+    assert len(spells) == len(contacts)
+    for day in pd.date_range("2024-06-25", "2026-11-25", freq="13D"):
+        past = contacts[contacts.meeting_date <= day]
+        last = past.groupby("community_id").meeting_date.max()
+        after = contacts[contacts.meeting_date > day].groupby("community_id").meeting_date.min()
+        holding = spells[(spells.contact_date <= day) & (spells.next_contact_date > day)]
+        got = holding.set_index("community_id").sort_index()
+        assert got.contact_date.equals(last.sort_index().rename("contact_date")), day
+        # the next contact after the day, anywhere (9999-12-31 when there is none yet)
+        want_next = after.reindex(got.index).fillna(pd.Timestamp("9999-12-31"))
+        assert got.next_contact_date.equals(want_next.rename("next_contact_date")), day
+
+
 def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
     database = build(
         tmp_path,
