@@ -115,26 +115,28 @@ def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
     df = _with_labels(df, grain)
     order = df.groupby("split_label")["meetings_count"].sum().sort_values(ascending=False).index
     periods = df.drop_duplicates("period_start")
+    # one pass over the rows (a boolean mask per split and per partial flag was most of the chart)
+    groups = dict(iter(df.groupby(["split_label", "is_partial"], sort=False)))
     traces: list[dict] = []
     for i, name in enumerate(order):
-        part = df[df["split_label"] == name]
         colour = PALETTE[i % len(PALETTE)]
+        only_partial = (name, False) not in groups
         # full and partial periods as two traces, so the legend swatch is never hatched
         for partial in (False, True):
-            bars = part[part["is_partial"] == partial]
-            if bars.empty:
+            bars = groups.get((name, partial))
+            if bars is None:
                 continue
             traces.append(
                 dict(
                     type="bar",
-                    x=bars["period_label"],
-                    y=bars["meetings_count"],
+                    x=bars["period_label"].tolist(),
+                    y=bars["meetings_count"].to_numpy(),
                     name=_plain(name),
                     legendgroup=name,
-                    showlegend=not partial or bool(part["is_partial"].all()),
+                    showlegend=not partial or only_partial,
                     marker=dict(color=colour, pattern=dict(shape="/" if partial else "")),
                     opacity=0.75 if partial else 1.0,
-                    customdata=bars[["residents_count"]],
+                    customdata=bars[["residents_count"]].to_numpy(),
                     hovertemplate="%{fullData.name}: %{y} meetings · %{customdata[0]:,} residents<extra></extra>",
                 )
             )
