@@ -606,7 +606,9 @@ def test_sql_check_catches_a_mutation_of_the_real_query_modules():
         "m.meeting_date between :start and :end", "m.meeting_date between '{f.start}' and :end", 1
     )
     problems = SqlBuildChecker(_data_access_sources({"data_access.overview": mutated})).problems()
-    assert len(problems) == 1 and problems[0].startswith("data_access.overview:"), problems
+    # caught wherever the mutated SQL is run: meeting_totals and the tiles' two-period read
+    assert problems and all(p.startswith("data_access.overview:") for p in problems), problems
+    assert all("_meeting_totals_sql(conn, f)" in p for p in problems), problems
 
 
 def test_pages_and_ui_run_no_sql_of_their_own():

@@ -182,6 +182,21 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
     assert overview.meeting_totals(conn, f) == raw_meeting_totals(conn, f)
     assert overview.coverage_counts(conn, f) == raw_coverage_counts(conn, f)
     assert overview.open_follow_up_count(conn, f) == raw_open_follow_up_count(conn, f)
+    # the tiles' one-statement reads of the period and the one before it
+    p = f.prior()
+    assert overview.meeting_totals_both(conn, f) == (raw_meeting_totals(conn, f), raw_meeting_totals(conn, p))
+    assert overview.coverage_counts_both(conn, f) == (
+        raw_coverage_counts(conn, f),
+        raw_coverage_counts(conn, p),
+    )
+    assert overview.open_follow_up_count_both(conn, f) == (
+        raw_open_follow_up_count(conn, f),
+        raw_open_follow_up_count(conn, p),
+    )
+    assert overview.staffing_totals_both(conn, f) == (
+        overview.staffing_totals(conn, f),
+        overview.staffing_totals(conn, p),
+    )
     new, raw = overview.feedback_scores(conn, f, k), raw_feedback_scores(conn, f, k)
     for name in ("trust_score", "safety_score"):
         assert_scores_equal(new[name], raw[name])
@@ -200,10 +215,13 @@ def kpis_and_worklist(conn, f: Filters, k: int = 10) -> tuple[dict, pd.DataFrame
 def raw_overview(monkeypatch):
     """overview's composite functions running on the raw-table SQL from before."""
 
+    def both(raw):  # the tiles read the period and the one before it in one statement
+        return lambda conn, f: (raw(conn, f), raw(conn, f.prior()))
+
     def use_raw() -> None:
-        monkeypatch.setattr(overview, "meeting_totals", raw_meeting_totals)
-        monkeypatch.setattr(overview, "coverage_counts", raw_coverage_counts)
-        monkeypatch.setattr(overview, "open_follow_up_count", raw_open_follow_up_count)
+        monkeypatch.setattr(overview, "meeting_totals_both", both(raw_meeting_totals))
+        monkeypatch.setattr(overview, "coverage_counts_both", both(raw_coverage_counts))
+        monkeypatch.setattr(overview, "open_follow_up_count_both", both(raw_open_follow_up_count))
         monkeypatch.setattr(overview, "feedback_scores", raw_feedback_scores)
         monkeypatch.setattr(overview, "overdue_communities", raw_overdue_communities)
         monkeypatch.setattr(overview, "silent_units", raw_silent_units)
