@@ -39,29 +39,38 @@ def _resolve(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
+# Streamlit hashes only `key`: the repr of everything the result depends on (the query function,
+# the database version, the Filters with their role, the extra arguments). Those are frozen
+# dataclasses, tuples, dates, strings and numbers, whose repr is exact and unambiguous. Letting
+# Streamlit hash the Filters field by field was most of a cache hit (1.5-2 ms a query, 13-23
+# queries a page); the underscore arguments are not hashed.
+
+
 @st.cache_data(ttl=TTL_S, max_entries=1000, show_spinner=False)
-def _filtered(path: str, filters: Filters, version: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    # `version` names the database file (unique per import and per database), so it keys the cache too
+def _filtered(key: str, _path: str, _filters: Filters, _kwargs: tuple[tuple[str, Any], ...]) -> Any:
     with database().connect() as conn:
-        return _resolve(path)(conn, filters, **dict(kwargs))
+        return _resolve(_path)(conn, _filters, **dict(_kwargs))
 
 
 @st.cache_data(ttl=TTL_S, max_entries=200, show_spinner=False)
-def _unfiltered(path: str, version: str, role: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+def _unfiltered(key: str, _path: str, _kwargs: tuple[tuple[str, Any], ...]) -> Any:
     with database().connect() as conn:
-        return _resolve(path)(conn, **dict(kwargs))
+        return _resolve(_path)(conn, **dict(_kwargs))
 
 
 def query(fn: Callable[..., T], filters: Filters, **kwargs: Any) -> T:
     """Run `fn(conn, filters, **kwargs)` through the cache."""
     path = f"{fn.__module__}:{fn.__qualname__}"
-    return _filtered(path, filters, database().version, tuple(sorted(kwargs.items())))
+    args = tuple(sorted(kwargs.items()))
+    # the version names the database file (unique per import and per database), so it keys too
+    return _filtered(repr((path, database().version, filters, args)), path, filters, args)
 
 
 def lookup(fn: Callable[..., T], role: str = "admin", **kwargs: Any) -> T:
     """Run `fn(conn, **kwargs)` (no filters: names, options, dates) through the cache."""
     path = f"{fn.__module__}:{fn.__qualname__}"
-    return _unfiltered(path, database().version, role, tuple(sorted(kwargs.items())))
+    args = tuple(sorted(kwargs.items()))
+    return _unfiltered(repr((path, database().version, role, args)), path, args)
 
 
 def clear() -> None:
