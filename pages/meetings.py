@@ -222,26 +222,50 @@ def day_heatmap(df: pd.DataFrame) -> go.Figure:
         .pivot(index="iso_dow", columns="week_label", values="day_text")
         .reindex(index=range(1, 8), columns=weeks)
     )
-    few = len(weeks) <= 26
+    return count_heatmap(
+        weeks,
+        DAY_NAMES,
+        z,
+        days.fillna("outside the period").to_numpy(),
+        hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
+        height=330,
+        trace=dict(hoverongaps=False),
+    )
+
+
+def count_heatmap(
+    x: list[str],
+    y: list[str],
+    z: pd.DataFrame,
+    customdata: object,
+    *,
+    hovertemplate: str,
+    height: int,
+    trace: dict | None = None,
+    yaxis: dict | None = None,
+) -> go.Figure:
+    """Meetings counted per category cell (x across, y down from the top), each cell labelled
+    with its count while there are few enough columns to read it."""
+    few = len(x) <= 26
     heat = dict(
         type="heatmap",
-        x=weeks,
-        y=DAY_NAMES,
+        x=x,
+        y=y,
         z=z.to_numpy(dtype=float),
-        customdata=days.fillna("outside the period").to_numpy(),
+        customdata=customdata,
         colorscale=HEAT_SCALE,
         xgap=2,
         ygap=2,
         texttemplate="%{z}" if few else None,
-        hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
+        hovertemplate=hovertemplate,
         colorbar=dict(title=dict(text="Meetings"), thickness=12),
-        hoverongaps=False,
+        **(trace or {}),
     )
     return figure(
         [heat],
-        height=330,
+        height=height,
         layout=dict(
-            yaxis=dict(autorange="reversed", type="category"),
+            yaxis=dict(autorange="reversed", type="category", **(yaxis or {})),
             xaxis=dict(type="category", tickangle=-45 if not few else 0),
             hovermode="closest",
         ),
@@ -266,28 +290,14 @@ def concerns_chart(df: pd.DataFrame, grain: str) -> go.Figure:
         df.drop_duplicates("period_label").set_index("period_label")["meetings_held_count"].reindex(periods)
     )
     custom = [[int(h) for h in held] for _ in tags]
-    few = len(periods) <= 26
-    heat = dict(
-        type="heatmap",
-        x=periods,
-        y=tags,
-        z=z.to_numpy(dtype=float),
-        customdata=custom,
-        colorscale=HEAT_SCALE,
-        xgap=2,
-        ygap=2,
-        texttemplate="%{z}" if few else None,
+    return count_heatmap(
+        periods,
+        tags,
+        z,
+        custom,
         hovertemplate="%{y} · %{x}: raised at %{z} of %{customdata} meetings<extra></extra>",
-        colorbar=dict(title=dict(text="Meetings"), thickness=12),
-    )
-    return figure(
-        [heat],
         height=max(260, 30 * len(tags) + 90),
-        layout=dict(
-            yaxis=dict(autorange="reversed", type="category", automargin=True),
-            xaxis=dict(type="category", tickangle=-45 if not few else 0),
-            hovermode="closest",
-        ),
+        yaxis=dict(automargin=True),
     )
 
 
