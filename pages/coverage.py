@@ -413,9 +413,8 @@ def _rate_over_time(filters: Filters, end_label: str) -> None:
     )
 
 
-def _without_liaison(filters: Filters, end_label: str) -> None:
+def _without_liaison(filters: Filters, orphans: pd.DataFrame, end_label: str) -> None:
     st.subheader("Without a responsible liaison")
-    orphans = cache.query(communities_without_liaison, filters)
     shown = pd.DataFrame(
         {
             "Community": orphans["name"],
@@ -443,9 +442,14 @@ def _without_liaison(filters: Filters, end_label: str) -> None:
     )
 
 
-def _follow_ups(filters: Filters, end_label: str) -> None:
+def _follow_ups(
+    filters: Filters,
+    end_label: str,
+    summary_q: cache.Pending[dict[str, float | int | None]],
+    ageing_q: cache.Pending[pd.DataFrame],
+) -> None:
     st.subheader("Follow-ups")
-    summary = cache.query(follow_up_summary, filters)
+    summary = summary_q.result()
     cols = st.columns(3)
     for col, name, value in (
         (cols[0], "open_follow_ups", summary["open_count"]),
@@ -467,7 +471,7 @@ def _follow_ups(filters: Filters, end_label: str) -> None:
     if summary["open_count"] == 0:
         empty(f"No follow-ups open at {end_label} for these filters.")
         return
-    ageing = cache.query(follow_up_ageing, filters)
+    ageing = ageing_q.result()
     bars = dict(
         type="bar",
         y=ageing["age_bucket"],
@@ -527,7 +531,14 @@ filters: Filters = st.session_state["filters"]
 end_label = _date(filters.end)
 header("Coverage", "Which communities have we not met lately?", filters)
 
-counts = cache.query(status_counts, filters)
+# The queries that no widget on this page changes start here and run on ui.cache's worker threads
+# while the page is drawn (the grid's, the worklist's, the rate's and the follow-up list's run inline).
+counts_q = cache.ahead(status_counts, filters)
+orphans_q = cache.ahead(communities_without_liaison, filters)
+summary_q = cache.ahead(follow_up_summary, filters)
+ageing_q = cache.ahead(follow_up_ageing, filters)
+
+counts = counts_q.result()
 in_scope = sum(counts.values())
 if in_scope == 0:
     empty(NO_COMMUNITIES)
@@ -535,6 +546,6 @@ else:
     _tiles(counts, end_label)
     _grid(filters, in_scope, end_label)
     _worklist(filters, in_scope, end_label)
-    _without_liaison(filters, end_label)
+    _without_liaison(filters, orphans_q.result(), end_label)
     _rate_over_time(filters, end_label)
-_follow_ups(filters, end_label)
+_follow_ups(filters, end_label, summary_q, ageing_q)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -618,33 +619,47 @@ def series_table(series: pd.DataFrame, metric: str, split: str) -> pd.DataFrame:
     return out
 
 
+CHART_COMMUNITIES = 20  # the lowest-scoring reportable communities drawn; every community is in the table
+
+
+@dataclass(frozen=True)
+class CommunityQueries:
+    """The By community tab's two queries, started with the page's others."""
+
+    search: str  # the name search the rows were asked for
+    rows: cache.Pending[fb.CommunityPage]  # every community, paged and searched
+    lowest: cache.Pending[fb.CommunityPage]  # the chart's lowest-scoring reportable ones
+
+
+def community_queries(filters: Filters, k: int, metric: str) -> CommunityQueries:
+    search = st.session_state.get("fb_comm_search", "").strip()
+    page_no = pager.requested_page("fb_comm_page", query=(filters, k, search))
+    rows = cache.ahead(
+        fb.comparison_by_community,
+        filters,
+        k=k,
+        search=search,
+        page=page_no,
+        page_size=fb.COMMUNITY_PAGE_SIZE,
+    )
+    lowest = cache.ahead(
+        fb.comparison_by_community,
+        filters,
+        k=k,
+        order=metric,
+        reportable_only=True,
+        page_size=CHART_COMMUNITIES,
+    )
+    return CommunityQueries(search, rows, lowest)
+
+
 # ---------------------------------------------------------------------------------------------
 
 filters = st.session_state["filters"]
 k = small_n_k()
 header("Feedback", "Is trust moving, where, and what are people telling us?", filters)
 
-top = cache.query(fb.headline, filters, k=k)  # tiles, suppression summary, division comparison
-kpis = top.kpis
-for col, name in zip(st.columns(3), ("trust_score", "safety_score", "responses"), strict=True):
-    kpi_tile(kpis[name], k, container=col)
-summary = top.summary
-NOTHING = (
-    f"Every group in these filters has fewer than {k} responses in this period, so nothing can be shown "
-    "(small-n rule). Widen the period or the selection."
-    if kpis["responses"].suppressed
-    else "No feedback responses for these filters in this period. Widen the period or clear a filter."
-)
-st.caption(
-    f"Scores are 0-100 with 95% confidence intervals; changes compare with the {filters.days} days before "
-    "(notable at |z| ≥ 2, significant at |z| ≥ 3). "
-    f"**Small-n rule:** a group (a community, or the patrol division of a response without one) with fewer "
-    f"than {k} responses in this period shows no score, no count and no comments, and is left out of every "
-    f"number on this page. Of the {summary['groups']} groups with responses here, "
-    f"{summary['suppressed_groups']} {'falls' if summary['suppressed_groups'] == 1 else 'fall'} under {k}; "
-    "the tables below badge every suppressed group. "
-    f"{SMALL_MARK} marks a small sample (n < {SMALL_SAMPLE_N})."
-)
+tiles = st.container()  # the headline tiles and the small-n note, drawn once the headline query is back
 
 # -- over time ---------------------------------------------------------------------------------
 st.subheader("Is trust moving?")
@@ -662,8 +677,43 @@ grain = c2.radio(
 )
 split = c3.radio("Show", list(fb.SPLITS), format_func=SPLIT_LABELS.get, horizontal=True, key="fb_split")
 
-series = cache.query(fb.score_series, filters, k=k, grain=grain, split=split)
-external = cache.query(fb.external_scores, filters, k=k)
+# Every query the page draws from (but the comment page, which hangs on the topic list) starts here,
+# in the order the page reads them, and runs on ui.cache's worker threads while the page is drawn.
+top_q = cache.ahead(fb.headline, filters, k=k)  # tiles, suppression summary, division comparison
+series_q = cache.ahead(fb.score_series, filters, k=k, grain=grain, split=split)
+external_q = cache.ahead(fb.external_scores, filters, k=k)
+community_q = community_queries(filters, k, metric)
+volume_q = cache.ahead(fb.channel_volume, filters, k=k, grain=grain)
+channels_q = cache.ahead(fb.channel_totals, filters, k=k)
+topics_q = cache.ahead(fb.topic_counts, filters, k=k)
+trend_q = cache.ahead(fb.topic_trend, filters, k=k)
+topic_options_q = cache.ahead(fb.comment_topics, filters, k=k) if allowed("view_comments") else None
+
+top = top_q.result()
+kpis = top.kpis
+summary = top.summary
+NOTHING = (
+    f"Every group in these filters has fewer than {k} responses in this period, so nothing can be shown "
+    "(small-n rule). Widen the period or the selection."
+    if kpis["responses"].suppressed
+    else "No feedback responses for these filters in this period. Widen the period or clear a filter."
+)
+with tiles:
+    for col, name in zip(st.columns(3), ("trust_score", "safety_score", "responses"), strict=True):
+        kpi_tile(kpis[name], k, container=col)
+    st.caption(
+        f"Scores are 0-100 with 95% confidence intervals; changes compare with the {filters.days} days before "
+        "(notable at |z| ≥ 2, significant at |z| ≥ 3). "
+        f"**Small-n rule:** a group (a community, or the patrol division of a response without one) with "
+        f"fewer than {k} responses in this period shows no score, no count and no comments, and is left out "
+        f"of every number on this page. Of the {summary['groups']} groups with responses here, "
+        f"{summary['suppressed_groups']} {'falls' if summary['suppressed_groups'] == 1 else 'fall'} under {k}; "
+        "the tables below badge every suppressed group. "
+        f"{SMALL_MARK} marks a small sample (n < {SMALL_SAMPLE_N})."
+    )
+
+series = series_q.result()
+external = external_q.result()
 ext = external[external["metric"] == metric] if not external.empty else external
 if split == "none" and not filters.divisions:
     ext_note = (
@@ -712,20 +762,11 @@ else:
             )
 
 # -- where -------------------------------------------------------------------------------------
-CHART_COMMUNITIES = 20  # the lowest-scoring reportable communities drawn; every community is in the table
 
 
-def community_chart(filters: Filters, k: int, metric: str, reference: float | None) -> None:
+def community_chart(lowest: fb.CommunityPage, k: int, metric: str, reference: float | None) -> None:
     """The CHART_COMMUNITIES reportable communities with the lowest score (n on each label), and how
     many communities are reportable in all: one point per community of thousands helps nobody."""
-    lowest = cache.query(
-        fb.comparison_by_community,
-        filters,
-        k=k,
-        order=metric,
-        reportable_only=True,
-        page_size=CHART_COMMUNITIES,
-    )
     label = METRIC_LABELS[metric].lower()
     if lowest.total == 0:
         empty(
@@ -785,22 +826,15 @@ def community_comparison(
     divisions: pd.DataFrame,
     total_trust: float | None,
     reference: float | None,
+    queries: CommunityQueries,
 ) -> None:
     """The By community tab: the lowest-scoring chart, then every row paged (and searchable) in SQL."""
-    search = st.session_state.get("fb_comm_search", "").strip()
-    page_no = pager.requested_page("fb_comm_page", query=(filters, k, search))
-    result = cache.query(
-        fb.comparison_by_community,
-        filters,
-        k=k,
-        search=search,
-        page=page_no,
-        page_size=fb.COMMUNITY_PAGE_SIZE,
-    )
+    search = queries.search
+    result = queries.rows.result()
     if result.total == 0 and not search:
         empty(NOTHING)
         return
-    community_chart(filters, k, metric, reference)
+    community_chart(queries.lowest.result(), k, metric, reference)
     st.markdown("**Every community**")
     st.text_input(
         "Find a community by name",
@@ -908,12 +942,14 @@ with tab_div:
             "needs-attention list flags the same drops)."
         )
 with tab_comm:
-    community_comparison(filters, k, metric, divisions, total_trust, kpis[f"{metric}_score"].value)
+    community_comparison(
+        filters, k, metric, divisions, total_trust, kpis[f"{metric}_score"].value, community_q
+    )
 
 # -- channels ----------------------------------------------------------------------------------
 st.subheader("How people answered: responses by channel")
-volume = cache.query(fb.channel_volume, filters, k=k, grain=grain)
-channels = cache.query(fb.channel_totals, filters, k=k)
+volume = volume_q.result()
+channels = channels_q.result()
 if volume.empty:
     empty(NOTHING)
 else:
@@ -951,7 +987,7 @@ else:
 
 # -- topics ------------------------------------------------------------------------------------
 st.subheader("What people are telling us: comment topics")
-topics = cache.query(fb.topic_counts, filters, k=k)
+topics = topics_q.result()
 if topics.empty:
     empty(NOTHING if kpis["responses"].suppressed else "No tagged comments for these filters in this period.")
 else:
@@ -959,7 +995,7 @@ else:
     with left:
         show(topics_figure(topics, k), key="fb_topics")
     with right:
-        trend = cache.query(fb.topic_trend, filters, k=k)
+        trend = trend_q.result()
         if trend.empty or (trend["status"] != fb.SHOWN).all():
             empty(f"Every month × topic here has fewer than {k} responses; see the totals on the left.")
         else:
@@ -994,7 +1030,7 @@ else:
         f"Only comments from groups with at least {k} responses in this period (a group is a community, or "
         "the patrol division of a response without one). Shown exactly as written, as plain text; newest first."
     )
-    topic_options = cache.query(fb.comment_topics, filters, k=k)
+    topic_options = topic_options_q.result()
     c1, c2 = st.columns([3, 2])
     search = c1.text_input(
         "Search comments", key="fb_search", max_chars=100, placeholder="Words to find, e.g. crosswalk"

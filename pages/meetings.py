@@ -307,13 +307,7 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Meetings", "How often are we meeting, with whom, and by whom?", filters)
 
-kpis = cache.query(meeting_kpis, filters)
-for col, name in zip(st.columns(3), ["meetings_held", "residents_reached", "mean_attendance"], strict=True):
-    kpi_tile(kpis[name], k, container=col)
-st.caption(
-    f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 and "
-    "**significant** at |z| ≥ 3; anything smaller is within normal variation."
-)
+tiles = st.container()  # drawn once the queries below have started
 
 # How often -----------------------------------------------------------------------------------------------
 st.subheader("How often")
@@ -326,34 +320,59 @@ grain = c1.radio(
 split = c2.radio(
     "Split by", list(SPLIT_LABELS), format_func=SPLIT_LABELS.get, key="mt_split", horizontal=True
 )
-freq = cache.query(meetings_over_time, filters, grain=grain, split=split)
-if freq.empty or freq["meetings_count"].sum() == 0:
-    empty("No meetings in this period for these filters. Widen the period or clear a filter.")
-else:
-    show(frequency_chart(freq, grain, split), key="mt_frequency_chart")
-    note = _partial_note(_with_labels(freq, grain), grain, " (hatched)")
-    st.caption(f"n = {int(freq['meetings_count'].sum()):,} meetings. " + note)
-
-st.markdown("**Day of week × week**")
-days = cache.query(meetings_by_day, filters)
-if days.empty or days["meetings_count"].sum() == 0:
-    empty("No meetings in this period for these filters, so there is no weekly pattern to show.")
-else:
-    show(day_heatmap(days), key="mt_day_heatmap")
-    capped = filters.days > HEATMAP_MAX_DAYS
-    st.caption(
-        f"n = {int(days['meetings_count'].sum()):,} meetings"
-        + (f" in the period's last {HEATMAP_MAX_DAYS // 7} weeks" if capped else "")
-        + ". Blank cells are days outside the period; 0 means no meeting that day."
-    )
+how_often = st.container()
 
 # With whom ------------------------------------------------------------------------------------------------
 st.subheader("With whom")
 top_n = st.selectbox("Show top", [10, 15, 25, 50], index=1, key="mt_top_n", width=160)
+
+# Every query above the meeting log starts here, in the order the page reads them, and runs on
+# ui.cache's worker threads while the page is drawn.
+kpis_q = cache.ahead(meeting_kpis, filters)
+freq_q = cache.ahead(meetings_over_time, filters, grain=grain, split=split)
+days_q = cache.ahead(meetings_by_day, filters)
+by_community_q = cache.ahead(meetings_by_community, filters, top_n=top_n)
+by_org_q = cache.ahead(meetings_by_organization, filters, top_n=top_n)
+staff_q = cache.ahead(meetings_by_staff, filters)
+concerns_q = cache.ahead(concerns_over_time, filters, grain=grain)
+
+with tiles:
+    kpis = kpis_q.result()
+    for col, name in zip(
+        st.columns(3), ["meetings_held", "residents_reached", "mean_attendance"], strict=True
+    ):
+        kpi_tile(kpis[name], k, container=col)
+    st.caption(
+        f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 "
+        "and **significant** at |z| ≥ 3; anything smaller is within normal variation."
+    )
+
+with how_often:
+    freq = freq_q.result()
+    if freq.empty or freq["meetings_count"].sum() == 0:
+        empty("No meetings in this period for these filters. Widen the period or clear a filter.")
+    else:
+        show(frequency_chart(freq, grain, split), key="mt_frequency_chart")
+        note = _partial_note(_with_labels(freq, grain), grain, " (hatched)")
+        st.caption(f"n = {int(freq['meetings_count'].sum()):,} meetings. " + note)
+
+    st.markdown("**Day of week × week**")
+    days = days_q.result()
+    if days.empty or days["meetings_count"].sum() == 0:
+        empty("No meetings in this period for these filters, so there is no weekly pattern to show.")
+    else:
+        show(day_heatmap(days), key="mt_day_heatmap")
+        capped = filters.days > HEATMAP_MAX_DAYS
+        st.caption(
+            f"n = {int(days['meetings_count'].sum()):,} meetings"
+            + (f" in the period's last {HEATMAP_MAX_DAYS // 7} weeks" if capped else "")
+            + ". Blank cells are days outside the period; 0 means no meeting that day."
+        )
+
 left, right = st.columns(2)
 with left:
     st.markdown("**By community**")
-    by_community = cache.query(meetings_by_community, filters, top_n=top_n)
+    by_community = by_community_q.result()
     if by_community.empty:
         empty("No community was met in this period for these filters.")
     else:
@@ -366,7 +385,7 @@ with left:
         )
 with right:
     st.markdown("**By organization**")
-    by_org = cache.query(meetings_by_organization, filters, top_n=top_n)
+    by_org = by_org_q.result()
     if by_org.empty:
         empty("No meeting with a recorded organization in this period for these filters.")
     else:
@@ -381,7 +400,7 @@ with right:
 
 # By whom --------------------------------------------------------------------------------------------------
 st.subheader("By whom")
-staff = cache.query(meetings_by_staff, filters)
+staff = staff_q.result()
 staff_shown = staff.assign(
     display_name=[
         f"{n} · {t}" if isinstance(t, str) and t else n
@@ -425,7 +444,7 @@ if not staff.empty:
 
 # Concerns -------------------------------------------------------------------------------------------------
 st.subheader("Concerns raised")
-concerns = cache.query(concerns_over_time, filters, grain=grain)
+concerns = concerns_q.result()
 if concerns.empty:
     empty("No concerns were tagged on meetings in this period for these filters.")
 else:

@@ -52,6 +52,18 @@ header("Staffing", "Is each unit staffed to do the work?", filters)
 lookup = names()
 unit_names, division_names = lookup["units"], lookup["divisions"]
 
+# Every query that no widget on this page changes starts here, in the order the page reads them, and
+# runs on ui.cache's worker threads while the page is drawn (the trend's and the roster's run inline).
+month_q = cache.ahead(latest_staffing_month, filters)
+totals_q = cache.ahead(staffing_totals, filters)
+by_unit_q = cache.ahead(staffing_by_unit, filters)
+by_div_q = cache.ahead(staffing_by_division, filters)
+cells_q = cache.ahead(short_staffed_cells, filters)
+cit_total_q = cache.ahead(cit_trained_share_total, filters)
+cit_q = cache.ahead(cit_trained_share_by_division, filters)
+workload_q = cache.ahead(workload_query, filters)
+cpl_q = cache.ahead(communities_per_liaison, filters)
+
 
 def tile(container, name: str, value: float | None, note: str | None = None) -> None:
     m = metric(name)
@@ -138,7 +150,7 @@ RATE_COLUMNS = {
 
 # ---------------------------------------------------------------- the period's last month
 
-month = cache.query(latest_staffing_month, filters)
+month = month_q.result()
 st.subheader("Staffed against authorized")
 if month is None:
     empty(
@@ -152,7 +164,7 @@ else:
         gap = (end_month.year - month.year) * 12 + end_month.month - month.month
         note += f" **▲ No staffing rows for the {gap} month{'s' if gap > 1 else ''} after it.**"
     st.markdown(note)
-    totals = cache.query(staffing_totals, filters)
+    totals = totals_q.result()
     cols = st.columns(5)
     if totals:
         auth = totals["authorized"]
@@ -162,8 +174,8 @@ else:
         tile(cols[3], "vacancy_rate", (auth - totals["filled"]) / auth if auth else None)
         tile(cols[4], "availability", totals["available"] / auth if auth else None)
 
-    by_unit = cache.query(staffing_by_unit, filters)
-    by_div = cache.query(staffing_by_division, filters)
+    by_unit = by_unit_q.result()
+    by_div = by_div_q.result()
     left, right = st.columns(2)
     with left:
         if by_unit.empty:
@@ -190,7 +202,7 @@ else:
         + (f" No staffing rows in {month_label(month)} for: {', '.join(missing)}." if missing else "")
     )
     st.markdown(f"**Teams below {BELOW_FILLED_SHARE:.0%} filled** (one unit in one patrol division)")
-    cells = cache.query(short_staffed_cells, filters)
+    cells = cells_q.result()
     table(
         pd.DataFrame(
             {
@@ -325,8 +337,8 @@ with right:
 # ---------------------------------------------------------------- CIT-trained share
 
 st.subheader("CIT-trained share of sworn staff")
-cit_total = cache.query(cit_trained_share_total, filters)
-cit = cache.query(cit_trained_share_by_division, filters)
+cit_total = cit_total_q.result()
+cit = cit_q.result()
 left, right = st.columns([1, 3])
 tile(
     left,
@@ -372,7 +384,7 @@ st.caption(
 # ---------------------------------------------------------------- workload
 
 st.subheader("Workload")
-wl = cache.query(workload_query, filters)
+wl = workload_q.result()
 left, right = st.columns(2)
 with left:
     if wl.empty or wl["workload"].isna().all():
@@ -433,7 +445,7 @@ st.caption(note)
 # ---------------------------------------------------------------- communities per liaison
 
 st.subheader("Communities per liaison")
-cpl = cache.query(communities_per_liaison, filters)
+cpl = cpl_q.result()
 left_count = int(cpl["liaison_left_count"].sum())
 if left_count:
     st.markdown(

@@ -552,6 +552,20 @@ def feedback_slide(run: Run, f: Filters, k: int) -> Slide:
     )
 
 
+def deck_queries(k: int) -> tuple[tuple[Callable[..., Any], dict[str, Any]], ...]:
+    """The queries `build_deck` runs whatever they answer, with their arguments (the feedback trend's
+    grain depends on the response count, so its query is not here): a page can start them together
+    (ui.cache.ahead) before building the deck."""
+    return (
+        (overview_page, {"k": k}),
+        (status_counts, {}),
+        (cadence_worklist, {"page_size": ROWS_ON_SLIDE}),
+        (staffing_totals, {}),
+        (staffing_by_unit, {}),
+        (score_kpis, {"k": k}),
+    )
+
+
 def build_deck(
     run: Run,
     f: Filters,

@@ -27,7 +27,7 @@ from plotly.offline import get_plotlyjs
 from data_access.filters import Filters
 from data_access.reference import last_import_time, latest_data_date, reference_names
 from tests.fixtures import DIVISIONS, STAFF, UNITS, build, community, meeting, response
-from ui.briefing import _each_kind_first, build_deck, plain_md
+from ui.briefing import _each_kind_first, build_deck, deck_queries, plain_md
 from ui.briefing_html import SUPPRESSED_MARK, ChartBlock, TableBlock, deck_html
 
 K = 10
@@ -293,3 +293,22 @@ def test_the_overview_keeps_one_item_of_every_kind_on_the_slide():
     shown = _each_kind_first(items, 7)
     assert list(shown.index) == [0, 1, 2, 3, 4, 8, 9]  # list order kept, every kind present
     assert list(_each_kind_first(items.head(5), 7).index) == [0, 1, 2, 3, 4]
+
+
+def test_the_queries_the_briefing_page_starts_early_are_ones_the_deck_then_runs(db):
+    """pages/briefing.py starts deck_queries() on worker threads before building the deck; a call
+    there that build_deck does not make with the same arguments would run for nothing."""
+    made = []
+    with db.connect() as conn:
+
+        def run(fn, filters, **kw):
+            made.append((fn, filters, kw))
+            return fn(conn, filters, **kw)
+
+        build_deck(run, PERIOD, k=K, names=reference_names(conn), data_through=None, imported_at=None)
+    early = [(fn, PERIOD, kw) for fn, kw in deck_queries(K)]
+    assert early, "no query is started early"
+    for call in early:
+        assert call in made, f"{call[0].__name__}{call[2]} is started early but the deck never runs it"
+    # only the feedback trend (its grain depends on the response count) is left to run inline
+    assert [call[0].__name__ for call in made if call not in early] == ["score_series"]
