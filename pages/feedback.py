@@ -24,7 +24,7 @@ from data_access.settings import small_n_k
 from data_access.stats import SMALL_SAMPLE_N
 from ui import cache, pager
 from ui.auth import allowed
-from ui.theme import PALETTE, empty, figure, show, style
+from ui.theme import PALETTE, empty, figure, reference_line, show, style
 from ui.widgets import download, header, kpi_tile, table
 
 OURS = PALETTE[0]
@@ -409,25 +409,18 @@ def comparison_figure(
                 name=f"{SUPPRESSED_MARK} suppressed: no score, no n",
             )
         )
-    fig = figure(
-        traces,
-        height=max(240, 26 * len(df) + 110),
-        layout=dict(
-            xaxis=dict(range=[x0, x1], title=f"{METRIC_LABELS[metric]} score (0-100)"),
-            yaxis=dict(type="category", automargin=True),
-            hovermode="closest",
-            showlegend=False,
-            margin=dict(t=40),
-        ),
+    layout = dict(
+        xaxis=dict(range=[x0, x1], title=f"{METRIC_LABELS[metric]} score (0-100)"),
+        yaxis=dict(type="category", automargin=True),
+        hovermode="closest",
+        showlegend=False,
+        margin=dict(t=40),
     )
     if total is not None:
-        fig.add_vline(
-            x=total,
-            line=dict(color=GREY, dash="dot", width=2),
-            annotation_text=f"all in filter {total:.1f}",
-            annotation_position="top",
+        layout |= reference_line(
+            x=total, text=f"all in filter {total:.1f}", line=dict(color=GREY, dash="dot", width=2)
         )
-    return fig
+    return figure(traces, height=max(240, 26 * len(df) + 110), layout=layout)
 
 
 def channel_figure(vol: pd.DataFrame, k: int) -> go.Figure:

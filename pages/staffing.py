@@ -38,7 +38,7 @@ from data_access.staffing import (
 from ui import cache
 from ui.filters import names
 from ui.pager import deferred_download, pager_controls, requested_page
-from ui.theme import PALETTE, empty, figure, show
+from ui.theme import PALETTE, empty, figure, reference_line, show
 from ui.widgets import header, table
 
 BELOW = f"▼ below {BELOW_FILLED_SHARE:.0%} filled"
@@ -318,15 +318,14 @@ with right:
             "Vacancy rate",
             y_title="vacant ÷ authorized",
             layout=dict(
-                yaxis=dict(tickformat=".0%", rangemode="tozero"), xaxis=month_axis(vac["month"].nunique())
+                yaxis=dict(tickformat=".0%", rangemode="tozero"),
+                xaxis=month_axis(vac["month"].nunique()),
+                **reference_line(
+                    y=1 - BELOW_FILLED_SHARE,
+                    text=f"{BELOW_FILLED_SHARE:.0%} filled",
+                    line=dict(dash="dot", color=PALETTE[-1]),
+                ),
             ),
-        )
-        fig.add_hline(
-            y=1 - BELOW_FILLED_SHARE,
-            line_dash="dot",
-            line_color=PALETTE[-1],
-            annotation_text=f"{BELOW_FILLED_SHARE:.0%} filled",
-            annotation_position="top right",
         )
         show(fig, key="vacancy_trend")
         st.caption(

@@ -78,6 +78,22 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def reference_line(*, x: float | None = None, y: float | None = None, text: str, line: dict) -> dict:
+    """Layout entries for `figure`: a dotted reference line across the plot at `x` (labelled above
+    it) or at `y` (labelled at its right end, above it). The shape and annotation fig.add_vline /
+    add_hline would add (annotation_position "top" / "top right"), without their cost: each call
+    re-lays-out the whole figure, ~20 ms."""
+    if (x is None) == (y is None):
+        raise ValueError("give x for a vertical line or y for a horizontal one")
+    if x is not None:
+        shape = dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line=line)
+        label = dict(x=x, xanchor="center", xref="x", y=1, yanchor="bottom", yref="y domain")
+    else:
+        shape = dict(type="line", x0=0, x1=1, xref="x domain", y0=y, y1=y, yref="y", line=line)
+        label = dict(x=1, xanchor="right", xref="x domain", y=y, yanchor="bottom", yref="y")
+    return dict(shapes=[shape], annotations=[dict(showarrow=False, text=text, **label)])
+
+
 def show(fig: go.Figure, *, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", theme="streamlit", key=key, config={"displaylogo": False})
 
