@@ -1,0 +1,67 @@
+"""ui.cache.ahead: a query started on a worker thread is computed once, and its handle gives the
+same answer (and the same error) as cache.query would."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+
+from data_access import meetings
+from data_access.filters import Filters
+
+PERIOD = Filters(start=date(2026, 8, 1), end=date(2026, 10, 31), role="admin", preset="custom")
+
+
+@pytest.fixture
+def ui_cache(sample_db_url, monkeypatch):
+    from ui import cache
+
+    monkeypatch.setenv("CED_DATABASE_URL", sample_db_url)
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_a_query_started_ahead_runs_once_on_a_worker_and_result_returns_its_answer(ui_cache, monkeypatch):
+    real = meetings.meeting_kpis
+    ran_on: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def counted(conn, f):
+        ran_on.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)  # still running when the page asks for it
+        return real(conn, f)
+
+    monkeypatch.setattr(meetings, "meeting_kpis", counted)
+    pending = ui_cache.ahead(real, PERIOD)
+    assert started.wait(10), "the worker never ran the query"
+    threading.Timer(0.2, release.set).start()
+    got = pending.result()  # waits for the worker's value instead of computing it again
+    assert ran_on and all(name.startswith("ced-ahead") for name in ran_on)
+    assert len(ran_on) == 1
+    assert ui_cache.query(real, PERIOD) == got  # the cache now holds it
+    assert len(ran_on) == 1
+    with ui_cache.database().connect() as conn:
+        assert got == real(conn, PERIOD)  # the same answer as the function itself
+
+
+def test_a_query_that_fails_on_the_worker_raises_its_error_in_the_page(ui_cache, monkeypatch):
+    real = meetings.meeting_kpis
+    calls: list[str] = []
+    failed = threading.Event()
+
+    def broken(conn, f):
+        calls.append(threading.current_thread().name)
+        failed.set()
+        raise ValueError("no such column")
+
+    monkeypatch.setattr(meetings, "meeting_kpis", broken)
+    pending = ui_cache.ahead(real, PERIOD)
+    assert failed.wait(10), "the worker never ran the query"
+    with pytest.raises(ValueError, match="no such column"):
+        pending.result()
+    # the failure was not cached: result() ran the query again, in the caller's thread
+    assert len(calls) == 2 and calls[0].startswith("ced-ahead") and not calls[1].startswith("ced-ahead")
