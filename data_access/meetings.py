@@ -20,7 +20,7 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from data_access import stats
+from data_access import rollups, stats
 from data_access.db import read_frame, read_value
 from data_access.filters import Filters
 from data_access.overview import Kpi
@@ -128,13 +128,15 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
     Counts use the Poisson z; mean attendance the z of a difference in means (sd of residents per meeting).
     """
     p = f.prior()
+    n, total, sq = "sum(m.meetings_count)", "sum(m.residents_sum)", "sum(m.residents_sq)"
     sql = f"""
-    -- one row per period (current, prior)
+    -- one row per period (current, prior); the sample sd of residents per meeting from exact sums
     select m.meeting_date >= :start as is_current,
-           count(*) as meetings_count,
-           coalesce(sum(m.residents_count), 0) as residents_count,
-           stddev_samp(m.residents_count) as residents_sd
-    from meetings m
+           cast({n} as bigint) as meetings_count,
+           cast(coalesce({total}, 0) as bigint) as residents_count,
+           case when {n} > 1 then sqrt(cast({n} * {sq} - {total} * {total} as double) / ({n} * ({n} - 1.0))) end
+               as residents_sd
+    from {rollups.meeting_cells(conn, f)} m
     where m.meeting_date between :prior_start and :end and {meeting_scope("m")}
     group by 1
     """
@@ -181,9 +183,9 @@ def meetings_over_time(
         -- one row per period per split value with meetings
         select cast(date_trunc('{g}', m.meeting_date) as date) as period_start,
                {SPLIT_COLUMNS[split]} as split_value,
-               count(*) as meetings_count,
-               sum(m.residents_count) as residents_count
-        from meetings m
+               cast(sum(m.meetings_count) as bigint) as meetings_count,
+               cast(sum(m.residents_sum) as bigint) as residents_count
+        from {rollups.meeting_cells(conn, f)} m
         where m.meeting_date between :start and :end and {meeting_scope("m")}
         group by 1, 2
     ),
@@ -321,8 +323,8 @@ def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
     ),
     counts as (
         -- one row per day with meetings
-        select m.meeting_date as day, count(*) as meetings_count
-        from meetings m
+        select m.meeting_date as day, cast(sum(m.meetings_count) as bigint) as meetings_count
+        from {rollups.meeting_cells(conn, f)} m
         where m.meeting_date between :heat_start and :end and {meeting_scope("m")}
         group by 1
     )
@@ -346,23 +348,27 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
     sql = f"""
     with {_periods_cte(g)},
     scoped as (
-        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags
-        from meetings m
+        -- meetings (meetings_count of them per cell) with the tags they raised
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags,
+               m.meetings_count
+        from {rollups.concern_cells(conn, f)} m
         where m.meeting_date between :start and :end and {meeting_scope("m")}
     ),
     raised as (
-        -- one row per meeting per distinct tag it raised; most meetings list one tag, and
+        -- one row per cell per distinct tag its meetings raised; most list one tag, and
         -- list_distinct is costly at scale, so only lists of two or more pay for it
-        select period_start, concern_tags[1] as concern_tag
+        select period_start, concern_tags[1] as concern_tag, meetings_count
         from scoped
         where len(concern_tags) = 1
         union all
-        select period_start, unnest(list_distinct(concern_tags)) as concern_tag
+        select period_start, unnest(list_distinct(concern_tags)) as concern_tag, meetings_count
         from scoped
         where len(concern_tags) > 1
     ),
     per_tag as (
-        select period_start, concern_tag, count(*) as meetings_count from raised group by 1, 2
+        select period_start, concern_tag, cast(sum(meetings_count) as bigint) as meetings_count
+        from raised
+        group by 1, 2
     ),
     ranked as (
         select concern_tag, row_number() over (order by sum(meetings_count) desc, concern_tag) as tag_rank
@@ -375,7 +381,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         where k.tag_rank <= :max_tags
         union all
         -- a meeting raising several rare tags counts once in the folded row
-        select period_start, :other as concern_tag, count(*) as meetings_count
+        select period_start, :other as concern_tag, cast(sum(meetings_count) as bigint) as meetings_count
         from scoped
         where list_has_any(
             concern_tags, (select coalesce(list(concern_tag), []) from ranked where tag_rank > :max_tags)
@@ -386,7 +392,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1
     ),
     held as (
-        select period_start, count(*) as meetings_held_count from scoped group by 1
+        select period_start, cast(sum(meetings_count) as bigint) as meetings_held_count from scoped group by 1
     )
     select p.period_start, p.period_end, p.days_in_period, p.period_days,
            p.days_in_period < p.period_days as is_partial,

@@ -12,6 +12,10 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   (sum and sum of squares, so mean and sample sd are exact). No community column: it answers
   meeting questions when no community is selected (with a selection, `meeting_cells` reads the
   raw table instead, with the same columns).
+- `meeting_concern_days`: one row per day × patrol division × unit × set of concern tags raised
+  (distinct, sorted; the empty set too): meetings. Counting a tag once per meeting, and folding
+  rare tags so a meeting counts once, need each meeting's whole set, which this keeps. Also no
+  community column (`concern_cells` reads the raw table with a selection).
 - `contact_spells`: one row per community × division × day it was met, with the next day it was
   met there (9999-12-31 when none). "Last contact on or before D" is the one spell per community
   × division with contact_date <= D < next_contact_date; stored by next_contact_date, so for a
@@ -78,6 +82,18 @@ ROLLUPS: tuple[Rollup, ...] = (
         group by m.meeting_date, m.division_code, m.unit_code, m.meeting_type
         """,
         "meeting_date, division_code, unit_code, meeting_type",
+    ),
+    Rollup(
+        "meeting_concern_days",
+        ("meetings", "staff"),
+        """
+        select m.meeting_date, m.division_code, m.unit_code,
+               list_sort(list_distinct(m.concern_tags)) as concern_tags,
+               count(*) as meetings_count
+        from meetings m
+        group by m.meeting_date, m.division_code, m.unit_code, list_sort(list_distinct(m.concern_tags))
+        """,
+        "meeting_date, division_code, unit_code",
     ),
     Rollup(
         "contact_spells",
@@ -332,6 +348,20 @@ def meeting_cells(conn: Connection, f: Filters) -> str:
     return f"""(
             select d.*, cast(null as varchar) as community_id
             from {source(conn, "meeting_days")} d)"""
+
+
+def concern_cells(conn: Connection, f: Filters) -> str:
+    """A FROM item with columns meeting_date, community_id, division_code, unit_code, concern_tags
+    and meetings_count, so that `scope.meeting_scope` applies: meeting_concern_days without a
+    community selection, the raw meetings (one cell per meeting, its tags as recorded) with one."""
+    if f.communities:
+        return """(
+            select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
+                   1 as meetings_count
+            from meetings m)"""
+    return f"""(
+            select d.*, cast(null as varchar) as community_id
+            from {source(conn, "meeting_concern_days")} d)"""
 
 
 def feedback_cells(conn: Connection, f: Filters) -> str:

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from data_access import db, overview, rollups, stats
+from data_access import meetings as mt
 from data_access.db import Database, read_frame
 from data_access.filters import Filters
 from data_access.importer import import_files
@@ -147,6 +148,176 @@ def new_score_frame(conn, f: Filters) -> pd.DataFrame:
     return read_frame(conn, sql, {**f.params(), "prior_start": f.prior().start})
 
 
+# the Meetings page's functions before they read meeting_cells / concern_cells
+
+
+def raw_meeting_kpis(conn, f: Filters) -> dict:
+    """Meetings held, residents reached and mean attendance, each with the prior period and change z.
+
+    Counts use the Poisson z; mean attendance the z of a difference in means (sd of residents per meeting).
+    """
+    p = f.prior()
+    sql = f"""
+    -- one row per period (current, prior)
+    select m.meeting_date >= :start as is_current,
+           count(*) as meetings_count,
+           coalesce(sum(m.residents_count), 0) as residents_count,
+           stddev_samp(m.residents_count) as residents_sd
+    from meetings m
+    where m.meeting_date between :prior_start and :end and {meeting_scope("m")}
+    group by 1
+    """
+    df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
+    rows = {bool(r.is_current): r for r in df.itertuples()}
+
+    def part(current: bool) -> tuple[int, int, float | None]:
+        r = rows.get(current)
+        if r is None:
+            return 0, 0, None
+        sd = None if r.residents_sd is None or pd.isna(r.residents_sd) else float(r.residents_sd)
+        return int(r.meetings_count), int(r.residents_count), sd
+
+    n1, res1, sd1 = part(True)
+    n0, res0, sd0 = part(False)
+    mean1 = res1 / n1 if n1 else None
+    mean0 = res0 / n0 if n0 else None
+    mean_change = None
+    if mean1 is not None and mean0 is not None and sd1 is not None and sd0 is not None:
+        mean_change = stats.mean_z(mean1, sd1 / math.sqrt(n1), mean0, sd0 / math.sqrt(n0))
+    return {
+        "meetings_held": mt.Kpi("meetings_held", n1, n0, stats.poisson_z(n1, n0)),
+        "residents_reached": mt.Kpi("residents_reached", res1, res0, stats.poisson_z(res1, res0)),
+        "mean_attendance": mt.Kpi("mean_attendance", mean1, mean0, mean_change),
+    }
+
+
+def raw_meetings_over_time(conn, f: Filters, grain: str = "week", split: str = "unit") -> pd.DataFrame:
+    """One row per week/month touching the period × unit or meeting type seen in it (zeros included):
+    meetings held and residents reached, with how many of the period's days fall inside the filter."""
+    if split not in mt.SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {mt.SPLITS}")
+    g = mt._grain(grain)
+    label = "u.name" if split == "unit" else "s.split_value"
+    label_join = "left join units u on u.unit_code = s.split_value" if split == "unit" else ""
+    sql = f"""
+    with {mt._periods_cte(g)},
+    counts as (
+        -- one row per period per split value with meetings
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start,
+               {mt.SPLIT_COLUMNS[split]} as split_value,
+               count(*) as meetings_count,
+               sum(m.residents_count) as residents_count
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        group by 1, 2
+    ),
+    splits as (select distinct split_value from counts)
+    select p.period_start, p.period_end, p.days_in_period, p.period_days,
+           p.days_in_period < p.period_days as is_partial,
+           s.split_value, coalesce({label}, s.split_value) as split_label,
+           coalesce(c.meetings_count, 0) as meetings_count,
+           coalesce(c.residents_count, 0) as residents_count
+    from periods p
+    cross join splits s
+    {label_join}
+    left join counts c on c.period_start = p.period_start and c.split_value = s.split_value
+    order by p.period_start, s.split_value
+    """
+    df = read_frame(conn, sql, f.params())
+    if split == "type":
+        df["split_label"] = df["split_value"].map(mt.type_label)
+    return df
+
+
+def raw_meetings_by_day(conn, f: Filters) -> pd.DataFrame:
+    """One row per day of the period (its last two years at most): ISO week start, ISO day of week
+    (1 = Monday) and meetings that day (0 when none). Days outside the period have no row."""
+    heat_start = max(f.start, f.end - timedelta(days=mt.HEATMAP_MAX_DAYS - 1))
+    sql = f"""
+    with days as (
+        select cast(d as date) as day
+        from generate_series(cast(:heat_start as date), cast(:end as date), interval 1 day) t(d)
+    ),
+    counts as (
+        -- one row per day with meetings
+        select m.meeting_date as day, count(*) as meetings_count
+        from meetings m
+        where m.meeting_date between :heat_start and :end and {meeting_scope("m")}
+        group by 1
+    )
+    select cast(date_trunc('week', d.day) as date) as week_start, isodow(d.day) as iso_dow, d.day,
+           coalesce(c.meetings_count, 0) as meetings_count
+    from days d
+    left join counts c using (day)
+    order by d.day
+    """
+    return read_frame(conn, sql, {**f.params(), "heat_start": heat_start})
+
+
+def raw_concerns_over_time(conn, f: Filters, grain: str = "month") -> pd.DataFrame:
+    """One row per week/month touching the period × concern tag raised in it (zeros included): meetings
+    that raised the tag, and all meetings held in that week/month. The MAX_CONCERN_TAGS most raised tags
+    are kept; the rest are folded into OTHER_TAGS (a meeting counted once there)."""
+    g = mt._grain(grain)
+    sql = f"""
+    with {mt._periods_cte(g)},
+    scoped as (
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+    ),
+    raised as (
+        -- one row per meeting per distinct tag it raised; most meetings list one tag, and
+        -- list_distinct is costly at scale, so only lists of two or more pay for it
+        select period_start, concern_tags[1] as concern_tag
+        from scoped
+        where len(concern_tags) = 1
+        union all
+        select period_start, unnest(list_distinct(concern_tags)) as concern_tag
+        from scoped
+        where len(concern_tags) > 1
+    ),
+    per_tag as (
+        select period_start, concern_tag, count(*) as meetings_count from raised group by 1, 2
+    ),
+    ranked as (
+        select concern_tag, row_number() over (order by sum(meetings_count) desc, concern_tag) as tag_rank
+        from per_tag
+        group by concern_tag
+    ),
+    counts as (
+        select p.period_start, p.concern_tag, p.meetings_count
+        from per_tag p join ranked k using (concern_tag)
+        where k.tag_rank <= :max_tags
+        union all
+        -- a meeting raising several rare tags counts once in the folded row
+        select period_start, :other as concern_tag, count(*) as meetings_count
+        from scoped
+        where list_has_any(
+            concern_tags, (select coalesce(list(concern_tag), []) from ranked where tag_rank > :max_tags)
+        )
+        group by 1
+    ),
+    tags as (
+        select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1
+    ),
+    held as (
+        select period_start, count(*) as meetings_held_count from scoped group by 1
+    )
+    select p.period_start, p.period_end, p.days_in_period, p.period_days,
+           p.days_in_period < p.period_days as is_partial,
+           t.concern_tag, t.tag_total_count,
+           coalesce(c.meetings_count, 0) as meetings_count,
+           coalesce(h.meetings_held_count, 0) as meetings_held_count
+    from periods p
+    cross join tags t
+    left join counts c on c.period_start = p.period_start and c.concern_tag = t.concern_tag
+    left join held h on h.period_start = p.period_start
+    order by t.concern_tag = :other, t.tag_total_count desc, t.concern_tag, p.period_start
+    """
+    return read_frame(conn, sql, {**f.params(), "max_tags": mt.MAX_CONCERN_TAGS, "other": mt.OTHER_TAGS})
+
+
 # ------------------------------------------------------------------ comparing
 
 
@@ -205,6 +376,35 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
     assert_frames_equal(
         new_score_frame(conn, f), raw_score_frame(conn, f), sort=["division_code", "is_current"]
     )
+    check_meetings(conn, f)
+
+
+def assert_kpis_equal(new: dict, raw: dict) -> None:
+    assert list(new) == list(raw)
+    for name in new:
+        for fld in fields(new[name]):
+            x, y = getattr(new[name], fld.name), getattr(raw[name], fld.name)
+            assert close(x, y) if isinstance(x, float) or isinstance(y, float) else x == y, (
+                name,
+                fld.name,
+                x,
+                y,
+            )
+
+
+def check_meetings(conn, f: Filters) -> None:
+    """The Meetings page's functions on meeting_cells / concern_cells against their raw SQL."""
+    assert_kpis_equal(mt.meeting_kpis(conn, f), raw_meeting_kpis(conn, f))
+    for grain in mt.GRAINS:
+        for split in mt.SPLITS:
+            assert_frames_equal(
+                mt.meetings_over_time(conn, f, grain=grain, split=split),
+                raw_meetings_over_time(conn, f, grain=grain, split=split),
+            )
+        assert_frames_equal(
+            mt.concerns_over_time(conn, f, grain=grain), raw_concerns_over_time(conn, f, grain=grain)
+        )
+    assert_frames_equal(mt.meetings_by_day(conn, f), raw_meetings_by_day(conn, f))
 
 
 def kpis_and_worklist(conn, f: Filters, k: int = 10) -> tuple[dict, pd.DataFrame]:
@@ -292,6 +492,19 @@ def test_overview_kpis_and_worklist_match_raw_tables_on_the_sample(sample_db, ra
         raw_overview()
         raw = kpis_and_worklist(conn, f)
     assert_same_overview(new, raw)
+
+
+@pytest.mark.parametrize("name", ["last 90 days", "all time", "communities + divisions", "units only"])
+def test_concerns_with_rare_tags_folded_match_raw_tables_on_the_sample(sample_db, monkeypatch, name):
+    """With only 2 tags kept, most are folded into one row where a meeting raising several rare
+    tags counts once: the cells keep each meeting's whole tag set, so this stays exact."""
+    monkeypatch.setattr(mt, "MAX_CONCERN_TAGS", 2)
+    f = SAMPLE_FILTERS[name]
+    with sample_db.connect() as conn:
+        for grain in mt.GRAINS:
+            new = mt.concerns_over_time(conn, f, grain=grain)
+            assert (new.concern_tag == mt.OTHER_TAGS).any()
+            assert_frames_equal(new, raw_concerns_over_time(conn, f, grain=grain))
 
 
 def test_the_sample_exercises_every_branch(sample_db):
@@ -463,6 +676,20 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     )
     got = t["meeting_days"].sort_values(["meeting_date", "division_code", "unit_code", "meeting_type"])
     assert got.reset_index(drop=True).astype(want.dtypes.to_dict()).equals(want)
+
+    # each meeting's set of distinct concern tags, as a sorted tuple; meetings per day × division ×
+    # unit × set
+    keys = ["meeting_date", "division_code", "unit_code", "tags"]
+    want = (
+        m.assign(tags=[tuple(sorted(set(x))) for x in m.concern_tags])
+        .groupby(keys)
+        .agg(meetings_count=("meeting_id", "size"))
+        .reset_index()
+    )
+    assert (want.tags.map(len) > 1).any() and (want.tags.map(len) == 0).any()  # both kinds are there
+    got = t["meeting_concern_days"].assign(tags=[tuple(x) for x in t["meeting_concern_days"].concern_tags])
+    got = got.sort_values(keys).reset_index(drop=True)[list(want.columns)]
+    assert got.astype(want.dtypes.to_dict()).equals(want)
 
     f = t["feedback"]
     f = f.assign(t=f.respect + f.listen)
