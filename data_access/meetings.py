@@ -134,8 +134,7 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
     select m.meeting_date >= :start as is_current,
            cast({n} as bigint) as meetings_count,
            cast(coalesce({total}, 0) as bigint) as residents_count,
-           case when {n} > 1 then sqrt(cast({n} * {sq} - {total} * {total} as double) / ({n} * ({n} - 1.0))) end
-               as residents_sd
+           {rollups.sample_sd(n, total, sq)} as residents_sd
     from {rollups.meeting_cells(conn, f)} m
     where m.meeting_date between :prior_start and :end and {meeting_scope("m")}
     group by 1

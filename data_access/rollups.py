@@ -426,6 +426,13 @@ def feedback_period_cells(
     )"""
 
 
+def sample_sd(n: str, total: str, sq: str) -> str:
+    """SQL for the sample sd of values whose count, sum and sum of squares are the expressions `n`,
+    `total` and `sq` (exact integer sums, so no streaming error): null below two values, as
+    stddev_samp gives."""
+    return f"case when {n} > 1 then sqrt(cast({n} * {sq} - {total} * {total} as double) / ({n} * ({n} - 1.0))) end"
+
+
 def score_aggregates(alias: str = "c") -> str:
     """n, trust/safety mean and sample sd (0-10 scale) over feedback cells, as avg() and
     stddev_samp() over the responses would give them (sd exact from integer sums)."""
@@ -437,7 +444,7 @@ def score_aggregates(alias: str = "c") -> str:
     cast({t} as double) / 2.0 / {n} as trust_mean,
     case when {n} > 1 then sqrt(cast({n} * {tq} - {t} * {t} as double) / (4.0 * {n} * ({n} - 1))) end as trust_sd,
     cast({s} as double) / {n} as safety_mean,
-    case when {n} > 1 then sqrt(cast({n} * {sq} - {s} * {s} as double) / ({n} * ({n} - 1.0))) end as safety_sd"""
+    {sample_sd(n, s, sq)} as safety_sd"""
 
 
 def community_status_cte(conn: Connection) -> str:
