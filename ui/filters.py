@@ -1,6 +1,11 @@
 """The global filter sidebar, drawn once by app.py, mirrored in the URL.
 
-State lives in st.session_state under the f_* keys, so it survives page changes.
+The session's filters live in one plain session-state entry (`STATE_KEY`), not in the
+widgets' own state: Streamlit drops every widget's state when a page change arrives without
+widget values, which a browser sends when a page link is clicked before the sidebar's widgets
+have mounted (seen in Chromium under load: the Period fell back to its first option, or the
+run raised a KeyError). The widgets (keys f_*) mirror that entry: each run writes it into them
+before drawing them, and their on_change copies a user's change back.
 The URL is re-written on every run (st.navigation drops the query string when a
 sidebar link is clicked), and read once when a session starts, so a copied link
 reproduces the view. Unknown codes in a URL are dropped with a notice.
@@ -45,6 +50,7 @@ URL_KEYS = {
     "f_units": "unit",
 }
 LIST_KEYS = ("f_communities", "f_divisions", "f_units")
+STATE_KEY = "_ced_filters"  # widget key -> value: the session's filters (the widgets mirror it)
 SEARCH_KEY = "f_community_search"
 COMMUNITY_LIST_MAX = 2000  # active communities shown as one list; above it, search first
 COMMUNITY_SEARCH_LIMIT = 200  # matches listed per search
@@ -82,8 +88,8 @@ def _defaults(anchor: date) -> dict[str, object]:
 
 
 def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> None:
-    """Once per session: the URL's filters (validated) become the widget state."""
-    if st.session_state.get("_filters_loaded"):
+    """Once per session: the URL's filters (validated) become the session's filters."""
+    if STATE_KEY in st.session_state:
         return
     state = _defaults(anchor)
     qp = st.query_params
@@ -105,8 +111,7 @@ def _load_from_url(options: dict[str, list[tuple[str, str]]], anchor: date) -> N
             valid = {code for code, _ in options[kind]}
         state[key] = [v for v in dict.fromkeys(wanted) if v in valid]
         dropped += [f"{URL_KEYS[key]}={v}" for v in wanted if v not in valid]
-    st.session_state.update(state)
-    st.session_state["_filters_loaded"] = True
+    st.session_state[STATE_KEY] = state
     if dropped:
         st.session_state["_url_dropped"] = dropped
 
@@ -120,12 +125,26 @@ def request(**changes: list[str] | str) -> None:
 def _apply_pending() -> None:
     pending = st.session_state.pop("_pending_filters", None)
     if pending:
-        st.session_state.update(pending)
+        st.session_state[STATE_KEY].update(pending)
 
 
 def _reset() -> None:
-    st.session_state.update(_defaults(anchor_date()))
+    st.session_state[STATE_KEY] = _defaults(anchor_date())
     st.session_state[SEARCH_KEY] = ""
+
+
+def _take(key: str) -> None:
+    """on_change of a filter widget: the user's change becomes the session's filter."""
+    st.session_state[STATE_KEY][key] = st.session_state[key]
+
+
+def _mirror(state: dict[str, object]) -> None:
+    """Write the session's filters into the widgets before they are drawn. Every run, not only when
+    they differ: a value written this way is sent to the browser with the widget, so a browser
+    that lost (or never mounted) a widget shows the session's value, not the widget's default."""
+    for key in URL_KEYS:
+        value = state[key]
+        st.session_state[key] = list(value) if isinstance(value, list) else value
 
 
 def _community_control(listed: CommunityMatches) -> None:
@@ -138,6 +157,8 @@ def _community_control(listed: CommunityMatches) -> None:
             format_func=dict(listed.options).get,
             key="f_communities",
             placeholder="All communities",
+            on_change=_take,
+            args=("f_communities",),
         )
         return
     text = st.text_input(
@@ -150,7 +171,7 @@ def _community_control(listed: CommunityMatches) -> None:
         found = cache.lookup(community_matches, search=text, limit=COMMUNITY_SEARCH_LIMIT)
     else:  # the first names of the full list already in the cache
         found = CommunityMatches(listed.options[:COMMUNITY_SEARCH_LIMIT], listed.total)
-    chosen = list(s["f_communities"])
+    chosen = list(s[STATE_KEY]["f_communities"])
     labels = {**dict(found.options), **names(chosen)["communities"]}
     ids = chosen + [c for c, _ in found.options if c not in set(chosen)]
     shown = len(found.options)
@@ -169,12 +190,13 @@ def _community_control(listed: CommunityMatches) -> None:
         format_func=lambda c: labels.get(c, c),
         key="f_communities",
         placeholder="All communities",
+        on_change=_take,
+        args=("f_communities",),
     )
 
 
-def _write_url() -> None:
+def _write_url(s: dict[str, object]) -> None:
     """Mirror the filters into the URL, leaving page-specific parameters alone."""
-    s = st.session_state
     wanted: dict[str, str | list[str]] = {}
     if s["f_period"] != DEFAULT_PERIOD:
         wanted["period"] = s["f_period"]
@@ -204,15 +226,33 @@ def sidebar() -> Filters:
     _apply_pending()
     labels = {kind: dict(pairs) for kind, pairs in options.items()}
     s = st.session_state
-    if s["f_period"] != "custom":  # show the preset's dates in the (disabled) date boxes
-        s["f_start"], s["f_end"] = resolve_period(s["f_period"], anchor)
+    state = s[STATE_KEY]
+    if state["f_period"] != "custom":  # show the preset's dates in the (disabled) date boxes
+        state["f_start"], state["f_end"] = resolve_period(state["f_period"], anchor)
+    _mirror(state)
     with st.sidebar:
         st.markdown("### Filters")
-        st.selectbox("Period", list(PERIOD_PRESETS), format_func=PERIOD_PRESETS.get, key="f_period")
-        custom = s["f_period"] == "custom"
+        st.selectbox(
+            "Period",
+            list(PERIOD_PRESETS),
+            format_func=PERIOD_PRESETS.get,
+            key="f_period",
+            on_change=_take,
+            args=("f_period",),
+        )
+        custom = state["f_period"] == "custom"
         c1, c2 = st.columns(2)
-        c1.date_input("From", key="f_start", disabled=not custom, format="YYYY-MM-DD")
-        c2.date_input("To", key="f_end", disabled=not custom, format="YYYY-MM-DD")
+        c1.date_input(
+            "From",
+            key="f_start",
+            disabled=not custom,
+            format="YYYY-MM-DD",
+            on_change=_take,
+            args=("f_start",),
+        )
+        c2.date_input(
+            "To", key="f_end", disabled=not custom, format="YYYY-MM-DD", on_change=_take, args=("f_end",)
+        )
         _community_control(listed)
         st.multiselect(
             "Patrol divisions",
@@ -220,6 +260,8 @@ def sidebar() -> Filters:
             format_func=labels["divisions"].get,
             key="f_divisions",
             placeholder="All patrol divisions",
+            on_change=_take,
+            args=("f_divisions",),
         )
         st.multiselect(
             "Units",
@@ -227,6 +269,8 @@ def sidebar() -> Filters:
             format_func=lambda c: f"{c} · {labels['units'].get(c, c)}",
             key="f_units",
             placeholder="All units",
+            on_change=_take,
+            args=("f_units",),
         )
         st.button(
             "Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch", key="f_reset"
@@ -236,16 +280,16 @@ def sidebar() -> Filters:
         st.caption(
             f"Data through {anchor.day} {anchor:%b %Y} · signed in as {plain_md(user.name)} ({user.role}, {user.source})"
         )
-    start, end = resolve_period(s["f_period"], anchor, s["f_start"], s["f_end"])
-    _write_url()
+    start, end = resolve_period(state["f_period"], anchor, state["f_start"], state["f_end"])
+    _write_url(state)
     return Filters(
         start=start,
         end=end,
-        communities=tuple(s["f_communities"]),
-        divisions=tuple(s["f_divisions"]),
-        units=tuple(s["f_units"]),
+        communities=tuple(state["f_communities"]),
+        divisions=tuple(state["f_divisions"]),
+        units=tuple(state["f_units"]),
         role=user.role,
-        preset=s["f_period"],
+        preset=state["f_period"],
     )
 
 

@@ -181,3 +181,29 @@ def test_search_mode_never_reads_more_rows_than_its_limits(search_at, monkeypatc
     assert len(matching("e")) > 10
     assert rows and max(rows) <= 10
     cache.clear()
+
+
+def test_filters_survive_a_page_switch_that_arrives_without_widget_states(at):
+    """A page link clicked before the browser has mounted the sidebar's widgets sends a rerun with no
+    widget states (seen in Chromium under load). Streamlit then drops every widget's state as stale.
+    The filters must still be the session's, and the widgets must carry those values to the browser
+    (set_value), else it shows each widget's first option ("Last 30 days") and sends that back."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    at.query_params["period"] = "ytd"
+    at.query_params["division"] = "EAST"
+    at.query_params["unit"] = ["LIA", "CIT"]
+    at.run()
+    at.run()  # an ordinary rerun first: the session's values now live only in widget state
+    at.switch_page("pages/meetings.py")
+    at._run(WidgetStates())  # what that browser sends: a page change and no widget values
+    assert not at.exception, [e.message for e in at.exception]
+    period, divisions = at.selectbox(key="f_period"), at.multiselect(key="f_divisions")
+    assert (period.proto.set_value, period.proto.raw_value) == (True, "Year to date")
+    assert (divisions.proto.set_value, list(divisions.proto.raw_values)) == (True, ["East"])
+    assert at.multiselect(key="f_units").value == ["LIA", "CIT"]
+    assert "1 Jan – 20 Nov 2026" in _showing(at)
+    at.run()  # the browser's next rerun sends back what it was given
+    assert at.selectbox(key="f_period").value == "ytd"
+    assert at.multiselect(key="f_divisions").value == ["EAST"]
+    assert "1 Jan – 20 Nov 2026" in _showing(at)
