@@ -17,7 +17,7 @@ import streamlit as st
 from data_access.reference import last_import_time, latest_data_date
 from data_access.settings import small_n_k
 from ui import cache
-from ui.audit import export_clicked
+from ui.audit import export_data
 from ui.auth import allowed
 from ui.briefing import BRIEFING_CSS, build_deck, deck_queries, render_slide
 from ui.briefing_html import deck_html
@@ -109,13 +109,12 @@ def controls() -> None:
             export_name = f"briefing_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.html"
             st.download_button(
                 "Export deck (HTML)",
-                data=lambda: deck_html(deck).encode("utf-8"),
+                data=export_data(export_name, lambda: (deck_html(deck).encode("utf-8"), None)),
                 file_name=export_name,
                 mime="text/html",
                 key="briefing_export",
                 icon=":material/download:",
-                on_click=export_clicked,  # the audit line (SPEC §7: exports are audited)
-                args=(export_name,),
+                on_click="ignore",  # no rerun; the export is audited when the file is built
             )
         st.page_link("pages/overview.py", label="Leave briefing", icon=":material/close:")
 

@@ -270,7 +270,6 @@ def _export(filters: Filters, total: int) -> None:
         key="dl_coverage_worklist",
         label="Download worklist (CSV)",
         shape=lambda rows: _shown(rows).assign(community_id=rows["community_id"].to_numpy()),
-        rows=min(total, EXPORT_CAP),
         help=f"Every community in scope ({min(total, EXPORT_CAP):,}), most overdue first; the name search "
         "does not apply.",
         cap=EXPORT_CAP,

@@ -3,14 +3,15 @@
 - `page_view(title)` is called by app.py on every run; it writes one line when a
   session enters a sensitive page (Data, Feedback). Refusals are written by
   ui.auth.require (outcome "denied").
-- `export_clicked(file_name, rows)` is the on_click of every CSV download (ui.widgets).
+- `export_data(file_name, build)` is the data of every download button: the file is built, and
+  the export recorded, when the browser asks for it.
 - `import_files(...)` wraps the importer for the Data page: it refuses roles that may
   not import, passes the signed-in user's name, and writes one line per file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
@@ -18,7 +19,7 @@ from data_access import importer
 from data_access.importer import ImportResult, Progress
 from ui.auth import SENSITIVE_PAGES, User, allowed, current_user, write_audit
 
-__all__ = ["SENSITIVE_PAGES", "export_clicked", "import_files", "page_view", "record"]
+__all__ = ["SENSITIVE_PAGES", "export_data", "import_files", "page_view", "record"]
 
 
 def record(event: str, detail: str = "", outcome: str = "ok", user: User | None = None) -> None:
@@ -49,11 +50,26 @@ def page_view(title: str) -> None:
         record("page_view", f"{title} page ({'comments shown' if ok else 'comments hidden'})", "ok", user)
 
 
-def export_clicked(file_name: str, rows: int | None = None) -> None:
-    """on_click of a download button: the file and how many data rows left the building."""
-    detail = file_name if rows is None else f"{file_name} ({rows:,} rows)"
+def export_data(file_name: str, build: Callable[[], tuple[bytes, int | None]]) -> Callable[[], bytes]:
+    """The `data` of a download button: `build()` (the file's bytes and its data rows, or None) runs
+    when the browser asks for the file, on Streamlit's download thread, and the export is recorded
+    then with the rows that actually left (or as failed). The user is resolved now, in the run.
+
+    Give the button on_click="ignore": a click that also reruns the page races the request for the
+    file (the rerun replaces the button's callable, and a request that arrives after it finds
+    nothing: the browser then gets no file; seen in CI)."""
     user = current_user()
-    record("export", detail, "ok" if allowed("export", user) else "denied", user)
+
+    def data() -> bytes:
+        try:
+            body, rows = build()
+        except Exception:
+            record("export", file_name, "failed", user)
+            raise
+        record("export", file_name if rows is None else f"{file_name} ({rows:,} rows)", "ok", user)
+        return body
+
+    return data
 
 
 def import_files(

@@ -20,7 +20,7 @@ import streamlit as st
 from data_access.export import safe_csv
 from data_access.filters import Filters
 from ui import cache
-from ui.audit import export_clicked
+from ui.audit import export_data
 from ui.auth import allowed
 
 
@@ -91,33 +91,31 @@ def deferred_download(
     label: str = "Download CSV",
     rename: dict[str, str] | None = None,
     shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-    rows: int | None = None,
     help: str | None = None,
     **kwargs: Any,
 ) -> None:
     """A formula-safe CSV download of `fn(conn, filters, **kwargs)`, queried only when clicked and never
     cached (an export can be large). Offered only to roles that may export. `shape` turns the query's
-    frame into the file's (as the page shows it), `rename` then renames columns; `rows` is the row
-    count the audit line records when the caller knows it."""
+    frame into the file's (as the page shows it), `rename` then renames columns; the audit line
+    records the rows the file holds."""
     if not allowed("export"):
         return
     database = cache.database()  # resolved here: the click runs outside the script thread
 
-    def build() -> bytes:
+    def build() -> tuple[bytes, int]:
         with database.connect() as conn:
             df = fn(conn, filters, **kwargs)
         if shape is not None:
             df = shape(df)
-        return safe_csv(df.rename(columns=rename or {}))
+        return safe_csv(df.rename(columns=rename or {})), len(df)
 
     st.download_button(
         label,
-        build,
+        export_data(file_name, build),
         file_name=file_name,
         mime="text/csv",
         key=key,
         icon=":material/download:",
-        on_click=export_clicked,  # the audit line (SPEC §7: exports are audited)
-        args=(file_name,) if rows is None else (file_name, rows),
+        on_click="ignore",  # no rerun: see ui.audit.export_data
         help=help,
     )

@@ -9,7 +9,7 @@ from data_access.export import safe_csv
 from data_access.filters import Filters
 from data_access.metrics import format_value, metric
 from data_access.overview import Kpi
-from ui.audit import export_clicked
+from ui.audit import export_data
 from ui.auth import allowed
 from ui.filters import names
 from ui.text import plain_md
@@ -89,11 +89,10 @@ def download(df: pd.DataFrame, *, file_name: str, key: str, label: str = "Downlo
         return
     st.download_button(
         label,
-        lambda: safe_csv(df),
+        export_data(file_name, lambda: (safe_csv(df), len(df))),
         file_name=file_name,
         mime="text/csv",
         key=key,
         icon=":material/download:",
-        on_click=export_clicked,
-        args=(file_name, len(df)),
+        on_click="ignore",  # no rerun: see ui.audit.export_data
     )

@@ -31,6 +31,17 @@ def audit_log(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def session(sample_db_url, audit_log, monkeypatch):
     """make(role) -> an AppTest session signed in through the proxy headers as `<role>@example.gov`."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    deferred: dict[str, object] = {}  # deferred file id -> the download button's data callable
+    add_deferred = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, *args, **kwargs):
+        file_id = add_deferred(self, data_callable, *args, **kwargs)
+        deferred[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     monkeypatch.setenv("CED_DATABASE_URL", sample_db_url)
     monkeypatch.setenv("CED_TRUSTED_USER_HEADER", "X-Forwarded-User")
     monkeypatch.setenv("CED_TRUSTED_ROLE_HEADER", "X-Forwarded-Role")
@@ -62,10 +73,11 @@ def session(sample_db_url, audit_log, monkeypatch):
             self.at.switch_page(path).run()
             return self.at
 
-        def click_download(self, index: int = 0) -> AppTest:
-            current.append(self.key)
-            self.at.download_button[index].click().run()
-            return self.at
+        def download(self, index: int = 0) -> bytes:
+            """What the browser gets for the page's `index`-th download button: its deferred file,
+            built as Streamlit's download thread builds it (no script run)."""
+            button = self.at.download_button[index]
+            return deferred[button.proto.deferred_file_id]()
 
     return Session
 
@@ -239,16 +251,33 @@ def test_sign_in_is_recorded_once_per_session_not_per_rerun(session, audit_log):
     assert [(e.user, e.role, e.outcome) for e in signed] == [("analyst@example.gov", "analyst", "ok")] * 2
 
 
-def test_export_click_is_recorded_with_file_and_rows(session, audit_log):
+def test_export_is_recorded_with_file_and_rows_when_the_file_is_built(session, audit_log):
     s = session("analyst")
     at = s.run()
     assert read_events(audit_log, event="export") == []  # rendering a button is not an export
-    s.click_download(0)
+    assert at.download_button[0].proto.ignore_rerun  # a click must not rerun (it would race the file)
+    body = s.download(0).decode("utf-8-sig")
+    rows = len(body.splitlines()) - 1  # one line per row: the names and reasons hold no newline
     (export,) = read_events(audit_log, event="export")
     assert (export.user, export.role, export.outcome) == ("analyst@example.gov", "analyst", "ok")
-    assert export.detail.startswith("needs_attention.csv (") and export.detail.endswith(" rows)")
-    assert at is s.at
+    assert export.detail == f"needs_attention.csv ({rows:,} rows)" and rows > 0
 
+
+
+def test_an_export_whose_file_fails_is_recorded_as_failed(audit_log, monkeypatch):
+    import ui.audit
+
+    monkeypatch.setattr(ui.audit, "current_user", lambda: ui.auth.User("a@x", "analyst", "proxy header"))
+
+    def broken() -> tuple[bytes, int]:
+        raise RuntimeError("database gone")
+
+    data = ui.audit.export_data("worklist.csv", broken)
+    assert read_events(audit_log, event="export") == []
+    with pytest.raises(RuntimeError):
+        data()
+    (export,) = read_events(audit_log, event="export")
+    assert (export.user, export.detail, export.outcome) == ("a@x", "worklist.csv", "failed")
 
 PAGE_VIEW_SCRIPT = """
 import streamlit as st
