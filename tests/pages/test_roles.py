@@ -263,7 +263,6 @@ def test_export_is_recorded_with_file_and_rows_when_the_file_is_built(session, a
     assert export.detail == f"needs_attention.csv ({rows:,} rows)" and rows > 0
 
 
-
 def test_an_export_whose_file_fails_is_recorded_as_failed(audit_log, monkeypatch):
     import ui.audit
 
@@ -278,6 +277,7 @@ def test_an_export_whose_file_fails_is_recorded_as_failed(audit_log, monkeypatch
         data()
     (export,) = read_events(audit_log, event="export")
     assert (export.user, export.detail, export.outcome) == ("a@x", "worklist.csv", "failed")
+
 
 PAGE_VIEW_SCRIPT = """
 import streamlit as st
