@@ -18,18 +18,23 @@ Known limit: this blocks subtraction along one filter (communities) and within a
 not full statistical disclosure control against arbitrary combinations of periods and
 division filters (that would need noise or fixed published cells).
 
-Speed: the numbers come from the import-time feedback cells (data_access.rollups: responses and
-score sums per day or month × community × division, with the channel for the channel charts,
-and per topic), not from every response: `_cells_cte` gives the same groups, the same
-reportable responses and the same aggregates (means and sds from exact integer sums). Only the
-comment browser reads rows: those of the responses that carry a comment (feedback_comments).
-tests/data_access/test_rollups.py checks every function against the raw-table version.
+Speed: the numbers come from import-time roll-ups (data_access.rollups), not from every
+response, and the groups are counted once per filter, not in every statement. `scope()` counts
+each group's responses once for the page (per community cells, for both periods) and reads what
+the suppressed groups answered (few responses: under k each). Every other aggregate is "every
+response in scope" from the roll-ups without a community (feedback_days, feedback_topic_days;
+with a community selection, that selection's cells) minus the suppressed groups' part. Score sums
+are integers, so the difference is exact; means and sds come from them (scores_from_sums). The
+community comparison counts its own groups (it lists them all); the comment browser reads only
+the responses that carry a comment (feedback_comments), leaving out the suppressed groups' keys.
+tests/data_access/test_rollups.py checks every function, with and without a shared scope,
+against the raw-table version.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -56,97 +61,19 @@ SHOWN, EMPTY, SUPPRESSED, COMPLEMENTARY = "shown", "empty", "suppressed", "compl
 HIDDEN = (SUPPRESSED, COMPLEMENTARY)  # no score and no count reach the browser
 
 
-def reportable_cte(start: str = "start", end: str = "end") -> str:
-    """CTEs `scoped` and `reportable`: responses in the period and filters, then only those whose
-    group (community, else division, else 'none') has at least :k responses in that scope.
-
-    Needs the bind parameters :<start>, :<end>, :k and the filter lists.
-    """
-    return f"""
-    scoped as (
-        select f.*, coalesce('c:' || f.community_id, 'd:' || f.division_code, 'none') as group_key
-        from feedback f
-        where f.response_date between :{start} and :{end} and {feedback_scope("f")}
-    ),
-    -- one row per response of a group with at least k responses in scope
-    reportable as (
-        select * from (
-            select s.*, count(*) over (partition by s.group_key) as group_n from scoped s
-        ) where group_n >= :k
-    )"""
-
-
-SCORE_AGGREGATES = """
-    count(*) as n,
-    avg((r.respect + r.listen) / 2.0) as trust_mean, stddev_samp((r.respect + r.listen) / 2.0) as trust_sd,
-    avg(r.safety) as safety_mean, stddev_samp(r.safety) as safety_sd"""
-
-
 # The same aggregates over feedback cells (sums of n, of respect + listen and of safety, and of squares).
 CELL_SCORE_AGGREGATES = rollups.score_aggregates("r")
-_GROUP_KEY = "coalesce('c:' || {a}.community_id, 'd:' || {a}.division_code, 'none')"
 
 
-def _cells_cte(
-    conn: Connection,
-    *,
-    daily: bool = False,
-    topics: bool = False,
-    rows: bool = False,
-    start: str = "start",
-    end: str = "end",
-    channels: bool = False,
-) -> str:
-    """reportable_cte() over the feedback cells: CTEs `cells` (cells in the period and filters, with
-    their group_key), `groups` (one row per group in scope with its n) and `reportable` (cells of
-    groups with at least :k responses). `daily` keeps day cells (for week buckets); `topics` adds
-    `topic_reportable` (topic cells of reportable groups); `rows` makes `reportable` the
-    responses with a comment of reportable groups (feedback_comments, for the comment browser).
-    The period is [:<start>, :<end>]. Cells carry a channel column only with `channels`."""
-    out = f"""
-    cells as (
-        select c.*, {_GROUP_KEY.format(a="c")} as group_key
-        from {rollups.feedback_period_cells(conn, daily=daily, start=start, end=end, channels=channels)} c
-        where {feedback_scope("c")}
-    ),
-    groups as (
-        select group_key, sum(n) as group_n from cells group by group_key
-    )"""
-    if rows:
-        return (
-            out
-            + f""",
-    reportable as (
-        select f.* from {rollups.source(conn, "feedback_comments")} f
-        where f.response_date between :{start} and :{end} and {feedback_scope("f")}
-          and {_GROUP_KEY.format(a="f")} in (select group_key from groups where group_n >= :k)
-    )"""
-        )
-    out += """,
-    reportable as (
-        select c.* from cells c where c.group_key in (select group_key from groups where group_n >= :k)
-    )"""
-    if topics:
-        out += f""",
-    topic_reportable as (
-        select t.* from {rollups.feedback_period_cells(conn, topics=True, daily=daily, start=start, end=end)} t
-        where {feedback_scope("t")}
-          and {_GROUP_KEY.format(a="t")} in (select group_key from groups where group_n >= :k)
-    )"""
-    return out
-
-
-def _both_periods(conn: Connection, select: str, *, topics: bool = False, channels: bool = False) -> str:
-    """One statement for the period and the one before it: `select` (which reads the CTEs of
-    `_cells_cte(conn, topics=topics, channels=channels)`) once per period, each period's groups
-    decided on its own, with a leading period_index column (CURRENT, PRIOR). Binds :start/:end
-    and :p_start/:p_end."""
-    current = _cells_cte(conn, topics=topics, channels=channels)
-    prior = _cells_cte(conn, topics=topics, channels=channels, start="p_start", end="p_end")
+def _cells_cte(conn: Connection) -> str:
+    """CTE `cells`: the score cells of the period [:start, :end] in the filters (whole months plus
+    the days of partly covered months; no channel), each with its group_id."""
     return f"""
-    select {CURRENT} as period_index, * from (with {current} {select})
-    union all
-    select {PRIOR} as period_index, * from (with {prior} {select})"""
+    cells as (
+        select c.*
+        from {rollups.feedback_period_cells(conn, channels=False)} c
+        where {feedback_scope("c")}
+    )"""
 
 
 def _both_params(f: Filters, k: int) -> dict[str, Any]:
@@ -156,6 +83,244 @@ def _both_params(f: Filters, k: int) -> dict[str, Any]:
 
 def _params(f: Filters, k: int, **extra: Any) -> dict[str, Any]:
     return {**f.params(), "k": int(k), **extra}
+
+
+# ---------------------------------------------------------------------------------------------
+# The scope: the small-n groups and the page's cells, counted once per filter
+# ---------------------------------------------------------------------------------------------
+
+SUMS = ("n", "trust_sum", "trust_sq", "safety_sum", "safety_sq")  # additive, exact integers
+ALL = "all"  # FeedbackScope.cells / .topics part: every response in scope
+SUPPRESSED_PART = "hidden"  # ... and the suppressed groups' part of them
+
+
+@dataclass(frozen=True, eq=False)
+class FeedbackScope:
+    """Everything the Feedback aggregates need for one filter and k, for the period (CURRENT) and
+    the one before it (PRIOR), read once: which groups fall under k, and every response in scope at
+    the finest grain a chart asks for, beside the suppressed groups' part of it.
+
+    Reportable = in scope − suppressed: suppressed groups have fewer than k responses each, so
+    their part is small; the sums are integers, so the difference is exact. The aggregate
+    functions of this module add these cells up (in Python: at most a few thousand rows) instead
+    of each recounting the groups over the period's per-community cells.
+
+    - `periods`: one row per period_index: groups_count, reportable_groups_count, scoped_n;
+    - `hidden_ids` / `hidden_keys`: the current period's suppressed groups (their integer ids in
+      the roll-ups, and rollups.GROUP_KEY_SQL keys): the comment browser leaves them out;
+    - `cells`: part (ALL: every response in scope; SUPPRESSED_PART: the suppressed groups'),
+      period_index, week_start (7-day weeks from the period's start; only with `weekly`), month,
+      division_code, channel and the SUMS; the prior period's rows have no week or month;
+    - `topics`: part, period_index, month (none for the prior period), topic, has_comment, n.
+
+    `weekly` reads day cells so that weeks can be formed (score_series and channel_volume with
+    grain="week" need it); without it whole months come from month cells, far fewer rows over a
+    long period. Its repr names the filters, k and weekly only: what the query cache keys it by
+    (the result is a function of them and of the database version, which the key holds too)."""
+
+    filters: Filters
+    k: int
+    weekly: bool
+    periods: pd.DataFrame
+    hidden_ids: tuple[int, ...]
+    hidden_keys: tuple[str, ...]
+    cells: pd.DataFrame
+    topics: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly})"
+
+    def period(self, index: int) -> dict[str, int]:
+        rows = self.periods[self.periods["period_index"] == index]
+        if rows.empty:
+            return {"groups_count": 0, "reportable_groups_count": 0, "scoped_n": 0}
+        r = rows.iloc[0]
+        return {c: int(r[c]) for c in ("groups_count", "reportable_groups_count", "scoped_n")}
+
+
+CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", "channel", *SUMS]
+TOPIC_CELL_COLUMNS = ["part", "period_index", "month", "topic", "has_comment", "n"]
+
+
+def _group_cells_sql(conn: Connection, index: int) -> str:
+    """One period's score cells in the filters (CURRENT: :start–:end, PRIOR: :p_start–:p_end) as
+    period_index, group_id, n: whole months plus the days of partly covered months."""
+    start, end = ("start", "end") if index == CURRENT else ("p_start", "p_end")
+    period = rollups.feedback_period_cells(conn, start=start, end=end, channels=False)
+    return f"select {int(index)} as period_index, c.group_id, c.n from {period} c where {feedback_scope('c')}"
+
+
+def _scope_cells_sql(
+    conn: Connection, f: Filters, index: int, *, hidden: bool, weekly: bool, topics: bool
+) -> str:
+    """One part of FeedbackScope.cells (or .topics): every response in scope of one period, or
+    (`hidden`) the suppressed groups' (:hidden / :p_hidden ids), summed to the scope's grain.
+
+    In scope, without a community selection: the roll-ups without a community (feedback_days,
+    feedback_topic_days). Otherwise the per-community cells, day cells for a weekly current period,
+    else whole months plus partial-month days."""
+    current = index == CURRENT
+    start, end, ids = ("start", "end", "hidden") if current else ("p_start", "p_end", "p_hidden")
+    if not hidden and not f.communities:
+        table = rollups.source(conn, "feedback_topic_days" if topics else "feedback_days")
+        source = f"""(
+            select * from {table} d
+            where d.response_date between cast(:{start} as date) and cast(:{end} as date)
+              and {in_list("divisions", "d.division_code")})"""
+        where = "true"
+    else:
+        daily = current and weekly and not topics
+        cells = rollups.feedback_period_cells(
+            conn, daily=daily, topics=topics, start=start, end=end, channels=True
+        )
+        source = f"(select * from {cells} c where {feedback_scope('c')})"
+        where = f"c.group_id in (select unnest(cast(:{ids} as integer[])))" if hidden else "true"
+    part = SUPPRESSED_PART if hidden else ALL
+    month = "cast(date_trunc('month', c.response_date) as date)" if current else "cast(null as date)"
+    if topics:
+        keys = f"{month} as month, c.topic, c.has_comment"
+        sums = "cast(sum(c.n) as bigint) as n"
+    else:
+        week = bucket_sql("week", "c.response_date") if current and weekly else "cast(null as date)"
+        keys = f"{week} as week_start, {month} as month, c.division_code, c.channel"
+        sums = ", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in SUMS)
+    return f"""
+        select '{part}' as part, {int(index)} as period_index, {keys}, {sums}
+        from {source} c
+        where {where}
+        group by all"""
+
+
+def scope(conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: bool = False) -> FeedbackScope:
+    """The FeedbackScope of `f` and `k`: three statements. The first counts every group in scope
+    for both periods (whole months plus partial-month days, by integer group id); the other two
+    read the cells and topic cells in scope and, when some group fell under k, that group's part
+    (a semi-join on its id over the period's per-community cells)."""
+    params = _both_params(f, k)
+    periods_sql = f"""
+    with cells as ({_group_cells_sql(conn, CURRENT)} union all {_group_cells_sql(conn, PRIOR)}),
+    -- one row per period × group in scope
+    groups as (
+        select period_index, group_id, sum(n) as group_n from cells group by all
+    )
+    -- one row per period, then one per suppressed group
+    select period_index, cast(null as integer) as group_id, cast(null as varchar) as group_key,
+           count(*) as groups_count, count(*) filter (where group_n >= :k) as reportable_groups_count,
+           cast(sum(group_n) as bigint) as scoped_n
+    from groups
+    group by period_index
+    union all
+    select s.period_index, s.group_id, g.group_key, null, null, null
+    from groups s join {rollups.source(conn, "feedback_groups")} g using (group_id)
+    where s.group_n < :k
+    order by 1, 3 nulls first
+    """
+    rows = read_frame(conn, periods_sql, params)
+    summary = rows[rows["group_id"].isna()]
+    periods = summary[["period_index", "groups_count", "reportable_groups_count", "scoped_n"]].reset_index(
+        drop=True
+    )
+    hidden = rows[rows["group_id"].notna()]
+    ids = {i: [int(x) for x in hidden.loc[hidden["period_index"] == i, "group_id"]] for i in (CURRENT, PRIOR)}
+    frames = []
+    for topics in (False, True):
+        parts = [
+            _scope_cells_sql(conn, f, i, hidden=part, weekly=weekly, topics=topics)
+            for part, i in ((False, CURRENT), (False, PRIOR), (True, CURRENT), (True, PRIOR))
+            if not part or ids[i]  # a suppressed part only when some group is suppressed
+        ]
+        # one row per part × period × the scope's grain with responses
+        df = read_frame(
+            conn,
+            "\n        union all".join(parts),
+            {**params, "hidden": ids[CURRENT], "p_hidden": ids[PRIOR]},
+        )
+        for c in ("week_start", "month"):
+            if c in df.columns:
+                df[c] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in df[c]]
+        frames.append(df[TOPIC_CELL_COLUMNS if topics else CELL_COLUMNS])
+    current = hidden[hidden["period_index"] == CURRENT]
+    return FeedbackScope(
+        f,
+        int(k),
+        bool(weekly),
+        periods,
+        tuple(ids[CURRENT]),
+        tuple(str(x) for x in current["group_key"]),
+        frames[0],
+        frames[1],
+    )
+
+
+def _scope_for(
+    conn: Connection, f: Filters, k: int, given: FeedbackScope | None, *, weekly: bool = False
+) -> FeedbackScope:
+    """The scope a function was handed (checked to be this filter's and k's, and weekly when
+    weeks are asked for), or a new one."""
+    if given is None:
+        return scope(conn, f, k, weekly=weekly)
+    if given.filters != f or given.k != int(k):
+        raise ValueError(f"{given!r} does not belong to {f!r}, k={k}")
+    if weekly and not given.weekly:
+        raise ValueError(f"{given!r} has no weeks: count it with weekly=True")
+    return given
+
+
+def _reportable(
+    frame: pd.DataFrame,
+    keys: Sequence[str],
+    values: Sequence[str] = SUMS,
+    *,
+    where: dict[str, Any] | None = None,
+    rename: dict[str, Callable[[Any], Any]] | None = None,
+    keep_empty: bool = False,
+) -> pd.DataFrame:
+    """Scope cells summed to `keys`: every response in scope less the suppressed groups' part, one
+    row per key with `values` (reportable) and `scoped_n` (in scope). `where` keeps rows whose
+    columns equal the given values; `rename` maps a key column's values first (a function, e.g.
+    a missing division to '(none)'). Rows left with no reportable response are dropped unless
+    `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
+    keys, values = list(keys), list(values)
+    where, rename = where or {}, rename or {}
+    cols = [frame[c] for c in ("part", *where, *keys, *values)]
+    totals: dict[tuple, list[int]] = {}
+    minus: dict[tuple, list[int]] = {}
+    n_where = len(where)
+    want = tuple(where.values())
+    for row in zip(*cols, strict=True):
+        if row[1 : 1 + n_where] != want:
+            continue
+        raw_key = row[1 + n_where : 1 + n_where + len(keys)]
+        key = tuple(
+            rename[k](v)
+            if k in rename
+            else (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            for k, v in zip(keys, raw_key, strict=True)
+        )
+        acc = (totals if row[0] == ALL else minus).setdefault(key, [0] * len(values))
+        for i, x in enumerate(row[1 + n_where + len(keys) :]):
+            acc[i] += int(x)
+    n_at = values.index("n")
+    rows = []
+    for key, vals in totals.items():
+        less = minus.get(key)
+        out = [v - (less[i] if less else 0) for i, v in enumerate(vals)]
+        if keep_empty or out[n_at] > 0:
+            rows.append((*key, *out, vals[n_at]))
+    df = pd.DataFrame(rows, columns=[*keys, *values, "scoped_n"])
+    return df.astype(dict.fromkeys([*values, "scoped_n"], "int64"))
+
+
+def _no_division(code: object) -> object:
+    return NO_DIVISION if code is None or (isinstance(code, float) and math.isnan(code)) else code
+
+
+def _with_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """n and the 0-10 means and sample sds (scores_from_sums) beside each row's key columns."""
+    keys = [c for c in df.columns if c not in SUMS and c != "scoped_n"]
+    scored = [scores_from_sums(*(r[x] for x in SUMS)) for r in df.to_dict("records")]
+    cols = ["n", "trust_mean", "trust_sd", "safety_mean", "safety_sd"]
+    return pd.concat([df[keys].reset_index(drop=True), pd.DataFrame(scored, columns=cols)], axis=1)
 
 
 def _num(v: object) -> float | None:
@@ -278,53 +443,36 @@ CURRENT = 0  # period_index in division_period_sums
 PRIOR = 1
 
 
-def division_period_sums(conn: Connection, f: Filters, k: int) -> pd.DataFrame:
-    """One statement for the period and the one before it: a row per period_index (CURRENT,
-    PRIOR) × division ('(none)' for responses without one) with `scoped_n` (every response in
-    scope) and, over reportable responses only (each period's groups decided on its own), `n` and
-    the exact integer score sums; `groups_count` / `reportable_groups_count` repeat the period's
-    number of groups in scope and of those with at least k responses. Totals over divisions are
-    exact, so the headline tiles and the division comparison both come from this one scan
-    instead of four."""
-
-    columns = f"""c.division_code, c.n, c.trust_sum, c.trust_sq, c.safety_sum, c.safety_sq,
-               {_GROUP_KEY.format(a="c")} as group_key"""
-    sql = f"""
-    with cells as (
-        select {CURRENT} as period_index, {columns}
-        from {rollups.feedback_period_cells(conn, channels=False)} c
-        where {feedback_scope("c")}
-        union all
-        select {PRIOR} as period_index, {columns}
-        from {rollups.feedback_period_cells(conn, start="p_start", end="p_end", channels=False)} c
-        where {feedback_scope("c")}
-    ),
-    groups as (
-        select period_index, group_key, sum(n) >= :k as reportable from cells group by all
-    ),
-    group_counts as (
-        select period_index, count(*) as groups_count, count(*) filter (where reportable) as reportable_groups_count
-        from groups
-        group by period_index
-    ),
-    marked as (select c.*, g.reportable from cells c join groups g using (period_index, group_key)),
-    by_division as (
-    -- one row per period × division with responses in scope
-    select period_index, coalesce(division_code, '{NO_DIVISION}') as division_code,
-           cast(sum(n) as bigint) as scoped_n,
-           cast(coalesce(sum(n) filter (where reportable), 0) as bigint) as n,
-           cast(coalesce(sum(trust_sum) filter (where reportable), 0) as hugeint) as trust_sum,
-           cast(coalesce(sum(trust_sq) filter (where reportable), 0) as hugeint) as trust_sq,
-           cast(coalesce(sum(safety_sum) filter (where reportable), 0) as hugeint) as safety_sum,
-           cast(coalesce(sum(safety_sq) filter (where reportable), 0) as hugeint) as safety_sq
-    from marked
-    group by all
-    )
-    select b.*, gc.groups_count, gc.reportable_groups_count
-    from by_division b join group_counts gc using (period_index)
-    order by b.period_index, b.division_code
-    """
-    return read_frame(conn, sql, _both_params(f, k))
+def division_period_sums(
+    conn: Connection, f: Filters, k: int, scope: FeedbackScope | None = None
+) -> pd.DataFrame:
+    """A row per period_index (CURRENT, PRIOR) × division ('(none)' for responses without one)
+    with `scoped_n` (every response in scope) and, over reportable responses only (each period's
+    groups decided on its own), `n` and the exact integer score sums; `groups_count` /
+    `reportable_groups_count` repeat the period's number of groups in scope and of those with at
+    least k responses. Totals over divisions are exact, so the headline tiles and the division
+    comparison both come from this one read. `scope`: scope(conn, f, k) when already counted."""
+    sc = _scope_for(conn, f, k, scope)
+    parts = []
+    for index in (CURRENT, PRIOR):
+        sums = _reportable(
+            sc.cells,
+            ["division_code"],
+            where={"period_index": index},
+            rename={"division_code": _no_division},
+            keep_empty=True,
+        )
+        counts = sc.period(index)
+        parts.append(
+            sums.assign(
+                period_index=index,
+                groups_count=counts["groups_count"],
+                reportable_groups_count=counts["reportable_groups_count"],
+            )
+        )
+    columns = ["period_index", "division_code", "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
+    out = pd.concat(parts, ignore_index=True)[columns]
+    return out.sort_values(["period_index", "division_code"], kind="stable").reset_index(drop=True)
 
 
 def scores_from_sums(
@@ -349,9 +497,11 @@ def scores_from_sums(
 # ---------------------------------------------------------------------------------------------
 
 
-def score_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
+def score_kpis(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> dict[str, Kpi]:
     """Trust, safety and responses over reportable responses, each with the prior period and change z."""
-    return score_kpis_from(division_period_sums(conn, f, k), k)
+    return score_kpis_from(division_period_sums(conn, f, k, scope), k)
 
 
 def _period_totals(sums: pd.DataFrame, index: int) -> dict[str, Any]:
@@ -393,9 +543,15 @@ def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
     return out
 
 
-def suppression_summary(conn: Connection, f: Filters, k: int) -> dict[str, int]:
+def suppression_summary(
+    conn: Connection, f: Filters, k: int, *, scope: FeedbackScope | None = None
+) -> dict[str, int]:
     """How many groups the scope holds and how many are suppressed (counts of groups, not responses)."""
-    return suppression_summary_from(division_period_sums(conn, f, k))
+    counts = _scope_for(conn, f, k, scope).period(CURRENT)
+    return {
+        "groups": counts["groups_count"],
+        "suppressed_groups": counts["groups_count"] - counts["reportable_groups_count"],
+    }
 
 
 def suppression_summary_from(sums: pd.DataFrame) -> dict[str, int]:
@@ -413,10 +569,12 @@ class Headline:
     divisions: pd.DataFrame
 
 
-def headline(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> Headline:
+def headline(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> Headline:
     """The Feedback page's tiles, suppression summary and division comparison from one read of
-    division_period_sums (three statements over the cells before)."""
-    sums = division_period_sums(conn, f, k)
+    division_period_sums."""
+    sums = division_period_sums(conn, f, k, scope)
     return Headline(
         score_kpis_from(sums, k), suppression_summary_from(sums), comparison_by_division(conn, f, k, sums)
     )
@@ -484,7 +642,13 @@ def _hover(row: dict[str, Any], metric: str) -> str:
 
 
 def score_series(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, grain: str = "month", split: str = "none"
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    grain: str = "month",
+    split: str = "none",
+    scope: FeedbackScope | None = None,
 ) -> pd.DataFrame:
     """One row per time bucket (× patrol division when split='division', with division '(none)'
     for responses without one): n, trust and safety with 95% CI, status and hover text.
@@ -497,17 +661,13 @@ def score_series(
         raise ValueError(f"grain must be one of {GRAINS}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
-    cell = "coalesce(r.division_code, '(none)')" if split == "division" else "'all'"
-    sql = f"""
-    with {_cells_cte(conn, daily=grain == "week")}
-    -- one row per bucket (and division) with responses
-    select {bucket_sql(grain)} as bucket_start,
-           {cell} as cell,
-           {CELL_SCORE_AGGREGATES}
-    from reportable r
-    group by all
-    """
-    agg = read_frame(conn, sql, _params(f, k))
+    sc = _scope_for(conn, f, k, scope, weekly=grain == "week")
+    bucket = "week_start" if grain == "week" else "month"
+    cell = _no_division if split == "division" else (lambda _: "all")
+    agg = _reportable(
+        sc.cells, [bucket, "division_code"], where={"period_index": CURRENT}, rename={"division_code": cell}
+    )
+    agg = _with_scores(agg.rename(columns={bucket: "bucket_start", "division_code": "cell"}))
     if split == "division":
         divs = _divisions_in_scope(conn, f)
         cells = pd.DataFrame(
@@ -519,8 +679,6 @@ def score_series(
     else:
         cells = pd.DataFrame({"cell": ["all"], "division_name": ["All in filter"]})
     grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, grain)}).merge(cells, how="cross")
-    if not agg.empty:
-        agg["bucket_start"] = pd.to_datetime(agg["bucket_start"]).dt.date
     df = grid.merge(agg, on=["bucket_start", "cell"], how="left")
     df["n"] = df["n"].fillna(0).astype(int)
     # Empty period or empty scope: no bucket to show.
@@ -573,14 +731,19 @@ def _empty_series(split: str) -> pd.DataFrame:
 
 
 def comparison_by_division(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, sums: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    sums: pd.DataFrame | None = None,
+    *,
+    scope: FeedbackScope | None = None,
 ) -> pd.DataFrame:
     """One row per patrol division in scope (plus '(none)' for responses without a division):
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total.
     `sums`: division_period_sums(conn, f, k) when the caller has already read them."""
     if sums is None:
-        sums = division_period_sums(conn, f, k)
+        sums = division_period_sums(conn, f, k, scope)
     divs = _divisions_in_scope(conn, f)
     cells = pd.DataFrame(
         {
@@ -697,12 +860,14 @@ def _community_rows(
     sql = f"""
     with {_cells_cte(conn)},
     -- one row per group in scope, counted before suppression
-    group_scores as (
-        select r.group_key, any_value(r.community_id) as community_id,
-               any_value(r.division_code) filter (where r.community_id is null) as no_community_division,
-               {CELL_SCORE_AGGREGATES}
+    group_sums as (
+        select r.group_id, {CELL_SCORE_AGGREGATES}
         from cells r
-        group by r.group_key
+        group by r.group_id
+    ),
+    group_scores as (
+        select g.group_key, g.community_id, g.division_code as no_community_division, s.* exclude (group_id)
+        from group_sums s join {rollups.source(conn, "feedback_groups")} g using (group_id)
     ),
     listed as (
         select 'c:' || c.community_id as group_key, c.community_id
@@ -889,7 +1054,12 @@ COMMUNITY_COLUMNS = [
 
 
 def channel_volume(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, grain: str = "month"
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    grain: str = "month",
+    scope: FeedbackScope | None = None,
 ) -> pd.DataFrame:
     """One row per bucket × channel: reportable responses (missing when hidden), status, hover.
 
@@ -897,17 +1067,12 @@ def channel_volume(
     bucket's total (the trend's n) and each channel's period total."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
-    sql = f"""
-    with {_cells_cte(conn, daily=grain == "week", channels=True)}
-    -- one row per bucket per channel with responses
-    select {bucket_sql(grain)} as bucket_start, r.channel, cast(sum(r.n) as bigint) as n
-    from reportable r
-    group by all
-    """
-    agg = read_frame(conn, sql, _params(f, k))
+    sc = _scope_for(conn, f, k, scope, weekly=grain == "week")
+    bucket = "week_start" if grain == "week" else "month"
+    agg = _reportable(sc.cells, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
+    agg = agg.rename(columns={bucket: "bucket_start"})[["bucket_start", "channel", "n"]]
     if agg.empty:
         return pd.DataFrame(columns=CHANNEL_COLUMNS)
-    agg["bucket_start"] = pd.to_datetime(agg["bucket_start"]).dt.date
     channels = list(FEEDBACK_CHANNELS) + sorted(set(agg["channel"]) - set(FEEDBACK_CHANNELS))
     grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, grain)}).merge(
         pd.DataFrame({"channel": channels}), how="cross"
@@ -932,18 +1097,16 @@ def channel_volume(
 CHANNEL_COLUMNS = ["bucket_start", "bucket_label", "channel", "n", "status", "status_label", "hover"]
 
 
-def channel_totals(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+def channel_totals(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> pd.DataFrame:
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
-    # one row per period per channel with responses
-    sql = _both_periods(
-        conn, "select r.channel, cast(sum(r.n) as bigint) as n from reportable r group by 1", channels=True
-    )
-    both = read_frame(conn, sql, _both_params(f, k))
+    sc = _scope_for(conn, f, k, scope)
     channels = pd.DataFrame({"channel": list(FEEDBACK_CHANNELS)})
 
     def one(index: int) -> pd.DataFrame:
-        agg = both.loc[both["period_index"] == index, ["channel", "n"]]
+        agg = _reportable(sc.cells, ["channel"], ["n"], where={"period_index": index})[["channel", "n"]]
         extra = sorted(set(agg["channel"]) - set(FEEDBACK_CHANNELS))
         df = pd.concat([channels, pd.DataFrame({"channel": extra})]).merge(agg, on="channel", how="left")
         df["n"] = df["n"].fillna(0).astype(int)
@@ -981,15 +1144,23 @@ def channel_name(code: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def topic_counts(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+def _topic_totals(sc: FeedbackScope, keys: Sequence[str], periods: Sequence[int]) -> pd.DataFrame:
+    """Reportable tagged responses per period_index × `keys` (of the scope's topic cells)."""
+    parts = [
+        _reportable(sc.topics, keys, ["n"], where={"period_index": index}).assign(period_index=index)
+        for index in periods
+    ]
+    return pd.concat(parts, ignore_index=True)[["period_index", *keys, "n"]]
+
+
+def topic_counts(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> pd.DataFrame:
     """One row per comment topic seen in the period or the prior one: reportable responses tagged
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
-    # one row per period per topic tag of reportable responses
-    sql = _both_periods(
-        conn, "select t.topic, cast(sum(t.n) as bigint) as n from topic_reportable t group by 1", topics=True
-    )
-    both = read_frame(conn, sql, _both_params(f, k))
+    sc = _scope_for(conn, f, k, scope)
+    both = _topic_totals(sc, ["topic"], (CURRENT, PRIOR))
     cur = both.loc[both["period_index"] == CURRENT, ["topic", "n"]]
     pri = both.loc[both["period_index"] == PRIOR, ["topic", "n"]]
     topics = sorted(set(cur["topic"]) | set(pri["topic"]))
@@ -1025,21 +1196,16 @@ def topic_name(tag: str) -> str:
     return tag.replace("_", " ").capitalize()
 
 
-def topic_trend(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
+def topic_trend(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> pd.DataFrame:
     """One row per month × topic seen in the period: tagged reportable responses (monthly, so counts
     clear k more often), suppressed under k, protected against month and topic totals."""
-    sql = f"""
-    with {_cells_cte(conn, topics=True)}
-    -- one row per month per topic
-    select cast(date_trunc('month', t.response_date) as date) as bucket_start, t.topic,
-           cast(sum(t.n) as bigint) as n
-    from topic_reportable t
-    group by all
-    """
-    agg = read_frame(conn, sql, _params(f, k))
+    sc = _scope_for(conn, f, k, scope)
+    agg = _topic_totals(sc, ["month", "topic"], (CURRENT,))
     if agg.empty:
         return pd.DataFrame(columns=TOPIC_TREND_COLUMNS)
-    agg["bucket_start"] = pd.to_datetime(agg["bucket_start"]).dt.date
+    agg = agg.rename(columns={"month": "bucket_start"})[["bucket_start", "topic", "n"]]
     grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, "month")}).merge(
         pd.DataFrame({"topic": sorted(set(agg["topic"]))}), how="cross"
     )
@@ -1131,7 +1297,7 @@ def like_pattern(text: str) -> str:
 
 
 def _comment_where(search: str, topic: str) -> tuple[str, dict[str, Any]]:
-    """Conditions on `reportable` rows of `_cells_cte(rows=True)`, which are comments already."""
+    """Conditions on the `reportable` comments of comment_page."""
     where = "true"
     params: dict[str, Any] = {}
     if search.strip():
@@ -1151,18 +1317,15 @@ class CommentPage:
     pages: int
 
 
-def comment_topics(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> list[str]:
+def comment_topics(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
+) -> list[str]:
     """Topics tagged on the comments a reader may browse (reportable groups only), alphabetical."""
     if not may_view_comments(f.role):
         return []
-    sql = f"""
-    with {_cells_cte(conn, topics=True)}
-    select distinct t.topic
-    from topic_reportable t
-    where t.has_comment
-    order by 1
-    """
-    return list(read_frame(conn, sql, _params(f, k))["topic"])
+    sc = _scope_for(conn, f, k, scope)
+    agg = _topic_totals(sc, ["topic", "has_comment"], (CURRENT,))
+    return sorted(set(agg.loc[agg["has_comment"].astype(bool), "topic"]))
 
 
 def comment_page(
@@ -1174,26 +1337,34 @@ def comment_page(
     topic: str = "",
     page: int = 1,
     page_size: int = COMMENT_PAGE_SIZE,
+    scope: FeedbackScope | None = None,
 ) -> CommentPage:
     """One page of comments from reportable groups (n ≥ k in the filtered period), newest first,
     matching a literal text search (case-insensitive) and a topic. Raises PermissionError for
     roles that may not read comments."""
     if not may_view_comments(f.role):
         raise PermissionError(f"role {f.role!r} may not read comments")
+    sc = _scope_for(conn, f, k, scope)
     page_size = max(1, min(int(page_size), 200))
     where, extra = _comment_where(search, topic)
-    params = _params(f, k, **extra)
+    params = _params(f, k, hidden=list(sc.hidden_ids), **extra)
+    comments = rollups.source(conn, "feedback_comments")
+    reportable = f"""
+    reportable as (
+        -- the comments in the period and filters of groups with at least k responses
+        select f.* from {comments} f
+        where f.response_date between :start and :end and {feedback_scope("f")}
+          and f.group_id not in (select unnest(cast(:hidden as integer[])))
+    )"""
     total = int(
         read_frame(
-            conn,
-            f"with {_cells_cte(conn, rows=True)} select count(*) as n from reportable r where {where}",
-            params,
+            conn, f"with {reportable} select count(*) as n from reportable r where {where}", params
         ).iat[0, 0]
     )
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, int(page)), pages)
     sql = f"""
-    with {_cells_cte(conn, rows=True)},
+    with {reportable},
     shown as (
         -- the page's comments first, by key only; their text, names and topics are read for
         -- these rows alone
@@ -1209,7 +1380,7 @@ def comment_page(
            array_to_string(r.topic_tags, ', ') as topics,
            r.comment
     from shown
-    join {rollups.source(conn, "feedback_comments")} r using (response_id)
+    join {comments} r using (response_id)
     left join communities c on c.community_id = r.community_id
     left join patrol_divisions d on d.division_code = r.division_code
     order by r.response_date desc, r.response_id desc

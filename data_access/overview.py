@@ -187,10 +187,13 @@ class OverviewPage:
     needs: pd.DataFrame
 
 
-def overview_page(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> OverviewPage:
+def overview_page(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: feedback.FeedbackScope | None = None
+) -> OverviewPage:
     """Everything the Overview shows: the tiles and the needs-attention list, reading the feedback
-    sums (both periods, every division) once for the trust/safety tiles and the score drops."""
-    sums = feedback.division_period_sums(conn, f, k)
+    sums (both periods, every division) once for the trust/safety tiles and the score drops.
+    `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it)."""
+    sums = feedback.division_period_sums(conn, f, k, scope)
     return OverviewPage(_kpis(conn, f, k, sums), _needs(conn, f, k, sums))
 
 

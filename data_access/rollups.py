@@ -28,6 +28,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
 - `feedback_days`: one row per day × division × channel: responses and, for trust (respect +
   listen) and safety, the sum and sum of squares. Like meeting_days it has no community column;
   `feedback_cells` reads feedback_day_cells when communities are selected.
+- `feedback_topic_days`: one row per day × division × topic tag × whether the response carries a
+  comment: responses. Like feedback_days it has no community column.
 - `feedback_comments`: the responses that carry a comment (the comment browser's rows), by date.
 - `feedback_day_cells` / `feedback_month_cells`: the same sums per day (or calendar month) ×
   community × division × channel; `feedback_score_day_cells` / `feedback_score_month_cells`: the
@@ -147,6 +149,22 @@ ROLLUPS: tuple[Rollup, ...] = (
     ),
 )
 
+# The small-n groups (SPEC §3): a response's community, else its patrol division, else "none".
+# Each gets an integer id, the same in every feedback roll-up of a database version (ids follow the
+# keys' order, and every feedback roll-up is rebuilt with the others): the Feedback queries count,
+# join and exclude groups by this id instead of building the text key row by row.
+GROUP_KEY_SQL = "coalesce('c:' || {a}.community_id, 'd:' || {a}.division_code, 'none')"
+_GROUPS_SELECT = f"""
+        select cast(row_number() over (order by k.group_key) as integer) as group_id, k.group_key,
+               k.community_id, k.division_code
+        from (
+            select distinct {GROUP_KEY_SQL.format(a="f")} as group_key, f.community_id,
+                   case when f.community_id is null then f.division_code end as division_code
+            from feedback f
+        ) k"""
+# joined into a feedback roll-up's SELECT over `feedback f`: `g.group_id` is the row's group
+_WITH_GROUP = f"join ({_GROUPS_SELECT}) g on g.group_key = {GROUP_KEY_SQL.format(a='f')}"
+
 _CELL_SUMS = """count(*) as n,
                sum(f.respect + f.listen) as trust_sum,
                sum((f.respect + f.listen) * (f.respect + f.listen)) as trust_sq,
@@ -158,15 +176,16 @@ _HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
 # Feedback cells keep the community: the small-n rule needs each group's n (community, else
 # division) over the period. Whole months come from the month cells, the days of a partly
 # covered month at either end of the period from the day cells (feedback_period_cells).
+ROLLUPS += (Rollup("feedback_groups", ("feedback",), _GROUPS_SELECT, "group_id"),)
 ROLLUPS += (
     Rollup(
         "feedback_day_cells",
         ("feedback",),
         f"""
-        select f.response_date, f.community_id, f.division_code, f.channel,
+        select f.response_date, f.community_id, f.division_code, f.channel, g.group_id,
                {_CELL_SUMS}
-        from feedback f
-        group by f.response_date, f.community_id, f.division_code, f.channel
+        from feedback f {_WITH_GROUP}
+        group by all
         """,
         "response_date, community_id, division_code, channel",
     ),
@@ -175,8 +194,8 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               f.channel, {_CELL_SUMS}
-        from feedback f
+               f.channel, g.group_id, {_CELL_SUMS}
+        from feedback f {_WITH_GROUP}
         group by all
         """,
         "month, community_id, division_code, channel",
@@ -187,9 +206,9 @@ ROLLUPS += (
         "feedback_score_day_cells",
         ("feedback",),
         f"""
-        select f.response_date, f.community_id, f.division_code, {_CELL_SUMS}
-        from feedback f
-        group by f.response_date, f.community_id, f.division_code
+        select f.response_date, f.community_id, f.division_code, g.group_id, {_CELL_SUMS}
+        from feedback f {_WITH_GROUP}
+        group by all
         """,
         "response_date, community_id, division_code",
     ),
@@ -198,8 +217,8 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               {_CELL_SUMS}
-        from feedback f
+               g.group_id, {_CELL_SUMS}
+        from feedback f {_WITH_GROUP}
         group by all
         """,
         "month, community_id, division_code",
@@ -209,8 +228,8 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select f.response_date, f.community_id, f.division_code, t.topic, {_HAS_COMMENT} as has_comment,
-               count(*) as n
-        {_TOPICS}
+               g.group_id, count(*) as n
+        from feedback f {_WITH_GROUP}, unnest(f.topic_tags) as t(topic)
         group by all
         """,
         "response_date, community_id, division_code, topic",
@@ -220,11 +239,25 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               t.topic, {_HAS_COMMENT} as has_comment, count(*) as n
-        {_TOPICS}
+               t.topic, {_HAS_COMMENT} as has_comment, g.group_id, count(*) as n
+        from feedback f {_WITH_GROUP}, unnest(f.topic_tags) as t(topic)
         group by all
         """,
         "month, community_id, division_code, topic",
+    ),
+)
+# Topics without the community: what every response in scope tagged, when no community is chosen
+# (the Feedback page subtracts the suppressed groups' part, see feedback.FeedbackScope).
+ROLLUPS += (
+    Rollup(
+        "feedback_topic_days",
+        ("feedback",),
+        f"""
+        select f.response_date, f.division_code, t.topic, {_HAS_COMMENT} as has_comment, count(*) as n
+        {_TOPICS}
+        group by all
+        """,
+        "response_date, division_code, topic",
     ),
 )
 # The comment browser pages through comments, not responses: only the responses with a comment
@@ -235,8 +268,8 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select f.response_id, f.response_date, f.channel, f.community_id, f.division_code, f.topic_tags,
-               f.comment
-        from feedback f
+               f.comment, g.group_id
+        from feedback f {_WITH_GROUP}
         where {_HAS_COMMENT}
         """,
         "response_date, response_id",

@@ -19,7 +19,7 @@ from data_access.settings import small_n_k
 from ui import cache
 from ui.audit import export_data
 from ui.auth import allowed
-from ui.briefing import BRIEFING_CSS, build_deck, deck_queries, render_slide
+from ui.briefing import BRIEFING_CSS, build_deck, deck_queries, deck_scope, render_slide
 from ui.briefing_html import deck_html
 from ui.filters import names
 
@@ -32,8 +32,8 @@ st.html(BRIEFING_CSS)
 
 filters = st.session_state["filters"]
 k = small_n_k()
-for query_fn, kwargs in deck_queries(k):  # side by side on ui.cache's worker threads
-    cache.ahead(query_fn, filters, **kwargs)
+for query_fn, kwargs in deck_queries(k, deck_scope(cache.query, filters, k)):
+    cache.ahead(query_fn, filters, **kwargs)  # side by side on ui.cache's worker threads
 deck = build_deck(
     cache.query,
     filters,

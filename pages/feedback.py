@@ -670,17 +670,21 @@ grain = c2.radio(
 )
 split = c3.radio("Show", list(fb.SPLITS), format_func=SPLIT_LABELS.get, horizontal=True, key="fb_split")
 
-# Every query the page draws from (but the comment page, which hangs on the topic list) starts here,
-# in the order the page reads them, and runs on ui.cache's worker threads while the page is drawn.
-top_q = cache.ahead(fb.headline, filters, k=k)  # tiles, suppression summary, division comparison
-series_q = cache.ahead(fb.score_series, filters, k=k, grain=grain, split=split)
+# The community comparison counts its own groups; every other query reads the small-n groups
+# counted once (fb.scope). They all start here, in the order the page reads them, and run on
+# ui.cache's worker threads while the page is drawn (the comment page hangs on the topic list).
 external_q = cache.ahead(fb.external_scores, filters, k=k)
 community_q = community_queries(filters, k, metric)
-volume_q = cache.ahead(fb.channel_volume, filters, k=k, grain=grain)
-channels_q = cache.ahead(fb.channel_totals, filters, k=k)
-topics_q = cache.ahead(fb.topic_counts, filters, k=k)
-trend_q = cache.ahead(fb.topic_trend, filters, k=k)
-topic_options_q = cache.ahead(fb.comment_topics, filters, k=k) if allowed("view_comments") else None
+scope = cache.query(fb.scope, filters, k=k, weekly=grain == "week")
+top_q = cache.ahead(fb.headline, filters, k=k, scope=scope)  # tiles, suppression summary, divisions
+series_q = cache.ahead(fb.score_series, filters, k=k, grain=grain, split=split, scope=scope)
+volume_q = cache.ahead(fb.channel_volume, filters, k=k, grain=grain, scope=scope)
+channels_q = cache.ahead(fb.channel_totals, filters, k=k, scope=scope)
+topics_q = cache.ahead(fb.topic_counts, filters, k=k, scope=scope)
+trend_q = cache.ahead(fb.topic_trend, filters, k=k, scope=scope)
+topic_options_q = (
+    cache.ahead(fb.comment_topics, filters, k=k, scope=scope) if allowed("view_comments") else None
+)
 
 top = top_q.result()
 kpis = top.kpis
@@ -1037,7 +1041,9 @@ else:
         key="fb_topic",
     )
     page_no = pager.requested_page("fb_comment_page", query=(filters, search.strip(), topic))
-    result = cache.query(fb.comment_page, filters, k=k, search=search.strip(), topic=topic, page=page_no)
+    result = cache.query(
+        fb.comment_page, filters, k=k, search=search.strip(), topic=topic, page=page_no, scope=scope
+    )
     if result.total == 0:
         empty("No comments match this search and topic for these filters.")
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_access.feedback import scope as feedback_scope
 from data_access.overview import overview_page
 from data_access.settings import small_n_k
 from ui import cache
@@ -19,7 +20,7 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Overview", "How are we doing this period, and what needs attention now?", filters)
 
-page = cache.query(overview_page, filters, k=k)
+page = cache.query(overview_page, filters, k=k, scope=cache.query(feedback_scope, filters, k=k))
 kpis = page.kpis
 row1 = st.columns(3)
 row2 = st.columns(3)

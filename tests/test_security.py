@@ -1041,8 +1041,12 @@ def _same(a, b) -> bool:
     if isinstance(a, pd.DataFrame):
         return isinstance(b, pd.DataFrame) and a.reset_index(drop=True).equals(b.reset_index(drop=True))
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        from data_access.filters import Filters
+
         return type(a) is type(b) and all(
-            _same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+            _same(getattr(a, f.name), getattr(b, f.name))
+            for f in dataclasses.fields(a)
+            if not isinstance(getattr(a, f.name), Filters)  # the filters it was asked for, echoed
         )
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)

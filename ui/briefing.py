@@ -19,7 +19,8 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from data_access.coverage import cadence_worklist, status_counts
-from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, score_kpis, score_series
+from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_kpis, score_series
+from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
 from data_access.overview import BELOW_FILLED_SHARE, Kpi, overview_page, staffing_totals
@@ -122,10 +123,10 @@ def kpi_tile(kpi: Kpi, k: int) -> Tile:
     )
 
 
-def overview_slide(run: Run, f: Filters, k: int) -> Slide:
+def overview_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
     # Trust and safety come from the Feedback queries (reportable groups only, as on the Feedback
     # slide), so no n on this deck differs from another by a suppressed group's responses.
-    page = run(overview_page, f, k=k)
+    page = run(overview_page, f, k=k, scope=scope)
     kpis, items = page.kpis, page.needs
     shown = _each_kind_first(items, ATTENTION_ROWS)
     frame = pd.DataFrame(
@@ -493,17 +494,25 @@ def _score_cell(row: Any, name: str, k: int) -> str:
     return f"{score:.1f} ({lo:.1f}–{hi:.1f})" if not pd.isna(lo) else f"{score:.1f}"
 
 
+WEEKS_MAX_DAYS = 120  # the feedback trend is weekly only for a period this short
+
+
 def _trend_grain(f: Filters, responses: float | None, k: int) -> str:
     """Weeks for a short period with plenty of responses (about 3k a week on average); months
     otherwise, so a narrow filter shows a few real points rather than a row of suppressed weeks."""
     weeks = -(-f.days // 7)
-    return "week" if f.days <= 120 and (responses or 0) >= 3 * k * weeks else "month"
+    return "week" if f.days <= WEEKS_MAX_DAYS and (responses or 0) >= 3 * k * weeks else "month"
 
 
-def feedback_slide(run: Run, f: Filters, k: int) -> Slide:
-    kpis = run(score_kpis, f, k=k)
+def deck_scope(run: Run, f: Filters, k: int) -> FeedbackScope:
+    """The feedback scope the deck reads, with weeks whenever its trend may use them."""
+    return run(feedback_scope, f, k=k, weekly=f.days <= WEEKS_MAX_DAYS)
+
+
+def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
+    kpis = run(score_kpis, f, k=k, scope=scope)
     grain = _trend_grain(f, kpis["responses"].value, k)
-    series = run(score_series, f, k=k, grain=grain, split="none")
+    series = run(score_series, f, k=k, grain=grain, split="none", scope=scope)
     recent = series.iloc[::-1].head(ROWS_ON_SLIDE)
     label = "Week of" if grain == "week" else "Month"
     frame = pd.DataFrame(
@@ -552,17 +561,18 @@ def feedback_slide(run: Run, f: Filters, k: int) -> Slide:
     )
 
 
-def deck_queries(k: int) -> tuple[tuple[Callable[..., Any], dict[str, Any]], ...]:
+def deck_queries(k: int, scope: FeedbackScope) -> tuple[tuple[Callable[..., Any], dict[str, Any]], ...]:
     """The queries `build_deck` runs whatever they answer, with their arguments (the feedback trend's
     grain depends on the response count, so its query is not here): a page can start them together
-    (ui.cache.ahead) before building the deck."""
+    (ui.cache.ahead) before building the deck. `scope`: the feedback scope the deck reads
+    (deck_scope), counted first because the feedback queries need it."""
     return (
-        (overview_page, {"k": k}),
+        (overview_page, {"k": k, "scope": scope}),
         (status_counts, {}),
         (cadence_worklist, {"page_size": ROWS_ON_SLIDE}),
         (staffing_totals, {}),
         (staffing_by_unit, {}),
-        (score_kpis, {"k": k}),
+        (score_kpis, {"k": k, "scope": scope}),
     )
 
 
@@ -576,11 +586,12 @@ def build_deck(
     imported_at: datetime | None,
 ) -> Deck:
     """Every slide for these filters, with the snapshot stamp."""
+    scope = deck_scope(run, f, k)
     slides = (
-        overview_slide(run, f, k),
+        overview_slide(run, f, k, scope),
         coverage_slide(run, f),
         staffing_slide(run, f),
-        feedback_slide(run, f, k),
+        feedback_slide(run, f, k, scope),
     )
     return Deck(DECK_TITLE, slides, Stamp(f.caption(names), data_through, imported_at))
 

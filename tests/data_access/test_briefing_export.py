@@ -306,9 +306,11 @@ def test_the_queries_the_briefing_page_starts_early_are_ones_the_deck_then_runs(
             return fn(conn, filters, **kw)
 
         build_deck(run, PERIOD, k=K, names=reference_names(conn), data_through=None, imported_at=None)
-    early = [(fn, PERIOD, kw) for fn, kw in deck_queries(K)]
+    # the page counts the feedback scope first (the feedback queries need it), then starts the rest
+    scope = next(kw["scope"] for fn, _, kw in made if "scope" in kw)
+    early = [(fn, PERIOD, kw) for fn, kw in deck_queries(K, scope)]
     assert early, "no query is started early"
     for call in early:
         assert call in made, f"{call[0].__name__}{call[2]} is started early but the deck never runs it"
-    # only the feedback trend (its grain depends on the response count) is left to run inline
-    assert [call[0].__name__ for call in made if call not in early] == ["score_series"]
+    # only the scope and the feedback trend (its grain depends on the response count) run inline
+    assert [call[0].__name__ for call in made if call not in early] == ["scope", "score_series"]

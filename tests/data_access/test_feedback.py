@@ -118,6 +118,55 @@ def conn(db):
         yield c
 
 
+# -- the scope: the small-n groups, counted once ---------------------------------------------------
+
+
+def test_scope_names_the_small_groups_and_what_they_answered(conn):
+    """June: Sigma (C3) has two responses, under k = 3; every other group has three or more.
+    May: C1 alone, three responses. Sigma's part is its two East community-survey responses."""
+    sc = fb.scope(conn, JUNE, K, weekly=True)
+    assert sc.hidden_keys == ("c:C3",) and len(sc.hidden_ids) == 1
+    # groups in June: C1, C2, C3 and East's responses without a community; 12 responses
+    assert sc.period(fb.CURRENT) == {"groups_count": 4, "reportable_groups_count": 3, "scoped_n": 12}
+    assert sc.period(fb.PRIOR) == {"groups_count": 1, "reportable_groups_count": 1, "scoped_n": 3}
+    cells = sc.cells
+    (row,) = cells[cells["part"] == fb.SUPPRESSED_PART].to_dict("records")  # nothing suppressed in May
+    assert row["period_index"] == fb.CURRENT
+    assert (row["week_start"], row["month"]) == (date(2026, 6, 1), date(2026, 6, 1))
+    assert (row["division_code"], row["channel"]) == ("EAST", "community_survey")
+    # R8 (1, 1, 2) and R9 (2, 2, 1): respect + listen 3 and 3, safety 1 and 2
+    assert (row["n"], row["trust_sum"], row["trust_sq"], row["safety_sum"], row["safety_sq"]) == (
+        2,
+        6,
+        18,
+        3,
+        5,
+    )
+    everything = cells[cells["part"] == fb.ALL]
+    assert everything.groupby("period_index")["n"].sum().to_dict() == {fb.CURRENT: 12, fb.PRIOR: 3}
+    # June's weeks from 1 June: R1, R2, R5, R8, R9, R10 fall in the first (1-7 June)
+    first_week = everything[everything["week_start"] == date(2026, 6, 1)]
+    assert first_week["n"].sum() == 6
+    topics = sc.topics
+    (tag,) = topics[topics["part"] == fb.SUPPRESSED_PART].to_dict("records")  # R8: traffic; R9 untagged
+    assert (tag["topic"], tag["has_comment"], tag["n"]) == ("traffic", True, 1)
+    # without weeks the same cells, summed to months
+    monthly = fb.scope(conn, JUNE, K)
+    assert monthly.cells["week_start"].isna().all()
+    assert monthly.cells.groupby("part")["n"].sum().to_dict() == cells.groupby("part")["n"].sum().to_dict()
+
+
+def test_a_scope_belongs_to_its_filters_and_k(conn):
+    sc = fb.scope(conn, JUNE, K)
+    with pytest.raises(ValueError):
+        fb.score_series(conn, Filters(date(2026, 5, 1), date(2026, 5, 31)), K, scope=sc)
+    with pytest.raises(ValueError):
+        fb.channel_totals(conn, JUNE, K + 1, scope=sc)
+    with pytest.raises(ValueError):
+        fb.score_series(conn, JUNE, K, grain="week", scope=sc)  # weeks need a weekly scope
+    assert repr(sc) == f"FeedbackScope({JUNE!r}, k=3, weekly=False)"  # what the query cache keys it by
+
+
 # -- headline scores -------------------------------------------------------------------------------
 
 
@@ -354,6 +403,35 @@ def sept_reportable() -> pd.DataFrame:
     df = df[df["group"].map(sizes) >= 10].copy()
     df["trust_item"] = (df["respect"] + df["listen"]) / 2
     return df
+
+
+@pytest.mark.parametrize("divisions", [(), ("EAST", "NORTH")])
+def test_sample_scope_matches_pandas_group_counts(sample_db, divisions):
+    """The suppressed groups of September (and of August, the prior period), counted in pandas."""
+    df = pd.read_csv(SAMPLE, dtype={"community_id": str, "division_code": str}, keep_default_na=False)
+    if divisions:
+        df = df[df["division_code"].isin(divisions)]
+    df["group"] = [
+        f"c:{c}" if c else (f"d:{d}" if d else "none")
+        for c, d in zip(df["community_id"], df["division_code"], strict=True)
+    ]
+    f = Filters(SEPT.start, SEPT.end, divisions=divisions)
+    with sample_db.connect() as conn:
+        sc = fb.scope(conn, f, 10)
+    for index, (lo, hi) in (
+        (fb.CURRENT, ("2026-09-01", "2026-09-30")),
+        (fb.PRIOR, ("2026-08-02", "2026-08-31")),
+    ):
+        sizes = df[(df["response_date"] >= lo) & (df["response_date"] <= hi)]["group"].value_counts()
+        counts = sc.period(index)
+        assert counts["groups_count"] == len(sizes) and counts["scoped_n"] == sizes.sum()
+        assert counts["reportable_groups_count"] == int((sizes >= 10).sum())
+        cells = sc.cells[sc.cells["period_index"] == index]
+        assert cells.loc[cells["part"] == fb.SUPPRESSED_PART, "n"].sum() == sizes[sizes < 10].sum()
+        assert cells.loc[cells["part"] == fb.ALL, "n"].sum() == sizes.sum()
+        if index == fb.CURRENT:
+            assert sc.hidden_keys == tuple(sorted(sizes[sizes < 10].index))
+            assert len(sc.hidden_keys) > 0  # September has small groups to suppress
 
 
 def _pandas_score(values: pd.Series) -> tuple[int, float, float]:

@@ -735,10 +735,26 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
         got = got.sort_values([when, *keys]).reset_index(drop=True)[list(want.columns)]
         assert got.astype(want.dtypes.to_dict()).equals(want), table
 
+    # topics without the community: responses per day × division × tag × whether commented
+    tagged = f.assign(
+        division_code=f.division_code.fillna("(null)"),
+        has_comment=f.comment.fillna("").str.strip() != "",
+        topic=f.topic_tags.map(list),
+    ).explode("topic")
+    tagged = tagged[tagged.topic.notna()]
+    keys = ["response_date", "division_code", "topic", "has_comment"]
+    want = tagged.groupby(keys).size().rename("n").reset_index()
+    got = t["feedback_topic_days"].assign(
+        division_code=t["feedback_topic_days"].division_code.fillna("(null)")
+    )
+    got = got.sort_values(keys).reset_index(drop=True)[list(want.columns)]
+    assert len(want) > 0  # (in the sample only commented responses carry topic tags)
+    assert got.astype(want.dtypes.to_dict()).equals(want)
+
     raw = t["feedback"]
     with_comment = raw[raw.comment.fillna("").str.strip() != ""]
     assert 0 < len(with_comment) < len(raw)  # the sample has responses with and without one
-    got = t["feedback_comments"].sort_values("response_id").reset_index(drop=True)
+    got = t["feedback_comments"].drop(columns="group_id").sort_values("response_id").reset_index(drop=True)
     want = with_comment[list(got.columns)].sort_values("response_id").reset_index(drop=True)
     assert got.drop(columns="topic_tags").equals(want.drop(columns="topic_tags"))
     assert [list(x) for x in got.topic_tags] == [list(x) for x in want.topic_tags]
@@ -754,6 +770,33 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     for col in ("community_id", "division_code", "unit_code", "opened_date"):
         assert (merged[col] == merged[f"{col}_raw"]).all()
     assert (merged.open_until == merged.closed_date.fillna(pd.Timestamp("9999-12-31"))).all()
+
+
+def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
+    """feedback_groups numbers the small-n groups (community, else division, else none) 1..N in the
+    order of their keys; every feedback roll-up's group_id is the id of its row's own key."""
+    t = _raw_frames(sample_db)
+    f = t["feedback"]
+    keys = sorted(
+        {
+            f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")
+            for c, d in zip(f.community_id, f.division_code, strict=True)
+        }
+    )
+    groups = t["feedback_groups"].sort_values("group_id")
+    assert list(groups.group_key) == keys and list(groups.group_id) == list(range(1, len(keys) + 1))
+    id_of = dict(zip(groups.group_key, groups.group_id, strict=True))
+    tables = [
+        r.name for r in rollups.ROLLUPS if "group_id" in t[r.name].columns and r.name != "feedback_groups"
+    ]
+    assert len(tables) == 7, tables  # day/month cells, score cells, topic cells, comments
+    for table in tables:
+        df = t[table]
+        want = [
+            id_of[f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")]
+            for c, d in zip(df.community_id, df.division_code, strict=True)
+        ]
+        assert list(df.group_id) == want, table
 
 
 def test_contact_spells_give_the_last_contact_on_every_day(sample_db):
@@ -900,26 +943,27 @@ FEEDBACK_CALLS = [
 
 
 def check_feedback(conn, f: Filters, k: int) -> None:
+    """Every feedback function equals its raw-table version, both counting the small-n groups
+    itself and reading them from one precomputed scope (as the pages do)."""
+    import inspect
+
     from data_access import feedback as fb
     from tests.data_access import raw_feedback_reference as ref
 
+    weekly, monthly = fb.scope(conn, f, k, weekly=True), fb.scope(conn, f, k)
     for name, kwargs in FEEDBACK_CALLS:
-        kw = {"suppression_summary": {}}.get(name, kwargs)
-        if name in PAGED:
-            where = f"{name}{kwargs} at {f.start}–{f.end}, k={k}"
-            assert_same_page(getattr(fb, name)(conn, f, k, **kw), getattr(ref, name)(conn, f, k), where, **kw)
-            continue
-        new = (
-            getattr(fb, name)(conn, f, k, **kw)
-            if name != "suppression_summary"
-            else fb.suppression_summary(conn, f, k)
-        )
-        raw = (
-            getattr(ref, name)(conn, f, k, **kw)
-            if name != "suppression_summary"
-            else ref.suppression_summary(conn, f, k)
-        )
-        assert_same(new, raw, f"{name}{kwargs} at {f.start}–{f.end}, k={k}")
+        fn = getattr(fb, name)
+        ways = [{}]
+        if "scope" in inspect.signature(fn).parameters:
+            ways += [{"scope": weekly}] + ([] if kwargs.get("grain") == "week" else [{"scope": monthly}])
+        for way in ways:
+            where = f"{name}{kwargs}{way} at {f.start}–{f.end}, k={k}"
+            if name in PAGED:
+                assert_same_page(
+                    fn(conn, f, k, **kwargs, **way), getattr(ref, name)(conn, f, k), where, **kwargs
+                )
+                continue
+            assert_same(fn(conn, f, k, **kwargs, **way), getattr(ref, name)(conn, f, k, **kwargs), where)
 
 
 FEEDBACK_FILTERS = {
