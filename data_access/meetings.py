@@ -128,7 +128,9 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
     Counts use the Poisson z; mean attendance the z of a difference in means (sd of residents per meeting).
     """
     p = f.prior()
-    n, total, sq = "sum(m.meetings_count)", "sum(m.residents_sum)", "sum(m.residents_sq)"
+    n, total, sq = (
+        f"cast(sum(m.{c}) as bigint)" for c in ("meetings_count", "residents_sum", "residents_sq")
+    )
     sql = f"""
     -- one row per period (current, prior); the sample sd of residents per meeting from exact sums
     select m.meeting_date >= :start as is_current,

@@ -71,6 +71,14 @@ class Rollup:
     order_by: str  # physical order: what its queries filter on
 
 
+# Sums of a cell's responses, stored as BIGINT (a plain sum() is HUGEINT, which DuckDB adds up
+# several times slower; these never come near 2^63).
+_CELL_SUMS = """count(*) as n,
+               cast(sum(f.respect + f.listen) as bigint) as trust_sum,
+               cast(sum((f.respect + f.listen) * (f.respect + f.listen)) as bigint) as trust_sq,
+               cast(sum(f.safety) as bigint) as safety_sum,
+               cast(sum(f.safety * f.safety) as bigint) as safety_sq"""
+
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "meeting_days",
@@ -78,8 +86,8 @@ ROLLUPS: tuple[Rollup, ...] = (
         """
         select m.meeting_date, m.division_code, m.unit_code, m.meeting_type,
                count(*) as meetings_count,
-               sum(m.residents_count) as residents_sum,
-               sum(cast(m.residents_count as bigint) * m.residents_count) as residents_sq
+               cast(sum(m.residents_count) as bigint) as residents_sum,
+               cast(sum(cast(m.residents_count as bigint) * m.residents_count) as bigint) as residents_sq
         from meetings m
         group by m.meeting_date, m.division_code, m.unit_code, m.meeting_type
         """,
@@ -135,13 +143,9 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "feedback_days",
         ("feedback",),
-        """
+        f"""
         select f.response_date, f.division_code, f.channel,
-               count(*) as n,
-               sum(f.respect + f.listen) as trust_sum,
-               sum((f.respect + f.listen) * (f.respect + f.listen)) as trust_sq,
-               sum(f.safety) as safety_sum,
-               sum(f.safety * f.safety) as safety_sq
+               {_CELL_SUMS}
         from feedback f
         group by f.response_date, f.division_code, f.channel
         """,
@@ -165,11 +169,6 @@ _GROUPS_SELECT = f"""
 # joined into a feedback roll-up's SELECT over `feedback f`: `g.group_id` is the row's group
 _WITH_GROUP = f"join ({_GROUPS_SELECT}) g on g.group_key = {GROUP_KEY_SQL.format(a='f')}"
 
-_CELL_SUMS = """count(*) as n,
-               sum(f.respect + f.listen) as trust_sum,
-               sum((f.respect + f.listen) * (f.respect + f.listen)) as trust_sq,
-               sum(f.safety) as safety_sum,
-               sum(f.safety * f.safety) as safety_sq"""
 _TOPICS = """from feedback f, unnest(f.topic_tags) as t(topic)"""
 _HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
 
@@ -461,21 +460,26 @@ def feedback_period_cells(
 
 def sample_sd(n: str, total: str, sq: str) -> str:
     """SQL for the sample sd of values whose count, sum and sum of squares are the expressions `n`,
-    `total` and `sq` (exact integer sums, so no streaming error): null below two values, as
-    stddev_samp gives."""
-    return f"case when {n} > 1 then sqrt(cast({n} * {sq} - {total} * {total} as double) / ({n} * ({n} - 1.0))) end"
+    `total` and `sq` (exact integer sums, so no streaming error; the products in HUGEINT, which
+    cannot overflow): null below two values, as stddev_samp gives."""
+    return (
+        f"case when {n} > 1 then sqrt(cast(cast({n} as hugeint) * {sq} - cast({total} as hugeint) * {total} "
+        f"as double) / ({n} * ({n} - 1.0))) end"
+    )
 
 
 def score_aggregates(alias: str = "c") -> str:
     """n, trust/safety mean and sample sd (0-10 scale) over feedback cells, as avg() and
-    stddev_samp() over the responses would give them (sd exact from integer sums)."""
-    n = f"sum({alias}.n)"
-    t, tq = f"sum({alias}.trust_sum)", f"sum({alias}.trust_sq)"
-    s, sq = f"sum({alias}.safety_sum)", f"sum({alias}.safety_sq)"
+    stddev_samp() over the responses would give them (sd exact from integer sums). The sums are
+    taken as BIGINT: DuckDB then adds them up in 64 bits (3x faster than HUGEINT at scale L)."""
+    n = f"cast(sum({alias}.n) as bigint)"
+    t, tq = f"cast(sum({alias}.trust_sum) as bigint)", f"cast(sum({alias}.trust_sq) as bigint)"
+    s, sq = f"cast(sum({alias}.safety_sum) as bigint)", f"cast(sum({alias}.safety_sq) as bigint)"
     return f"""
-    cast(coalesce({n}, 0) as bigint) as n,
+    coalesce({n}, 0) as n,
     cast({t} as double) / 2.0 / {n} as trust_mean,
-    case when {n} > 1 then sqrt(cast({n} * {tq} - {t} * {t} as double) / (4.0 * {n} * ({n} - 1))) end as trust_sd,
+    case when {n} > 1 then sqrt(cast(cast({n} as hugeint) * {tq} - cast({t} as hugeint) * {t} as double)
+                                / (4.0 * {n} * ({n} - 1))) end as trust_sd,
     cast({s} as double) / {n} as safety_mean,
     {sample_sd(n, s, sq)} as safety_sd"""
 
