@@ -115,12 +115,14 @@ class FeedbackScope:
 
     `weekly` reads day cells so that weeks can be formed (score_series and channel_volume with
     grain="week" need it); without it whole months come from month cells, far fewer rows over a
-    long period. Its repr names the filters, k and weekly only: what the query cache keys it by
-    (the result is a function of them and of the database version, which the key holds too)."""
+    long period. Without `topics` the topic cells are not read (the Overview and the Briefing show
+    no topic). Its repr names the filters, k, weekly and topics only: what the query cache keys it
+    by (the result is a function of them and of the database version, which the key holds too)."""
 
     filters: Filters
     k: int
     weekly: bool
+    with_topics: bool
     periods: pd.DataFrame
     hidden_ids: tuple[int, ...]
     hidden_keys: tuple[str, ...]
@@ -128,7 +130,7 @@ class FeedbackScope:
     topics: pd.DataFrame
 
     def __repr__(self) -> str:
-        return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly})"
+        return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly}, topics={self.with_topics})"
 
     def period(self, index: int) -> dict[str, int]:
         rows = self.periods[self.periods["period_index"] == index]
@@ -191,7 +193,9 @@ def _scope_cells_sql(
         group by all"""
 
 
-def scope(conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: bool = False) -> FeedbackScope:
+def scope(
+    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: bool = False, topics: bool = True
+) -> FeedbackScope:
     """The FeedbackScope of `f` and `k`: three statements. The first counts every group in scope
     for both periods (whole months plus partial-month days, by integer group id); the other two
     read the cells and topic cells in scope and, when some group fell under k, that group's part
@@ -222,10 +226,10 @@ def scope(conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: boo
     )
     hidden = rows[rows["group_id"].notna()]
     ids = {i: [int(x) for x in hidden.loc[hidden["period_index"] == i, "group_id"]] for i in (CURRENT, PRIOR)}
-    frames = []
-    for topics in (False, True):
+    frames = [pd.DataFrame(columns=CELL_COLUMNS), pd.DataFrame(columns=TOPIC_CELL_COLUMNS)]
+    for of_topics in (False, True) if topics else (False,):
         parts = [
-            _scope_cells_sql(conn, f, i, hidden=part, weekly=weekly, topics=topics)
+            _scope_cells_sql(conn, f, i, hidden=part, weekly=weekly, topics=of_topics)
             for part, i in ((False, CURRENT), (False, PRIOR), (True, CURRENT), (True, PRIOR))
             if not part or ids[i]  # a suppressed part only when some group is suppressed
         ]
@@ -238,12 +242,13 @@ def scope(conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: boo
         for c in ("week_start", "month"):
             if c in df.columns:
                 df[c] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in df[c]]
-        frames.append(df[TOPIC_CELL_COLUMNS if topics else CELL_COLUMNS])
+        frames[int(of_topics)] = df[TOPIC_CELL_COLUMNS if of_topics else CELL_COLUMNS]
     current = hidden[hidden["period_index"] == CURRENT]
     return FeedbackScope(
         f,
         int(k),
         bool(weekly),
+        bool(topics),
         periods,
         tuple(ids[CURRENT]),
         tuple(str(x) for x in current["group_key"]),
@@ -253,16 +258,24 @@ def scope(conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: boo
 
 
 def _scope_for(
-    conn: Connection, f: Filters, k: int, given: FeedbackScope | None, *, weekly: bool = False
+    conn: Connection,
+    f: Filters,
+    k: int,
+    given: FeedbackScope | None,
+    *,
+    weekly: bool = False,
+    topics: bool = False,
 ) -> FeedbackScope:
-    """The scope a function was handed (checked to be this filter's and k's, and weekly when
-    weeks are asked for), or a new one."""
+    """The scope a function was handed (checked to be this filter's and k's, and to hold weeks or
+    topics when they are asked for), or a new one."""
     if given is None:
-        return scope(conn, f, k, weekly=weekly)
+        return scope(conn, f, k, weekly=weekly, topics=topics)
     if given.filters != f or given.k != int(k):
         raise ValueError(f"{given!r} does not belong to {f!r}, k={k}")
     if weekly and not given.weekly:
         raise ValueError(f"{given!r} has no weeks: count it with weekly=True")
+    if topics and not given.with_topics:
+        raise ValueError(f"{given!r} has no topics: count it with topics=True")
     return given
 
 
@@ -1159,7 +1172,7 @@ def topic_counts(
     """One row per comment topic seen in the period or the prior one: reportable responses tagged
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
-    sc = _scope_for(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope, topics=True)
     both = _topic_totals(sc, ["topic"], (CURRENT, PRIOR))
     cur = both.loc[both["period_index"] == CURRENT, ["topic", "n"]]
     pri = both.loc[both["period_index"] == PRIOR, ["topic", "n"]]
@@ -1201,7 +1214,7 @@ def topic_trend(
 ) -> pd.DataFrame:
     """One row per month × topic seen in the period: tagged reportable responses (monthly, so counts
     clear k more often), suppressed under k, protected against month and topic totals."""
-    sc = _scope_for(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope, topics=True)
     agg = _topic_totals(sc, ["month", "topic"], (CURRENT,))
     if agg.empty:
         return pd.DataFrame(columns=TOPIC_TREND_COLUMNS)
@@ -1323,7 +1336,7 @@ def comment_topics(
     """Topics tagged on the comments a reader may browse (reportable groups only), alphabetical."""
     if not may_view_comments(f.role):
         return []
-    sc = _scope_for(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope, topics=True)
     agg = _topic_totals(sc, ["topic", "has_comment"], (CURRENT,))
     return sorted(set(agg.loc[agg["has_comment"].astype(bool), "topic"]))
 

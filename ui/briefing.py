@@ -506,7 +506,7 @@ def _trend_grain(f: Filters, responses: float | None, k: int) -> str:
 
 def deck_scope(run: Run, f: Filters, k: int) -> FeedbackScope:
     """The feedback scope the deck reads, with weeks whenever its trend may use them."""
-    return run(feedback_scope, f, k=k, weekly=f.days <= WEEKS_MAX_DAYS)
+    return run(feedback_scope, f, k=k, weekly=f.days <= WEEKS_MAX_DAYS, topics=False)
 
 
 def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:

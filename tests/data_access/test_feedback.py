@@ -164,7 +164,14 @@ def test_a_scope_belongs_to_its_filters_and_k(conn):
         fb.channel_totals(conn, JUNE, K + 1, scope=sc)
     with pytest.raises(ValueError):
         fb.score_series(conn, JUNE, K, grain="week", scope=sc)  # weeks need a weekly scope
-    assert repr(sc) == f"FeedbackScope({JUNE!r}, k=3, weekly=False)"  # what the query cache keys it by
+    assert repr(sc) == f"FeedbackScope({JUNE!r}, k=3, weekly=False, topics=True)"  # the query cache's key
+    no_topics = fb.scope(conn, JUNE, K, topics=False)
+    assert no_topics.topics.empty and not no_topics.cells.empty
+    with pytest.raises(ValueError):
+        fb.topic_counts(conn, JUNE, K, scope=no_topics)  # topics need a scope with them
+    assert fb.channel_totals(conn, JUNE, K, scope=no_topics).equals(
+        fb.channel_totals(conn, JUNE, K, scope=sc)
+    )
 
 
 # -- headline scores -------------------------------------------------------------------------------
