@@ -279,7 +279,7 @@ def _scope_for(
     return given
 
 
-def _reportable(
+def _reportable_rows(
     frame: pd.DataFrame,
     keys: Sequence[str],
     values: Sequence[str] = SUMS,
@@ -287,9 +287,9 @@ def _reportable(
     where: dict[str, Any] | None = None,
     rename: dict[str, Callable[[Any], Any]] | None = None,
     keep_empty: bool = False,
-) -> pd.DataFrame:
+) -> list[tuple]:
     """Scope cells summed to `keys`: every response in scope less the suppressed groups' part, one
-    row per key with `values` (reportable) and `scoped_n` (in scope). `where` keeps rows whose
+    row per key: the key's values, then `values` (reportable), then scoped_n (in scope). `where` keeps rows whose
     columns equal the given values; `rename` maps a key column's values first (a function, e.g.
     a missing division to '(none)'). Rows left with no reportable response are dropped unless
     `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
@@ -320,20 +320,31 @@ def _reportable(
         out = [v - (less[i] if less else 0) for i, v in enumerate(vals)]
         if keep_empty or out[n_at] > 0:
             rows.append((*key, *out, vals[n_at]))
+    return rows
+
+
+def _reportable(
+    frame: pd.DataFrame,
+    keys: Sequence[str],
+    values: Sequence[str] = SUMS,
+    *,
+    where: dict[str, Any] | None = None,
+    rename: dict[str, Callable[[Any], Any]] | None = None,
+    keep_empty: bool = False,
+) -> pd.DataFrame:
+    """_reportable_rows as a frame: `keys`, `values` and `scoped_n` columns."""
+    rows = _reportable_rows(frame, keys, values, where=where, rename=rename, keep_empty=keep_empty)
     df = pd.DataFrame(rows, columns=[*keys, *values, "scoped_n"])
     return df.astype(dict.fromkeys([*values, "scoped_n"], "int64"))
 
 
+def _reportable_n(frame: pd.DataFrame, key: str, index: int) -> dict[Any, int]:
+    """Reportable responses per value of one key column in one period (rows with none left out)."""
+    return {r[0]: r[1] for r in _reportable_rows(frame, [key], ["n"], where={"period_index": index})}
+
+
 def _no_division(code: object) -> object:
     return NO_DIVISION if code is None or (isinstance(code, float) and math.isnan(code)) else code
-
-
-def _with_scores(df: pd.DataFrame) -> pd.DataFrame:
-    """n and the 0-10 means and sample sds (scores_from_sums) beside each row's key columns."""
-    keys = [c for c in df.columns if c not in SUMS and c != "scoped_n"]
-    scored = [scores_from_sums(*(r[x] for x in SUMS)) for r in df.to_dict("records")]
-    cols = ["n", "trust_mean", "trust_sd", "safety_mean", "safety_sd"]
-    return pd.concat([df[keys].reset_index(drop=True), pd.DataFrame(scored, columns=cols)], axis=1)
 
 
 def _num(v: object) -> float | None:
@@ -387,17 +398,35 @@ def protect(
     when none is shown) is hidden too; this repeats until no margin of two or more cells has
     exactly one hidden cell.
     """
-    n = [0.0 if pd.isna(v) else float(v) for v in df[n_col]]
+    ties = list(zip(*(df[c] for c in order), strict=True)) if order else None
+    margin_keys = [list(zip(*(df[c] for c in keys), strict=True)) if keys else None for keys in margins]
+    status = protect_values(
+        list(df[n_col]), k=k, margin_keys=margin_keys, ties=ties, zero_is_empty=zero_is_empty
+    )
+    return pd.Series(status, index=df.index, dtype=object)
+
+
+def protect_values(
+    n_values: Sequence[Any],
+    *,
+    k: int,
+    margin_keys: Sequence[Sequence[tuple] | None] = (None,),
+    ties: Sequence[tuple] | None = None,
+    zero_is_empty: bool = True,
+) -> list[str]:
+    """`protect` on plain lists: the cells' n (missing counts as 0), for each margin the key of
+    every cell (None: the grand total), and the tie-break key of every cell."""
+    n = [0.0 if v is None or pd.isna(v) else float(v) for v in n_values]
     status = [EMPTY if v == 0 and zero_is_empty else SUPPRESSED if v < k else SHOWN for v in n]
-    ties = list(zip(*(df[c] for c in order), strict=True)) if order else [()] * len(n)
+    ties = list(ties) if ties is not None else [()] * len(n)
     rank = {i: r for r, i in enumerate(sorted(range(len(n)), key=lambda i: (n[i], ties[i], i)))}
     partitions: list[list[int]] = []
-    for keys in margins:
-        if not keys:
+    for keys in margin_keys:
+        if keys is None:
             partitions.append(list(range(len(n))))
             continue
         found: dict[tuple, list[int]] = {}
-        for i, key in enumerate(zip(*(df[c] for c in keys), strict=True)):
+        for i, key in enumerate(keys):
             found.setdefault(key, []).append(i)
         partitions.extend(found.values())
     changed = True
@@ -411,7 +440,7 @@ def protect(
             if pool:  # none left only when the margin is this one cell: it is protected where it is shown
                 status[min(pool, key=rank.__getitem__)] = COMPLEMENTARY
                 changed = True
-    return pd.Series(status, index=df.index, dtype=object)
+    return status
 
 
 def _score_columns(df: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -466,26 +495,15 @@ def division_period_sums(
     least k responses. Totals over divisions are exact, so the headline tiles and the division
     comparison both come from this one read. `scope`: scope(conn, f, k) when already counted."""
     sc = _scope_for(conn, f, k, scope)
-    parts = []
-    for index in (CURRENT, PRIOR):
-        sums = _reportable(
-            sc.cells,
-            ["division_code"],
-            where={"period_index": index},
-            rename={"division_code": _no_division},
-            keep_empty=True,
-        )
-        counts = sc.period(index)
-        parts.append(
-            sums.assign(
-                period_index=index,
-                groups_count=counts["groups_count"],
-                reportable_groups_count=counts["reportable_groups_count"],
-            )
-        )
+    out = _reportable(
+        sc.cells, ["period_index", "division_code"], rename={"division_code": _no_division}, keep_empty=True
+    )
+    out["period_index"] = out["period_index"].astype("int64")
+    counts = {i: sc.period(i) for i in (CURRENT, PRIOR)}
+    for c in ("groups_count", "reportable_groups_count"):
+        out[c] = [counts[int(i)][c] for i in out["period_index"]]
     columns = ["period_index", "division_code", "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
-    out = pd.concat(parts, ignore_index=True)[columns]
-    return out.sort_values(["period_index", "division_code"], kind="stable").reset_index(drop=True)
+    return out[columns].sort_values(["period_index", "division_code"], kind="stable").reset_index(drop=True)
 
 
 def scores_from_sums(
@@ -654,6 +672,23 @@ def _hover(row: dict[str, Any], metric: str) -> str:
     return text
 
 
+def _score_fields(sums: dict[str, Any], status: str, k: int) -> dict[str, Any]:
+    """One cell's shown numbers (what _score_columns gives a row): n a reader may see, 0-100
+    scores with CIs (missing unless shown), small_sample and status_label."""
+    shown = status == SHOWN
+    n = int(sums.get("n") or 0)
+    out: dict[str, Any] = {"n": _shown_n(n, status)}
+    for name in SCORES:
+        sc = stats.make_score(n, sums.get(f"{name}_mean"), sums.get(f"{name}_sd"), k) if shown else None
+        ci = sc.ci if sc is not None else None
+        out[f"{name}_score"] = sc.mean if sc is not None else None
+        out[f"{name}_ci_low"] = ci[0] if ci else None
+        out[f"{name}_ci_high"] = ci[1] if ci else None
+    out["small_sample"] = shown and n < stats.SMALL_SAMPLE_N
+    out["status_label"] = status_label(status, out["small_sample"], k)
+    return out
+
+
 def score_series(
     conn: Connection,
     f: Filters,
@@ -676,40 +711,55 @@ def score_series(
         raise ValueError(f"split must be one of {SPLITS}")
     sc = _scope_for(conn, f, k, scope, weekly=grain == "week")
     bucket = "week_start" if grain == "week" else "month"
-    cell = _no_division if split == "division" else (lambda _: "all")
-    agg = _reportable(
-        sc.cells, [bucket, "division_code"], where={"period_index": CURRENT}, rename={"division_code": cell}
-    )
-    agg = _with_scores(agg.rename(columns={bucket: "bucket_start", "division_code": "cell"}))
+    cell_of = _no_division if split == "division" else (lambda _: "all")
+    found = {
+        (row[0], row[1]): scores_from_sums(*row[2:7])
+        for row in _reportable_rows(
+            sc.cells,
+            [bucket, "division_code"],
+            where={"period_index": CURRENT},
+            rename={"division_code": cell_of},
+        )
+    }
     if split == "division":
         divs = _divisions_in_scope(conn, f)
-        cells = pd.DataFrame(
-            {
-                "cell": [*divs.division_code, NO_DIVISION],
-                "division_name": [*divs.division_name, "No division recorded"],
-            }
-        )
+        cells = [
+            *zip(divs.division_code, divs.division_name, strict=True),
+            (NO_DIVISION, "No division recorded"),
+        ]
     else:
-        cells = pd.DataFrame({"cell": ["all"], "division_name": ["All in filter"]})
-    grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, grain)}).merge(cells, how="cross")
-    df = grid.merge(agg, on=["bucket_start", "cell"], how="left")
-    df["n"] = df["n"].fillna(0).astype(int)
+        cells = [("all", "All in filter")]
+    grid = [(b, code, name) for b in buckets(f.start, f.end, grain) for code, name in cells]
+    sums = [found.get((b, code), {"n": 0}) for b, code, _ in grid]
     # Empty period or empty scope: no bucket to show.
-    if df["n"].sum() == 0:
+    if sum(s["n"] for s in sums) == 0:
         return _empty_series(split)
-    margins: list[tuple[str, ...]] = [()] if split == "none" else [("bucket_start",), ("cell",)]
-    df["status"] = protect(df, k=k, margins=margins, order=["bucket_start", "cell"])
-    df = _score_columns(df, k)
-    df["bucket_end"] = [bucket_end(b, grain) for b in df["bucket_start"]]
-    df["is_partial"] = [
-        (b < f.start) or (e > f.end) for b, e in zip(df["bucket_start"], df["bucket_end"], strict=True)
-    ]
-    df["bucket_label"] = [bucket_label(b, grain) for b in df["bucket_start"]]
-    df = df.rename(columns={"cell": "division_code"})
-    records = df.to_dict("records")
-    for metric in SCORES:
-        df[f"{metric}_hover"] = [_hover(row, metric) for row in records]
-    return df[SERIES_COLUMNS].reset_index(drop=True)
+    margins = [None] if split == "none" else [[(b,) for b, _, _ in grid], [(code,) for _, code, _ in grid]]
+    status = protect_values(
+        [s["n"] for s in sums], k=k, margin_keys=margins, ties=[(b, code) for b, code, _ in grid]
+    )
+    rows = []
+    for (b, code, name), s, st in zip(grid, sums, status, strict=True):
+        end = bucket_end(b, grain)
+        row = {
+            "bucket_start": b,
+            "bucket_end": end,
+            "bucket_label": bucket_label(b, grain),
+            "is_partial": b < f.start or end > f.end,
+            "division_code": code,
+            "division_name": name,
+            **_score_fields(s, st, k),
+            "status": st,
+        }
+        for metric in SCORES:
+            row[f"{metric}_hover"] = _hover(row, metric)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=SERIES_COLUMNS)
+    df["n"] = pd.array(df["n"], dtype="Int64")
+    for name in SCORES:
+        for x in ("score", "ci_low", "ci_high"):
+            df[f"{name}_{x}"] = pd.array(df[f"{name}_{x}"], dtype="Float64")
+    return df
 
 
 SERIES_COLUMNS = [
@@ -754,57 +804,78 @@ def comparison_by_division(
     """One row per patrol division in scope (plus '(none)' for responses without a division):
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total.
-    `sums`: division_period_sums(conn, f, k) when the caller has already read them."""
+    `sums`: division_period_sums(conn, f, k) when the caller has already read them. Built row by
+    row in plain Python (a handful of divisions; pandas merges cost more than the arithmetic)."""
     if sums is None:
         sums = division_period_sums(conn, f, k, scope)
     divs = _divisions_in_scope(conn, f)
-    cells = pd.DataFrame(
+    codes = [*divs.division_code, NO_DIVISION]
+    names = [*divs.division_name, "No division recorded"]
+    found = {
+        (int(p), d): (n, ts, tq, ss, sq)
+        for p, d, n, ts, tq, ss, sq in zip(
+            sums["period_index"],
+            sums["division_code"],
+            sums["n"],
+            sums["trust_sum"],
+            sums["trust_sq"],
+            sums["safety_sum"],
+            sums["safety_sq"],
+            strict=True,
+        )
+    }
+
+    def one(index: int) -> tuple[list[dict[str, Any]], list[str]]:
+        # a division with only suppressed groups has no reportable response: n = 0
+        scored = [
+            scores_from_sums(*found[(index, code)])
+            if int(found.get((index, code), (0,))[0]) > 0
+            else {"n": 0}
+            for code in codes
+        ]
+        frame = pd.DataFrame({"division_code": codes, "n": [s["n"] for s in scored]})
+        return scored, list(protect(frame, k=k, order=["division_code"]))  # the series' tie-break
+
+    (cur, cur_status), (pri, pri_status) = one(CURRENT), one(PRIOR)
+    if sum(s["n"] for s in cur) == 0:
+        return pd.DataFrame(columns=DIVISION_COLUMNS)
+    out: dict[str, list[Any]] = {c: [] for c in DIVISION_COLUMNS}
+    for i, code in enumerate(codes):
+        shown, prior_shown = cur_status[i] == SHOWN, pri_status[i] == SHOWN
+        n = int(cur[i]["n"])
+        out["division_code"].append(code)
+        out["division_name"].append(names[i])
+        out["n"].append(n if shown else 0 if cur_status[i] == EMPTY else None)
+        for name in SCORES:
+            sc = (
+                stats.make_score(n, cur[i].get(f"{name}_mean"), cur[i].get(f"{name}_sd"), k)
+                if shown
+                else None
+            )
+            sp = (
+                stats.make_score(int(pri[i]["n"]), pri[i].get(f"{name}_mean"), pri[i].get(f"{name}_sd"), k)
+                if prior_shown
+                else None
+            )
+            ci = sc.ci if sc is not None else None
+            z = stats.score_change_z(sc, sp) if sc and sp else None
+            out[f"{name}_score"].append(sc.mean if sc is not None else None)
+            out[f"{name}_ci_low"].append(ci[0] if ci else None)
+            out[f"{name}_ci_high"].append(ci[1] if ci else None)
+            out[f"{name}_prior"].append(sp.mean if sp else None)
+            out[f"{name}_z"].append(z)
+            out[f"{name}_change"].append(stats.change_label(z) if sc else "")
+        small = shown and n < stats.SMALL_SAMPLE_N
+        out["small_sample"].append(small)
+        out["status"].append(cur_status[i])
+        out["status_label"].append(status_label(cur_status[i], small, k))
+    floats = [f"{m}_{x}" for m in SCORES for x in ("score", "ci_low", "ci_high", "prior", "z")]
+    return pd.DataFrame(
         {
-            "division_code": [*divs.division_code, NO_DIVISION],
-            "division_name": [*divs.division_name, "No division recorded"],
+            c: pd.array(v, dtype="Float64") if c in floats else pd.array(v, dtype="Int64") if c == "n" else v
+            for c, v in out.items()
         }
     )
-
-    def one(index: int) -> pd.DataFrame:
-        rows = sums[sums["period_index"] == index]
-        agg = pd.DataFrame(
-            [
-                {
-                    "division_code": r.division_code,
-                    **scores_from_sums(r.n, r.trust_sum, r.trust_sq, r.safety_sum, r.safety_sq),
-                }
-                for r in rows.itertuples()
-                if int(r.n) > 0  # a division with only suppressed groups has no reportable row
-            ],
-            columns=["division_code", "n", "trust_mean", "trust_sd", "safety_mean", "safety_sd"],
-        )
-        df = cells.merge(agg, on="division_code", how="left")
-        df["n"] = df["n"].fillna(0).astype(int)
-        df["status"] = protect(df, k=k, order=["division_code"])  # same tie-break as the series
-        return df
-
-    cur, pri = one(CURRENT), one(PRIOR)
-    if cur["n"].sum() == 0:
-        return pd.DataFrame(columns=DIVISION_COLUMNS)
-    rows = []
-    for (_, c), (_, p) in zip(cur.iterrows(), pri.iterrows(), strict=True):
-        row: dict[str, Any] = {"division_code": c.division_code, "division_name": c.division_name}
-        for name in SCORES:
-            sc = _score_of(c, name, k) if c.status == SHOWN else None
-            sp = _score_of(p, name, k) if p.status == SHOWN else None
-            z = stats.score_change_z(sc, sp) if sc and sp else None
-            row[f"{name}_prior"] = sp.mean if sp else None
-            row[f"{name}_z"] = z
-            row[f"{name}_change"] = stats.change_label(z) if sc else ""
-        rows.append(row)
-    changes = pd.DataFrame(rows)
-    scored = _score_columns(cur, k)
-    out = scored.merge(changes, on=["division_code", "division_name"])
-    # the '(none)' row last
-    out = out.sort_values("division_code", key=lambda s: s == NO_DIVISION, kind="stable")
-    for col in ("trust_prior", "trust_z", "safety_prior", "safety_z"):
-        out[col] = pd.array(out[col], dtype="Float64")
-    return out[DIVISION_COLUMNS].reset_index(drop=True)
 
 
 DIVISION_COLUMNS = [
@@ -1066,6 +1137,17 @@ COMMUNITY_COLUMNS = [
 # ---------------------------------------------------------------------------------------------
 
 
+def _count_grid(
+    found: dict[tuple[date, Any], int], bucket_starts: list[date], keys: list[Any], grain: str, k: int
+) -> tuple[list[tuple[date, Any]], list[int], list[str]]:
+    """Every bucket × key cell with its reportable count and status: suppressed under k, protected
+    against each bucket's total and each key's period total (ties by bucket, then key)."""
+    grid = [(b, x) for b in bucket_starts for x in keys]
+    n = [found.get(cell, 0) for cell in grid]
+    status = protect_values(n, k=k, margin_keys=[[(b,) for b, _ in grid], [(x,) for _, x in grid]], ties=grid)
+    return grid, n, status
+
+
 def channel_volume(
     conn: Connection,
     f: Filters,
@@ -1082,32 +1164,51 @@ def channel_volume(
         raise ValueError(f"grain must be one of {GRAINS}")
     sc = _scope_for(conn, f, k, scope, weekly=grain == "week")
     bucket = "week_start" if grain == "week" else "month"
-    agg = _reportable(sc.cells, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
-    agg = agg.rename(columns={bucket: "bucket_start"})[["bucket_start", "channel", "n"]]
-    if agg.empty:
+    rows = _reportable_rows(sc.cells, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
+    if not rows:
         return pd.DataFrame(columns=CHANNEL_COLUMNS)
-    channels = list(FEEDBACK_CHANNELS) + sorted(set(agg["channel"]) - set(FEEDBACK_CHANNELS))
-    grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, grain)}).merge(
-        pd.DataFrame({"channel": channels}), how="cross"
+    found = {(r[0], r[1]): r[2] for r in rows}
+    channels = list(FEEDBACK_CHANNELS) + sorted({c for _, c in found} - set(FEEDBACK_CHANNELS))
+    grid, n, status = _count_grid(found, buckets(f.start, f.end, grain), channels, grain, k)
+    labels = [bucket_label(b, grain) for b, _ in grid]
+    status_labels = [status_label(s, False, k) for s in status]
+    shown = [_shown_n(x, s) for x, s in zip(n, status, strict=True)]
+    return pd.DataFrame(
+        {
+            "bucket_start": [b for b, _ in grid],
+            "bucket_label": labels,
+            "channel": [c for _, c in grid],
+            "n": pd.array(shown, dtype="Int64"),
+            "status": status,
+            "status_label": status_labels,
+            "hover": [
+                f"{lab} · {channel_name(c)}: " + (f"{v:,} responses" if s == SHOWN else sl)
+                for lab, (_, c), v, s, sl in zip(labels, grid, shown, status, status_labels, strict=True)
+            ],
+        }
     )
-    df = grid.merge(agg, on=["bucket_start", "channel"], how="left")
-    df["n"] = df["n"].fillna(0).astype(int)
-    df["status"] = protect(
-        df, k=k, margins=[("bucket_start",), ("channel",)], order=["bucket_start", "channel"]
-    )
-    df["bucket_label"] = [bucket_label(b, grain) for b in df["bucket_start"]]
-    df["status_label"] = [status_label(s, False, k) for s in df["status"]]
-    df["n"] = visible_n(df["n"], df["status"])
-    df["hover"] = [
-        f"{b} · {channel_name(c)}: " + (f"{int(n):,} responses" if s == SHOWN else lab)
-        for b, c, n, s, lab in zip(
-            df["bucket_label"], df["channel"], df["n"], df["status"], df["status_label"], strict=True
-        )
-    ]
-    return df[CHANNEL_COLUMNS]
 
 
 CHANNEL_COLUMNS = ["bucket_start", "bucket_label", "channel", "n", "status", "status_label", "hover"]
+
+
+def _period_counts(
+    cur: dict[Any, int], pri: dict[Any, int], keys: list[Any], k: int
+) -> tuple[list[str], list[str], list[float | None]]:
+    """Status in the period and the prior one (each protected against its shown total, ties by
+    key) and the Poisson change z, for count cells such as channels and topics."""
+    status = protect_values([cur.get(x, 0) for x in keys], k=k, ties=[(x,) for x in keys])
+    prior = protect_values([pri.get(x, 0) for x in keys], k=k, ties=[(x,) for x in keys])
+    z = [
+        stats.poisson_z(cur.get(x, 0), pri.get(x, 0)) if s == SHOWN and sp in (SHOWN, EMPTY) else None
+        for x, s, sp in zip(keys, status, prior, strict=True)
+    ]
+    return status, prior, z
+
+
+def _shown_n(n: int, status: str) -> int | None:
+    """The count a reader may see (visible_n on one value)."""
+    return int(n) if status == SHOWN else 0 if status == EMPTY else None
 
 
 def channel_totals(
@@ -1116,33 +1217,28 @@ def channel_totals(
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
     sc = _scope_for(conn, f, k, scope)
-    channels = pd.DataFrame({"channel": list(FEEDBACK_CHANNELS)})
-
-    def one(index: int) -> pd.DataFrame:
-        agg = _reportable(sc.cells, ["channel"], ["n"], where={"period_index": index})[["channel", "n"]]
-        extra = sorted(set(agg["channel"]) - set(FEEDBACK_CHANNELS))
-        df = pd.concat([channels, pd.DataFrame({"channel": extra})]).merge(agg, on="channel", how="left")
-        df["n"] = df["n"].fillna(0).astype(int)
-        df["status"] = protect(df, k=k, order=["channel"])
-        return df
-
-    cur, pri = one(CURRENT), one(PRIOR)
-    if cur["n"].sum() == 0:
+    cur, pri = _reportable_n(sc.cells, "channel", CURRENT), _reportable_n(sc.cells, "channel", PRIOR)
+    if sum(cur.values()) == 0:
         return pd.DataFrame(columns=CHANNEL_TOTAL_COLUMNS)
-    df = cur.merge(pri, on="channel", how="left", suffixes=("", "_prior"))
-    df["status_prior"] = df["status_prior"].fillna(EMPTY)
-    df["n_prior"] = df["n_prior"].fillna(0)
-    z = [
-        stats.poisson_z(n, p) if s == SHOWN and sp in (SHOWN, EMPTY) else None
-        for n, p, s, sp in zip(df["n"], df["n_prior"], df["status"], df["status_prior"], strict=True)
-    ]
-    df["z"] = pd.array(z, dtype="Float64")
-    df["change"] = [stats.change_label(v) if s == SHOWN else "" for v, s in zip(z, df["status"], strict=True)]
-    df["channel_name"] = [channel_name(c) for c in df["channel"]]
-    df["status_label"] = [status_label(s, False, k) for s in df["status"]]
-    df["n"] = visible_n(df["n"], df["status"])
-    df["n_prior"] = visible_n(df["n_prior"], df["status_prior"])
-    return df[CHANNEL_TOTAL_COLUMNS]
+    # every channel the form knows, then any other the current period used, by name
+    channels = list(FEEDBACK_CHANNELS) + sorted(set(cur) - set(FEEDBACK_CHANNELS))
+    status, prior, z = _period_counts(cur, pri, channels, k)
+    return pd.DataFrame(
+        {
+            "channel": channels,
+            "channel_name": [channel_name(c) for c in channels],
+            "n": pd.array(
+                [_shown_n(cur.get(c, 0), s) for c, s in zip(channels, status, strict=True)], "Int64"
+            ),
+            "n_prior": pd.array(
+                [_shown_n(pri.get(c, 0), s) for c, s in zip(channels, prior, strict=True)], "Int64"
+            ),
+            "z": pd.array(z, dtype="Float64"),
+            "change": [stats.change_label(v) if s == SHOWN else "" for v, s in zip(z, status, strict=True)],
+            "status": status,
+            "status_label": [status_label(s, False, k) for s in status],
+        }
+    )
 
 
 CHANNEL_TOTAL_COLUMNS = ["channel", "channel_name", "n", "n_prior", "z", "change", "status", "status_label"]
@@ -1157,15 +1253,6 @@ def channel_name(code: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _topic_totals(sc: FeedbackScope, keys: Sequence[str], periods: Sequence[int]) -> pd.DataFrame:
-    """Reportable tagged responses per period_index × `keys` (of the scope's topic cells)."""
-    parts = [
-        _reportable(sc.topics, keys, ["n"], where={"period_index": index}).assign(period_index=index)
-        for index in periods
-    ]
-    return pd.concat(parts, ignore_index=True)[["period_index", *keys, "n"]]
-
-
 def topic_counts(
     conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
 ) -> pd.DataFrame:
@@ -1173,33 +1260,28 @@ def topic_counts(
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
     sc = _scope_for(conn, f, k, scope, topics=True)
-    both = _topic_totals(sc, ["topic"], (CURRENT, PRIOR))
-    cur = both.loc[both["period_index"] == CURRENT, ["topic", "n"]]
-    pri = both.loc[both["period_index"] == PRIOR, ["topic", "n"]]
-    topics = sorted(set(cur["topic"]) | set(pri["topic"]))
-    if cur.empty:
+    cur, pri = _reportable_n(sc.topics, "topic", CURRENT), _reportable_n(sc.topics, "topic", PRIOR)
+    if not cur:
         return pd.DataFrame(columns=TOPIC_COLUMNS)
-    base = pd.DataFrame({"topic": topics})
-    c = base.merge(cur, on="topic", how="left").fillna({"n": 0})
-    p = base.merge(pri, on="topic", how="left").fillna({"n": 0})
-    c["status"] = protect(c, k=k, order=["topic"])
-    p["status"] = protect(p, k=k, order=["topic"])
-    df = c.merge(p, on="topic", suffixes=("", "_prior"))
-    shown = df["status"] == SHOWN
-    shown_prior = df["status_prior"].isin([SHOWN, EMPTY])
-    z = [
-        stats.poisson_z(n, q) if s and sp else None
-        for n, q, s, sp in zip(df["n"], df["n_prior"], shown, shown_prior, strict=True)
-    ]
-    df["z"] = pd.array(z, dtype="Float64")
-    df["change"] = [stats.change_label(v) if s else "" for v, s in zip(z, shown, strict=True)]
-    df["status_label"] = [status_label(s, False, k) for s in df["status"]]
-    df["sort_n"] = df["n"].where(df["status"].isin([SHOWN, EMPTY]), -1)
-    df["n"] = visible_n(df["n"], df["status"])
-    df["n_prior"] = visible_n(df["n_prior"], df["status_prior"])
-    df["topic_name"] = [topic_name(t) for t in df["topic"]]
-    df = df.sort_values(["sort_n", "topic"], ascending=[False, True], kind="stable")
-    return df[TOPIC_COLUMNS].reset_index(drop=True)
+    topics = sorted(set(cur) | set(pri))
+    status, prior, z = _period_counts(cur, pri, topics, k)
+    # most mentioned first; a hidden count sorts as if it were none, then by topic
+    order = sorted(
+        range(len(topics)),
+        key=lambda i: (-(cur.get(topics[i], 0) if status[i] in (SHOWN, EMPTY) else -1), topics[i]),
+    )
+    return pd.DataFrame(
+        {
+            "topic": [topics[i] for i in order],
+            "topic_name": [topic_name(topics[i]) for i in order],
+            "n": pd.array([_shown_n(cur.get(topics[i], 0), status[i]) for i in order], "Int64"),
+            "n_prior": pd.array([_shown_n(pri.get(topics[i], 0), prior[i]) for i in order], "Int64"),
+            "z": pd.array([z[i] for i in order], dtype="Float64"),
+            "change": [stats.change_label(z[i]) if status[i] == SHOWN else "" for i in order],
+            "status": [status[i] for i in order],
+            "status_label": [status_label(status[i], False, k) for i in order],
+        }
+    )
 
 
 TOPIC_COLUMNS = ["topic", "topic_name", "n", "n_prior", "z", "change", "status", "status_label"]
@@ -1215,27 +1297,31 @@ def topic_trend(
     """One row per month × topic seen in the period: tagged reportable responses (monthly, so counts
     clear k more often), suppressed under k, protected against month and topic totals."""
     sc = _scope_for(conn, f, k, scope, topics=True)
-    agg = _topic_totals(sc, ["month", "topic"], (CURRENT,))
-    if agg.empty:
+    rows = _reportable_rows(sc.topics, ["month", "topic"], ["n"], where={"period_index": CURRENT})
+    if not rows:
         return pd.DataFrame(columns=TOPIC_TREND_COLUMNS)
-    agg = agg.rename(columns={"month": "bucket_start"})[["bucket_start", "topic", "n"]]
-    grid = pd.DataFrame({"bucket_start": buckets(f.start, f.end, "month")}).merge(
-        pd.DataFrame({"topic": sorted(set(agg["topic"]))}), how="cross"
+    found = {(r[0], r[1]): r[2] for r in rows}
+    topics = sorted({t for _, t in found})
+    grid, n, status = _count_grid(found, buckets(f.start, f.end, "month"), topics, "month", k)
+    labels = [bucket_label(b, "month") for b, _ in grid]
+    names = [topic_name(t) for _, t in grid]
+    status_labels = [status_label(s, False, k) for s in status]
+    shown = [_shown_n(x, s) for x, s in zip(n, status, strict=True)]
+    return pd.DataFrame(
+        {
+            "bucket_start": [b for b, _ in grid],
+            "bucket_label": labels,
+            "topic": [t for _, t in grid],
+            "topic_name": names,
+            "n": pd.array(shown, dtype="Int64"),
+            "status": status,
+            "status_label": status_labels,
+            "hover": [
+                f"{lab} · {name}: " + (f"{v:,} responses" if s == SHOWN else sl)
+                for lab, name, v, s, sl in zip(labels, names, shown, status, status_labels, strict=True)
+            ],
+        }
     )
-    df = grid.merge(agg, on=["bucket_start", "topic"], how="left")
-    df["n"] = df["n"].fillna(0).astype(int)
-    df["status"] = protect(df, k=k, margins=[("bucket_start",), ("topic",)], order=["bucket_start", "topic"])
-    df["bucket_label"] = [bucket_label(b, "month") for b in df["bucket_start"]]
-    df["topic_name"] = [topic_name(t) for t in df["topic"]]
-    df["status_label"] = [status_label(s, False, k) for s in df["status"]]
-    df["n"] = visible_n(df["n"], df["status"])
-    df["hover"] = [
-        f"{b} · {t}: " + (f"{int(n):,} responses" if s == SHOWN else lab)
-        for b, t, n, s, lab in zip(
-            df["bucket_label"], df["topic_name"], df["n"], df["status"], df["status_label"], strict=True
-        )
-    ]
-    return df[TOPIC_TREND_COLUMNS]
 
 
 TOPIC_TREND_COLUMNS = [
@@ -1337,8 +1423,8 @@ def comment_topics(
     if not may_view_comments(f.role):
         return []
     sc = _scope_for(conn, f, k, scope, topics=True)
-    agg = _topic_totals(sc, ["topic", "has_comment"], (CURRENT,))
-    return sorted(set(agg.loc[agg["has_comment"].astype(bool), "topic"]))
+    rows = _reportable_rows(sc.topics, ["topic", "has_comment"], ["n"], where={"period_index": CURRENT})
+    return sorted({topic for topic, has_comment, *_ in rows if has_comment})
 
 
 def comment_page(
