@@ -617,33 +617,27 @@ CHART_COMMUNITIES = 20  # the lowest-scoring reportable communities drawn; every
 
 @dataclass(frozen=True)
 class CommunityQueries:
-    """The By community tab's two queries, started with the page's others."""
+    """The By community tab's query (the table's page and the chart's communities, one statement),
+    started with the page's others."""
 
     search: str  # the name search the rows were asked for
-    rows: cache.Pending[fb.CommunityPage]  # every community, paged and searched
-    lowest: cache.Pending[fb.CommunityPage]  # the chart's lowest-scoring reportable ones
+    pages: cache.Pending[tuple[fb.CommunityPage, fb.CommunityPage]]  # (every community, the chart's)
 
 
 def community_queries(filters: Filters, k: int, metric: str) -> CommunityQueries:
     search = st.session_state.get("fb_comm_search", "").strip()
     page_no = pager.requested_page("fb_comm_page", query=(filters, k, search))
-    rows = cache.ahead(
-        fb.comparison_by_community,
+    pages = cache.ahead(
+        fb.community_pages,
         filters,
         k=k,
         search=search,
         page=page_no,
         page_size=fb.COMMUNITY_PAGE_SIZE,
+        chart_order=metric,
+        chart_size=CHART_COMMUNITIES,
     )
-    lowest = cache.ahead(
-        fb.comparison_by_community,
-        filters,
-        k=k,
-        order=metric,
-        reportable_only=True,
-        page_size=CHART_COMMUNITIES,
-    )
-    return CommunityQueries(search, rows, lowest)
+    return CommunityQueries(search, pages)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,11 +821,11 @@ def community_comparison(
 ) -> None:
     """The By community tab: the lowest-scoring chart, then every row paged (and searchable) in SQL."""
     search = queries.search
-    result = queries.rows.result()
+    result, lowest = queries.pages.result()
     if result.total == 0 and not search:
         empty(NOTHING)
         return
-    community_chart(queries.lowest.result(), k, metric, reference)
+    community_chart(lowest, k, metric, reference)
     st.markdown("**Every community**")
     st.text_input(
         "Find a community by name",

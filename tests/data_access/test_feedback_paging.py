@@ -158,3 +158,23 @@ def test_export_is_every_row_in_order_up_to_the_cap(conn):
     assert list(fb.comparison_by_community_export(conn, JUNE, K, cap=3)["community_name"]) == TRUST_ORDER[:3]
     with pytest.raises(ValueError):
         fb.comparison_by_community_export(conn, JUNE, K, cap=0)
+
+
+@pytest.mark.parametrize(
+    "search, page_no, size, order",
+    [("", 1, 50, "trust"), ("", 2, 3, "safety"), ("o", 1, 2, "trust"), ("zzz", 1, 5, "safety")],
+)
+def test_both_listings_from_one_statement_equal_the_separate_ones(conn, search, page_no, size, order):
+    """community_pages (the table's page and the chart's lowest reportable communities, in one
+    statement) gives exactly the two pages comparison_by_community gives one at a time."""
+    table, chart = fb.community_pages(
+        conn, JUNE, K, search=search, page=page_no, page_size=size, chart_order=order, chart_size=2
+    )
+    want_table = fb.comparison_by_community(conn, JUNE, K, search=search, page=page_no, page_size=size)
+    want_chart = fb.comparison_by_community(conn, JUNE, K, order=order, reportable_only=True, page_size=2)
+    for got, want in ((table, want_table), (chart, want_chart)):
+        assert (got.total, got.page, got.pages) == (want.total, want.page, want.pages)
+        pd.testing.assert_frame_equal(got.rows, want.rows)
+    assert list(chart.rows["community_name"]) == (
+        ["Quebec", "Mike"] if order == "trust" else ["Papa", "Mike"]
+    )

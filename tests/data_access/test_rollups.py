@@ -939,6 +939,9 @@ FEEDBACK_CALLS = [
     ("comment_page", {}),
     ("comment_page", {"search": "officer", "page": 2}),
     ("comment_page", {"topic": "youth"}),
+    # pages deep enough to start in an older month (the page reads only the months it needs)
+    ("comment_page", {"page": 3, "page_size": 100}),
+    ("comment_page", {"page": 60, "page_size": 3}),
 ]
 
 
