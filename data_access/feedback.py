@@ -303,10 +303,10 @@ def _reportable_rows(
     keep_empty: bool = False,
 ) -> list[tuple]:
     """Scope cells summed to `keys`: every response in scope less the suppressed groups' part, one
-    row per key: the key's values, then `values` (reportable), then scoped_n (in scope). `where` keeps rows whose
-    columns equal the given values; `rename` maps a key column's values first (a function, e.g.
-    a missing division to '(none)'). Rows left with no reportable response are dropped unless
-    `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
+    row per key: the key's values, then `values` (reportable), then scoped_n (in scope). `where`
+    keeps rows whose columns equal the given values; `rename` maps a key column's values first
+    (e.g. a missing division to '(none)'). Rows left with no reportable response are dropped
+    unless `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
     keys, values = list(keys), list(values)
     where, rename = where or {}, rename or {}
     cols = [frame[c] for c in ("part", *where, *keys, *values)]
@@ -335,21 +335,6 @@ def _reportable_rows(
         if keep_empty or out[n_at] > 0:
             rows.append((*key, *out, vals[n_at]))
     return rows
-
-
-def _reportable(
-    frame: pd.DataFrame,
-    keys: Sequence[str],
-    values: Sequence[str] = SUMS,
-    *,
-    where: dict[str, Any] | None = None,
-    rename: dict[str, Callable[[Any], Any]] | None = None,
-    keep_empty: bool = False,
-) -> pd.DataFrame:
-    """_reportable_rows as a frame: `keys`, `values` and `scoped_n` columns."""
-    rows = _reportable_rows(frame, keys, values, where=where, rename=rename, keep_empty=keep_empty)
-    df = pd.DataFrame(rows, columns=[*keys, *values, "scoped_n"])
-    return df.astype(dict.fromkeys([*values, "scoped_n"], "int64"))
 
 
 def _reportable_n(frame: pd.DataFrame, key: str, index: int) -> dict[Any, int]:
@@ -509,15 +494,15 @@ def division_period_sums(
     least k responses. Totals over divisions are exact, so the headline tiles and the division
     comparison both come from this one read. `scope`: scope(conn, f, k) when already counted."""
     sc = _scope_for(conn, f, k, scope)
-    out = _reportable(
-        sc.cells, ["period_index", "division_code"], rename={"division_code": _no_division}, keep_empty=True
-    )
-    out["period_index"] = out["period_index"].astype("int64")
+    keys = ["period_index", "division_code"]
+    rows = _reportable_rows(sc.cells, keys, rename={"division_code": _no_division}, keep_empty=True)
+    out = pd.DataFrame(rows, columns=[*keys, *SUMS, "scoped_n"])
+    out = out.astype(dict.fromkeys(["period_index", *SUMS, "scoped_n"], "int64"))
     counts = {i: sc.period(i) for i in (CURRENT, PRIOR)}
     for c in ("groups_count", "reportable_groups_count"):
         out[c] = [counts[int(i)][c] for i in out["period_index"]]
-    columns = ["period_index", "division_code", "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
-    return out[columns].sort_values(["period_index", "division_code"], kind="stable").reset_index(drop=True)
+    columns = [*keys, "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
+    return out[columns].sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def scores_from_sums(
@@ -1192,14 +1177,45 @@ COMMUNITY_COLUMNS = [
 
 
 def _count_grid(
-    found: dict[tuple[date, Any], int], bucket_starts: list[date], keys: list[Any], grain: str, k: int
-) -> tuple[list[tuple[date, Any]], list[int], list[str]]:
-    """Every bucket × key cell with its reportable count and status: suppressed under k, protected
-    against each bucket's total and each key's period total (ties by bucket, then key)."""
-    grid = [(b, x) for b in bucket_starts for x in keys]
+    found: dict[tuple[date, Any], int],
+    grain: str,
+    f: Filters,
+    keys: list[Any],
+    k: int,
+    *,
+    key: str,
+    name: Callable[[Any], str],
+    name_column: str | None = None,
+) -> pd.DataFrame:
+    """Every bucket of the period × key (a channel, a topic) with its reportable count: suppressed
+    under k, protected against each bucket's total and each key's period total (ties by bucket,
+    then key); the count a reader may see, the status, its label and the hover text."""
+    grid = [(b, x) for b in buckets(f.start, f.end, grain) for x in keys]
     n = [found.get(cell, 0) for cell in grid]
     status = protect_values(n, k=k, margin_keys=[[(b,) for b, _ in grid], [(x,) for _, x in grid]], ties=grid)
-    return grid, n, status
+    labels = [bucket_label(b, grain) for b, _ in grid]
+    names = [name(x) for _, x in grid]
+    status_labels = [status_label(st, False, k) for st in status]
+    shown = [_shown_n(x, st) for x, st in zip(n, status, strict=True)]
+    columns: dict[str, Any] = {
+        "bucket_start": [b for b, _ in grid],
+        "bucket_label": labels,
+        key: [x for _, x in grid],
+    }
+    if name_column:
+        columns[name_column] = names
+    return pd.DataFrame(
+        {
+            **columns,
+            "n": pd.array(shown, dtype="Int64"),
+            "status": status,
+            "status_label": status_labels,
+            "hover": [
+                f"{lab} · {nm}: " + (f"{v:,} responses" if st == SHOWN else sl)
+                for lab, nm, v, st, sl in zip(labels, names, shown, status, status_labels, strict=True)
+            ],
+        }
+    )
 
 
 def channel_volume(
@@ -1223,24 +1239,7 @@ def channel_volume(
         return pd.DataFrame(columns=CHANNEL_COLUMNS)
     found = {(r[0], r[1]): r[2] for r in rows}
     channels = list(FEEDBACK_CHANNELS) + sorted({c for _, c in found} - set(FEEDBACK_CHANNELS))
-    grid, n, status = _count_grid(found, buckets(f.start, f.end, grain), channels, grain, k)
-    labels = [bucket_label(b, grain) for b, _ in grid]
-    status_labels = [status_label(s, False, k) for s in status]
-    shown = [_shown_n(x, s) for x, s in zip(n, status, strict=True)]
-    return pd.DataFrame(
-        {
-            "bucket_start": [b for b, _ in grid],
-            "bucket_label": labels,
-            "channel": [c for _, c in grid],
-            "n": pd.array(shown, dtype="Int64"),
-            "status": status,
-            "status_label": status_labels,
-            "hover": [
-                f"{lab} · {channel_name(c)}: " + (f"{v:,} responses" if s == SHOWN else sl)
-                for lab, (_, c), v, s, sl in zip(labels, grid, shown, status, status_labels, strict=True)
-            ],
-        }
-    )
+    return _count_grid(found, grain, f, channels, k, key="channel", name=channel_name)
 
 
 CHANNEL_COLUMNS = ["bucket_start", "bucket_label", "channel", "n", "status", "status_label", "hover"]
@@ -1356,26 +1355,7 @@ def topic_trend(
         return pd.DataFrame(columns=TOPIC_TREND_COLUMNS)
     found = {(r[0], r[1]): r[2] for r in rows}
     topics = sorted({t for _, t in found})
-    grid, n, status = _count_grid(found, buckets(f.start, f.end, "month"), topics, "month", k)
-    labels = [bucket_label(b, "month") for b, _ in grid]
-    names = [topic_name(t) for _, t in grid]
-    status_labels = [status_label(s, False, k) for s in status]
-    shown = [_shown_n(x, s) for x, s in zip(n, status, strict=True)]
-    return pd.DataFrame(
-        {
-            "bucket_start": [b for b, _ in grid],
-            "bucket_label": labels,
-            "topic": [t for _, t in grid],
-            "topic_name": names,
-            "n": pd.array(shown, dtype="Int64"),
-            "status": status,
-            "status_label": status_labels,
-            "hover": [
-                f"{lab} · {name}: " + (f"{v:,} responses" if s == SHOWN else sl)
-                for lab, name, v, s, sl in zip(labels, names, shown, status, status_labels, strict=True)
-            ],
-        }
-    )
+    return _count_grid(found, "month", f, topics, k, key="topic", name=topic_name, name_column="topic_name")
 
 
 TOPIC_TREND_COLUMNS = [
