@@ -110,11 +110,11 @@ def _periods_cte(grain: str) -> str:
     )"""
 
 
-def _scoped_cte(columns: str = "m.*") -> str:
+def _scoped_cte(conn: Connection, f: Filters, columns: str = "m.*") -> str:
     return f"""
     scoped as (
         select {columns}
-        from meetings m
+        from {rollups.meetings(conn, f)} m
         where m.meeting_date between :start and :end and {meeting_scope("m")}
     )"""
 
@@ -215,7 +215,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
     sql = f"""
-    with {_scoped_cte()},
+    with {_scoped_cte(conn, f)},
     by_community as (
         -- one row per community met
         select m.community_id, count(*) as meetings_count, sum(m.residents_count) as residents_count,
@@ -229,7 +229,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
            sum(b.meetings_count) over () as all_meetings_count
     from by_community b
     join communities c using (community_id)
-    order by b.meetings_count desc, b.residents_count desc, c.name
+    order by b.meetings_count desc, b.residents_count desc, c.name, b.community_id
     limit :top_n
     """
     return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
@@ -239,7 +239,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
     left out of the ranking and counted on every row as `no_org_meetings_count`)."""
     sql = f"""
-    with {_scoped_cte()},
+    with {_scoped_cte(conn, f)},
     by_org as (
         -- one row per organization met
         select m.org_id, count(*) as meetings_count, sum(m.residents_count) as residents_count
@@ -258,7 +258,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     join organizations o using (org_id)
     left join communities c on c.community_id = o.community_id
     cross join totals t
-    order by b.meetings_count desc, b.residents_count desc, o.name
+    order by b.meetings_count desc, b.residents_count desc, o.name, b.org_id
     limit :top_n
     """
     return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
@@ -272,7 +272,7 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     at them, mean attendance, and meetings supported (listed as other staff, not as lead).
     Most meetings led first; at most MAX_STAFF_ROWS rows."""
     sql = f"""
-    with {_scoped_cte("m.meeting_id, m.lead_staff_id, m.other_staff_ids, m.residents_count")},
+    with {_scoped_cte(conn, f, "m.meeting_id, m.lead_staff_id, m.other_staff_ids, m.residents_count")},
     led as (
         select m.lead_staff_id as staff_id, count(*) as meetings_led_count,
                sum(m.residents_count) as residents_count
@@ -304,7 +304,8 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     left join patrol_divisions dv on dv.division_code = s.division_code
     left join led l using (staff_id)
     left join supported sp using (staff_id)
-    order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name
+    order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
+             s.staff_id
     limit {MAX_STAFF_ROWS}
     """
     return read_frame(conn, sql, f.params())
@@ -453,7 +454,7 @@ def _order_by(sort: str, descending: bool) -> str:
 
 
 _LOG_FROM = """
-    from meetings m
+    from {meetings} m
     join communities c on c.community_id = m.community_id
     left join organizations o on o.org_id = m.org_id
     left join patrol_divisions d on d.division_code = m.division_code
@@ -491,7 +492,7 @@ def meeting_log_count(conn: Connection, f: Filters, search: str = "") -> int:
     predicate, binds = _search_params(search)
     sql = f"""
     select count(*)
-    from meetings m
+    from {rollups.meetings(conn, f)} m
     where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
     """
     return int(read_value(conn, sql, {**f.params(), **binds}))
@@ -507,7 +508,7 @@ def _log_rows(
     with page as (
         -- the page's meeting ids: sort only the key columns, then fetch the wide rows for these alone
         select m.meeting_id
-        from meetings m
+        from {rollups.meetings(conn, f)} m
         {sort_join}
         where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
         order by {order_by}
@@ -515,8 +516,10 @@ def _log_rows(
     )
     -- one row per meeting on the page
     select {_LOG_COLUMNS}
-    {_LOG_FROM}
+    {_LOG_FROM.format(meetings=rollups.meetings(conn, f))}
     join page p on p.meeting_id = m.meeting_id
+    -- the page's rows already pass these; repeated here they let the scan skip other row groups
+    where m.meeting_date between :start and :end and {meeting_scope("m")}
     order by {order_by}
     """
     df = read_frame(conn, sql, {**f.params(), **binds, "limit": limit, "offset": offset})

@@ -10,12 +10,15 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
 
 - `meeting_days`: one row per day × patrol division × unit × meeting type: meetings, residents
   (sum and sum of squares, so mean and sample sd are exact). No community column: it answers
-  meeting questions when no community is selected (with a selection, `meeting_cells` reads the
-  raw table instead, with the same columns).
+  meeting questions when no community is selected (with a selection, `meeting_cells` reads
+  meetings_by_community instead, with the same columns).
 - `meeting_concern_days`: one row per day × patrol division × unit × set of concern tags raised
   (distinct, sorted; the empty set too): meetings. Counting a tag once per meeting, and folding
   rare tags so a meeting counts once, need each meeting's whole set, which this keeps. Also no
-  community column (`concern_cells` reads the raw table with a selection).
+  community column (`concern_cells` reads meetings_by_community with a selection).
+- `meetings_by_community`: the raw meetings again, every column, stored by community then date:
+  with a community selection every meetings query reads these rows instead (only the selected
+  communities' row groups), and `meeting_cells` / `concern_cells` make one cell per meeting.
 - `contact_spells`: one row per community × division × day it was met, with the next day it was
   met there (9999-12-31 when none). "Last contact on or before D" is the one spell per community
   × division with contact_date <= D < next_contact_date; stored by next_contact_date, so for a
@@ -104,6 +107,14 @@ ROLLUPS: tuple[Rollup, ...] = (
         group by m.meeting_date, m.division_code, m.unit_code, list_sort(list_distinct(m.concern_tags))
         """,
         "meeting_date, division_code, unit_code",
+    ),
+    # the raw meetings again, stored by community: a community selection then reads only its
+    # communities' row groups (at L, five communities' meetings in 3 ms instead of 38 ms)
+    Rollup(
+        "meetings_by_community",
+        ("meetings", "staff"),
+        "select * from meetings",
+        "community_id, meeting_date, meeting_id",
     ),
     Rollup(
         "contact_spells",
@@ -363,20 +374,26 @@ def community_spells(conn: Connection, f: Filters) -> str:
             ) d)"""
 
 
+def meetings(conn: Connection, f: Filters) -> str:
+    """The meetings table to read under `f`: with a community selection, meetings_by_community (the
+    same rows, stored by community), else the raw table (stored as imported, roughly by date)."""
+    return source(conn, "meetings_by_community") if f.communities else "meetings"
+
+
 def meeting_cells(conn: Connection, f: Filters) -> str:
     """A FROM item of meeting cells with columns meeting_date, community_id, division_code,
     unit_code, meeting_type, meetings_count, residents_sum, residents_sq, so that
     `scope.meeting_scope` applies and sum(meetings_count) counts meetings.
 
     Without a community selection: meeting_days (community_id null; the community filter is empty
-    so it is never consulted). With one: the raw meetings, one cell per meeting.
+    so it is never consulted). With one: the meetings stored by community, one cell per meeting.
     """
     if f.communities:
-        return """(
+        return f"""(
             select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.meeting_type,
                    1 as meetings_count, m.residents_count as residents_sum,
                    cast(m.residents_count as bigint) * m.residents_count as residents_sq
-            from meetings m)"""
+            from {meetings(conn, f)} m)"""
     return f"""(
             select d.*, cast(null as varchar) as community_id
             from {source(conn, "meeting_days")} d)"""
@@ -385,12 +402,13 @@ def meeting_cells(conn: Connection, f: Filters) -> str:
 def concern_cells(conn: Connection, f: Filters) -> str:
     """A FROM item with columns meeting_date, community_id, division_code, unit_code, concern_tags
     and meetings_count, so that `scope.meeting_scope` applies: meeting_concern_days without a
-    community selection, the raw meetings (one cell per meeting, its tags as recorded) with one."""
+    community selection, the meetings stored by community (one cell per meeting, its tags as
+    recorded) with one."""
     if f.communities:
-        return """(
+        return f"""(
             select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
                    1 as meetings_count
-            from meetings m)"""
+            from {meetings(conn, f)} m)"""
     return f"""(
             select d.*, cast(null as varchar) as community_id
             from {source(conn, "meeting_concern_days")} d)"""

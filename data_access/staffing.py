@@ -17,10 +17,11 @@ from datetime import date
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, units_below_filled
-from data_access.scope import COMMUNITY_STATUS_CTE, PAGE_START, in_list, meeting_scope, staffing_scope
+from data_access.scope import PAGE_START, in_list, meeting_scope, staffing_scope
 
 # Average month length, so a period of any number of days converts to months (90 days = 2.96).
 DAYS_PER_MONTH = 365.25 / 12
@@ -227,8 +228,8 @@ def workload_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
         from monthly_filled group by unit_code
     ),
     held as (
-        select m.unit_code, count(*) as meetings_count
-        from meetings m
+        select m.unit_code, cast(sum(m.meetings_count) as bigint) as meetings_count
+        from {rollups.meeting_cells(conn, f)} m
         where m.meeting_date between :start and :end and {meeting_scope("m")}
         group by m.unit_code
     )
@@ -255,7 +256,7 @@ def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     end are counted apart (`liaison_left_count`): they need reassigning, nobody carries them.
     """
     sql = f"""
-    with {COMMUNITY_STATUS_CTE},
+    with {rollups.community_status_cte(conn)},
     -- one row per active community in scope, with its liaison's unit and whether they still serve
     assigned as (
         select c.community_id, c.responsible_unit as unit_code, c.responsible_staff_id,

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from data_access import db, overview, rollups, stats
+from data_access import db, overview, rollups, staffing, stats
 from data_access import meetings as mt
 from data_access.db import Database, read_frame
 from data_access.filters import Filters
@@ -1077,3 +1077,98 @@ def test_coverage_functions_match_raw_tables_on_the_tiny_division(tiny, sel):
         for day in TINY_DAYS[::2]:
             f = Filters(day - timedelta(days=29), day, **TINY_SELECTIONS[sel])
             check_module(conn, f, "coverage", COVERAGE_CALLS)
+
+
+# ------------------------------------------------------------------ meetings stored by community
+
+# Everything that reads meetings under a community selection reads meetings_by_community (the same
+# rows stored by community), and staffing reads meeting cells and contact spells: the same calls
+# with every roll-up swapped for the raw tables must give the same answers.
+MEETING_CALLS = [
+    (mt, "meeting_kpis", {}),
+    (mt, "meetings_over_time", {"grain": "month", "split": "type"}),
+    (mt, "meetings_by_day", {}),
+    (mt, "concerns_over_time", {"grain": "week"}),
+    (mt, "meetings_by_community", {}),
+    (mt, "meetings_by_community", {"top_n": 2}),
+    (mt, "meetings_by_organization", {}),
+    (mt, "meetings_by_staff", {}),
+    (mt, "meeting_log_count", {}),
+    (mt, "meeting_log_count", {"search": "park"}),
+    (mt, "meeting_log", {}),
+    (mt, "meeting_log", {"sort": "community", "descending": False, "page": 2, "page_size": 7}),
+    (mt, "meeting_log", {"sort": "lead", "search": "a", "page": 3, "page_size": 5}),
+    (mt, "meeting_log_export", {"sort": "residents"}),
+    (staffing, "workload_by_unit", {}),
+    (staffing, "communities_per_liaison", {}),
+]
+
+
+def _raw_meeting_cells(conn, f: Filters) -> str:
+    return """(
+        select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.meeting_type,
+               1 as meetings_count, m.residents_count as residents_sum,
+               cast(m.residents_count as bigint) * m.residents_count as residents_sq
+        from meetings m)"""
+
+
+def _raw_concern_cells(conn, f: Filters) -> str:
+    return """(
+        select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
+               1 as meetings_count
+        from meetings m)"""
+
+
+def check_meeting_calls(conn, f: Filters, monkeypatch) -> int:
+    """Each of MEETING_CALLS with the roll-ups, then on the raw tables; returns how many were non-empty."""
+    new = [getattr(module, name)(conn, f, **kwargs) for module, name, kwargs in MEETING_CALLS]
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "meetings", lambda conn, f: "meetings")
+        m.setattr(rollups, "meeting_cells", _raw_meeting_cells)
+        m.setattr(rollups, "concern_cells", _raw_concern_cells)
+        m.setattr(rollups, "community_status_cte", lambda conn: COMMUNITY_STATUS_CTE)
+        raw = [getattr(module, name)(conn, f, **kwargs) for module, name, kwargs in MEETING_CALLS]
+    for (module, name, kwargs), a, b in zip(MEETING_CALLS, new, raw, strict=True):
+        assert_same(a, b, f"{module.__name__}.{name}{kwargs} at {f}")
+    return sum(_has_rows(x) for x in new)
+
+
+def _has_rows(x) -> bool:
+    if isinstance(x, pd.DataFrame):
+        return not x.empty
+    if isinstance(x, mt.LogPage):
+        return not x.rows.empty
+    if isinstance(x, dict):
+        return any(k.value for k in x.values())
+    return bool(x)
+
+
+@pytest.mark.parametrize("name", list(SAMPLE_FILTERS))
+def test_meeting_functions_match_raw_tables_on_the_sample(sample_db, monkeypatch, name):
+    f = SAMPLE_FILTERS[name]
+    with sample_db.connect() as conn:
+        if f.communities:
+            assert rollups.meetings(conn, f) == "meetings_by_community"
+        shown = check_meeting_calls(conn, f, monkeypatch)
+        held = mt.meeting_kpis(conn, f)["meetings_held"].value
+    if name in ("communities + divisions", "everything narrowed", "all time", "last 90 days"):
+        assert held > 0 and shown >= 12, f"only {shown} of the calls returned anything at {name}"
+
+
+@pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
+def test_meeting_functions_match_raw_tables_on_the_tiny_division(tiny, monkeypatch, sel):
+    with tiny.connect() as conn:
+        for day in TINY_DAYS[::3]:
+            check_meeting_calls(
+                conn, Filters(day - timedelta(days=44), day, **TINY_SELECTIONS[sel]), monkeypatch
+            )
+
+
+def test_meetings_by_community_holds_every_meeting_ordered_by_community(sample_db):
+    with sample_db.connect() as conn:
+        copy = read_frame(conn, "select * from meetings_by_community")
+        raw = read_frame(conn, "select * from meetings")
+    assert list(copy.columns) == list(raw.columns)
+    key = ["meeting_id"]
+    assert_frames_equal(copy.sort_values(key), raw.sort_values(key))
+    assert copy.community_id.is_monotonic_increasing
