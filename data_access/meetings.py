@@ -110,15 +110,6 @@ def _periods_cte(grain: str) -> str:
     )"""
 
 
-def _scoped_cte(conn: Connection, f: Filters, columns: str = "m.*") -> str:
-    return f"""
-    scoped as (
-        select {columns}
-        from {rollups.meetings(conn, f)} m
-        where m.meeting_date between :start and :end and {meeting_scope("m")}
-    )"""
-
-
 # -- headline tiles ---------------------------------------------------------------------------------
 
 
@@ -215,12 +206,12 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
     sql = f"""
-    with {_scoped_cte(conn, f)},
-    by_community as (
+    with by_community as (
         -- one row per community met
-        select m.community_id, count(*) as meetings_count, sum(m.residents_count) as residents_count,
-               max(m.meeting_date) as last_meeting_date
-        from scoped m
+        select m.community_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
+               cast(sum(m.residents_sum) as bigint) as residents_count, max(m.last_meeting_date) as last_meeting_date
+        from {rollups.meeting_rank_cells(conn, f, "community")} m
+        where {meeting_scope("m")}
         group by 1
     )
     select b.community_id, c.name as community_name, b.meetings_count, b.residents_count,
@@ -239,18 +230,24 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
     left out of the ranking and counted on every row as `no_org_meetings_count`)."""
     sql = f"""
-    with {_scoped_cte(conn, f)},
+    with cells as (
+        select m.org_id, m.meetings_count, m.residents_sum
+        from {rollups.meeting_rank_cells(conn, f, "org")} m
+        where {meeting_scope("m")}
+    ),
     by_org as (
         -- one row per organization met
-        select m.org_id, count(*) as meetings_count, sum(m.residents_count) as residents_count
-        from scoped m
+        select m.org_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
+               cast(sum(m.residents_sum) as bigint) as residents_count
+        from cells m
         where m.org_id is not null
         group by 1
     ),
     totals as (
-        select count(*) as all_meetings_count,
-               count(*) filter (where org_id is null) as no_org_meetings_count
-        from scoped
+        select cast(coalesce(sum(meetings_count), 0) as bigint) as all_meetings_count,
+               cast(coalesce(sum(meetings_count) filter (where org_id is null), 0) as bigint)
+                   as no_org_meetings_count
+        from cells
     )
     select b.org_id, o.name as org_name, c.name as community_name, b.meetings_count, b.residents_count,
            count(*) over () as orgs_count, t.all_meetings_count, t.no_org_meetings_count
@@ -272,25 +269,17 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     at them, mean attendance, and meetings supported (listed as other staff, not as lead).
     Most meetings led first; at most MAX_STAFF_ROWS rows."""
     sql = f"""
-    with {_scoped_cte(conn, f, "m.meeting_id, m.lead_staff_id, m.other_staff_ids, m.residents_count")},
-    led as (
-        select m.lead_staff_id as staff_id, count(*) as meetings_led_count,
-               sum(m.residents_count) as residents_count
-        from scoped m
+    with led as (
+        select m.staff_id, cast(sum(m.meetings_count) as bigint) as meetings_led_count,
+               cast(sum(m.residents_sum) as bigint) as residents_count
+        from {rollups.meeting_rank_cells(conn, f, "lead")} m
+        where {meeting_scope("m")}
         group by 1
     ),
-    support_rows as (
-        -- one row per meeting per distinct supporting staff member (list_distinct only where needed)
-        select lead_staff_id, other_staff_ids[1] as staff_id from scoped where len(other_staff_ids) = 1
-        union all
-        select lead_staff_id, unnest(list_distinct(other_staff_ids)) as staff_id
-        from scoped
-        where len(other_staff_ids) > 1
-    ),
     supported as (
-        select staff_id, count(*) as meetings_supported_count
-        from support_rows
-        where staff_id <> lead_staff_id
+        select m.staff_id, cast(sum(m.meetings_count) as bigint) as meetings_supported_count
+        from {rollups.meeting_rank_cells(conn, f, "support")} m
+        where {meeting_scope("m")}
         group by 1
     ),
     people as (select staff_id from led union select staff_id from supported)
@@ -353,7 +342,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         -- meetings (meetings_count of them per cell) with the tags they raised
         select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags,
                m.meetings_count
-        from {rollups.concern_cells(conn, f)} m
+        from {rollups.concern_cells(conn, f, by_month=g == "month")} m
         where m.meeting_date between :start and :end and {meeting_scope("m")}
     ),
     raised as (

@@ -82,6 +82,25 @@ _CELL_SUMS = """count(*) as n,
                cast(sum(f.safety) as bigint) as safety_sum,
                cast(sum(f.safety * f.safety) as bigint) as safety_sq"""
 
+# One row per meeting × distinct staff member listed as supporting it who is not its lead (most
+# meetings list one or none, and list_distinct is costly at scale, so only longer lists pay for it).
+SUPPORT_ROWS = """(
+        select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.other_staff_ids[1] as staff_id
+        from {meetings} m
+        where len(m.other_staff_ids) = 1 and m.other_staff_ids[1] <> m.lead_staff_id
+        union all
+        select u.meeting_date, u.community_id, u.division_code, u.unit_code, u.staff_id
+        from (
+            -- unnest in the select list: a filter on the meetings' columns is pushed below it
+            -- (a lateral unnest is planned over the whole table first)
+            select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.lead_staff_id,
+                   unnest(list_distinct(m.other_staff_ids)) as staff_id
+            from {meetings} m
+            where len(m.other_staff_ids) > 1
+        ) u
+        where u.staff_id <> u.lead_staff_id
+    )"""
+
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "meeting_days",
@@ -107,6 +126,67 @@ ROLLUPS: tuple[Rollup, ...] = (
         group by m.meeting_date, m.division_code, m.unit_code, list_sort(list_distinct(m.concern_tags))
         """,
         "meeting_date, division_code, unit_code",
+    ),
+    Rollup(
+        "meeting_concern_months",
+        ("meetings", "staff"),
+        """
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               list_sort(list_distinct(m.concern_tags)) as concern_tags,
+               count(*) as meetings_count
+        from meetings m
+        group by all
+        """,
+        "month, division_code, unit_code",
+    ),
+    # The Meetings page's rankings per calendar month (the days of a partly covered month come
+    # from the meetings themselves, see meeting_rank_cells): one row per month × division × unit ×
+    # community / organization (null: none recorded) / lead / supporting staff member.
+    Rollup(
+        "meeting_community_months",
+        ("meetings", "staff"),
+        """
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               m.community_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum,
+               max(m.meeting_date) as last_meeting_date
+        from meetings m
+        group by all
+        """,
+        "month, division_code, unit_code",
+    ),
+    Rollup(
+        "meeting_org_months",
+        ("meetings", "staff"),
+        """
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               m.org_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum
+        from meetings m
+        group by all
+        """,
+        "month, division_code, unit_code",
+    ),
+    Rollup(
+        "meeting_lead_months",
+        ("meetings", "staff"),
+        """
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               m.lead_staff_id as staff_id, count(*) as meetings_count,
+               cast(sum(m.residents_count) as bigint) as residents_sum
+        from meetings m
+        group by all
+        """,
+        "month, division_code, unit_code",
+    ),
+    Rollup(
+        "meeting_support_months",
+        ("meetings", "staff"),
+        f"""
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               m.staff_id, count(*) as meetings_count
+        from {SUPPORT_ROWS.format(meetings="meetings")} m
+        group by all
+        """,
+        "month, division_code, unit_code",
     ),
     # the raw meetings again, stored by community: a community selection then reads only its
     # communities' row groups (at L, five communities' meetings in 3 ms instead of 38 ms)
@@ -399,19 +479,72 @@ def meeting_cells(conn: Connection, f: Filters) -> str:
             from {source(conn, "meeting_days")} d)"""
 
 
-def concern_cells(conn: Connection, f: Filters) -> str:
+# the Meetings rankings: kind -> a cell's columns after division_code, unit_code, community_id
+# (per meeting: from the meetings as `m`; per month: the roll-up's own columns)
+_RANK_PER_MEETING = {
+    "community": "1 as meetings_count, m.residents_count as residents_sum, m.meeting_date as last_meeting_date",
+    "org": "m.org_id, 1 as meetings_count, m.residents_count as residents_sum",
+    "lead": "m.lead_staff_id as staff_id, 1 as meetings_count, m.residents_count as residents_sum",
+    "support": "m.staff_id, 1 as meetings_count",
+}
+_RANK_COLUMNS = {
+    "community": "d.meetings_count, d.residents_sum, d.last_meeting_date",
+    "org": "d.org_id, d.meetings_count, d.residents_sum",
+    "lead": "d.staff_id, d.meetings_count, d.residents_sum",
+    "support": "d.staff_id, d.meetings_count",
+}
+RANK_KINDS = tuple(_RANK_COLUMNS)
+
+
+def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> str:
+    """A FROM item of the period's meetings [:start, :end] as cells for one ranking, so that
+    `scope.meeting_scope` applies and sums give the counts: columns division_code, unit_code,
+    community_id, then per kind: community: meetings_count, residents_sum, last_meeting_date;
+    org: org_id (null: no organization recorded), meetings_count, residents_sum; lead: staff_id
+    (the lead), meetings_count, residents_sum; support: staff_id (a supporting member, once per
+    meeting, never its lead), meetings_count.
+
+    Without a community selection: whole months from meeting_<kind>_months and the days of a
+    partly covered month from the meetings (community_id null, except for kind community). With
+    one: one cell per meeting (per supporting member) from meetings_by_community."""
+    if kind not in _RANK_COLUMNS:
+        raise ValueError(f"unknown ranking {kind!r}; use one of {RANK_KINDS}")
+    rows = meetings(conn, f)
+    if kind == "support":
+        rows = SUPPORT_ROWS.format(meetings=rows)
+    per_meeting = f"""(
+            select m.meeting_date, m.division_code, m.unit_code, m.community_id, {_RANK_PER_MEETING[kind]}
+            from {rows} m)"""
+    if f.communities:
+        return f"""(
+            select * exclude (meeting_date) from {per_meeting} d
+            where d.meeting_date between cast(:start as date) and cast(:end as date))"""
+    community = "d.community_id" if kind == "community" else "cast(null as varchar) as community_id"
+    columns = f"d.division_code, d.unit_code, {community}, {_RANK_COLUMNS[kind]}"
+    return month_split(per_meeting, "meeting_date", source(conn, f"meeting_{kind}_months"), columns=columns)
+
+
+def concern_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> str:
     """A FROM item with columns meeting_date, community_id, division_code, unit_code, concern_tags
     and meetings_count, so that `scope.meeting_scope` applies: meeting_concern_days without a
     community selection, the meetings stored by community (one cell per meeting, its tags as
-    recorded) with one."""
+    recorded) with one. `by_month` (for monthly buckets, no community selection): the period
+    [:start, :end] only, whole months from meeting_concern_months (meeting_date = the 1st)."""
     if f.communities:
         return f"""(
             select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
                    1 as meetings_count
             from {meetings(conn, f)} m)"""
+    days = source(conn, "meeting_concern_days")
+    if by_month:
+        columns = (
+            "d.{date} as meeting_date, cast(null as varchar) as community_id, d.division_code, d.unit_code, "
+            "d.concern_tags, d.meetings_count"
+        )
+        return month_split(days, "meeting_date", source(conn, "meeting_concern_months"), columns=columns)
     return f"""(
             select d.*, cast(null as varchar) as community_id
-            from {source(conn, "meeting_concern_days")} d)"""
+            from {days} d)"""
 
 
 def feedback_cells(conn: Connection, f: Filters) -> str:
@@ -463,16 +596,29 @@ def feedback_period_cells(
     prefix = "feedback_topic" if topics else ("feedback" if channels else "feedback_score")
     day = source(conn, f"{prefix}_day_cells")
     month = source(conn, f"{prefix}_month_cells")
-    s, e = f"cast(:{start} as date)", f"cast(:{end} as date)"
     if daily:
-        return f"(select * from {day} d where d.response_date between {s} and {e})"
+        return f"(select * from {day} d where d.response_date between cast(:{start} as date) and cast(:{end} as date))"
+    return month_split(day, "response_date", month, start=start, end=end)
+
+
+def month_split(
+    day: str, day_date: str, month: str, *, columns: str = "*", start: str = "start", end: str = "end"
+) -> str:
+    """A FROM item of the period [:start, :end] as cells: each calendar month wholly inside it from
+    `month` (a FROM item with a `month` column, the 1st), the days of a partly covered month at
+    either end from `day` (with the date column `day_date`); `columns` selected from each (the same
+    names in both; `{date}` in them names the day's date or the month). Every range is a plain comparison on the stored order, so only the row groups
+    it needs are read."""
+    s, e = f"cast(:{start} as date)", f"cast(:{end} as date)"
     fa, fb = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
     return f"""(
-        select * from {day} d where d.response_date >= {s} and d.response_date < least({fa}, {e} + 1)
+        select {columns.format(date=day_date)} from {day} d
+        where d.{day_date} >= {s} and d.{day_date} < least({fa}, {e} + 1)
         union all
-        select * from {month} m where m.month >= {fa} and m.month < {fb}
+        select {columns.format(date="month")} from {month} d where d.month >= {fa} and d.month < {fb}
         union all
-        select * from {day} d where d.response_date >= greatest({fb}, {fa}, {s}) and d.response_date <= {e}
+        select {columns.format(date=day_date)} from {day} d
+        where d.{day_date} >= greatest({fb}, {fa}, {s}) and d.{day_date} <= {e}
     )"""
 
 

@@ -1069,8 +1069,14 @@ def _filtered_queries():
                 continue
             sig = inspect.signature(fn)
             if list(sig.parameters)[:2] in (["conn", "f"], ["conn", "filters"]):
-                needs_k = "k" in sig.parameters and sig.parameters["k"].default is inspect.Parameter.empty
-                yield f"{mod.__name__}.{name}", fn, ({"k": 10} if needs_k else {})
+                required = {
+                    p
+                    for p in list(sig.parameters)[2:]
+                    if sig.parameters[p].default is inspect.Parameter.empty
+                }
+                if required - {"k"}:  # e.g. rollups.meeting_rank_cells(conn, f, kind): SQL text
+                    continue
+                yield f"{mod.__name__}.{name}", fn, ({"k": 10} if "k" in required else {})
 
 
 def test_nasty_filters_through_every_filtered_query_match_nothing_and_change_nothing(nasty_db):

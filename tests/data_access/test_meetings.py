@@ -288,6 +288,31 @@ def test_per_staff_includes_someone_who_only_supported(conn):
     assert pd.isna(df.loc["S2", "mean_attendance"])
 
 
+def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(conn):
+    """1 Mar - 30 Apr is two whole months, so every ranking comes from meeting_*_months alone."""
+    f = Filters(start=date(2026, 3, 1), end=date(2026, 4, 30))
+    staff = mt.meetings_by_staff(conn, f).set_index("staff_id")
+    # S1 led M01, M02, M05, M07, M09; S2 M03, M06; S3 M04, M08
+    assert staff["meetings_led_count"].tolist() == [5, 2, 2]
+    assert staff["residents_count"].tolist() == [202, 28, 5]
+    # M07 lists S2 twice (once) and S3; M05 lists S3; M08 lists its own lead S3 (not support)
+    assert staff["meetings_supported_count"].tolist() == [0, 1, 2]
+    orgs = mt.meetings_by_organization(conn, f)
+    assert orgs[["org_id", "meetings_count", "residents_count"]].values.tolist() == [
+        ["O1", 4, 172],
+        ["O2", 2, 28],
+        ["O3", 2, 5],
+    ]
+    assert set(orgs["no_org_meetings_count"]) == {1} and set(orgs["all_meetings_count"]) == {9}
+    comm = mt.meetings_by_community(conn, f)
+    assert comm[["community_id", "meetings_count", "residents_count"]].values.tolist() == [
+        ["C1", 5, 202],
+        ["C2", 2, 28],
+        ["C3", 2, 5],
+    ]
+    assert comm["last_meeting_date"].tolist() == [date(2026, 4, 15), date(2026, 3, 31), date(2026, 4, 14)]
+
+
 # -- heatmap --------------------------------------------------------------------------------------------
 
 

@@ -1089,6 +1089,7 @@ MEETING_CALLS = [
     (mt, "meetings_over_time", {"grain": "month", "split": "type"}),
     (mt, "meetings_by_day", {}),
     (mt, "concerns_over_time", {"grain": "week"}),
+    (mt, "concerns_over_time", {"grain": "month"}),
     (mt, "meetings_by_community", {}),
     (mt, "meetings_by_community", {"top_n": 2}),
     (mt, "meetings_by_organization", {}),
@@ -1104,6 +1105,113 @@ MEETING_CALLS = [
 ]
 
 
+# The rankings' SQL before they read meeting_*_months (every meeting counted from the raw table).
+def _raw_scoped_cte(columns: str = "m.*") -> str:
+    return f"""
+    scoped as (
+        select {columns}
+        from meetings m
+        where m.meeting_date between :start and :end and {meeting_scope("m")}
+    )"""
+
+
+def raw_meetings_by_community(conn, f: Filters, top_n: int = 15) -> pd.DataFrame:
+    """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
+    (on every row) how many communities were met and the meetings across all of them."""
+    sql = f"""
+    with {_raw_scoped_cte()},
+    by_community as (
+        -- one row per community met
+        select m.community_id, count(*) as meetings_count, sum(m.residents_count) as residents_count,
+               max(m.meeting_date) as last_meeting_date
+        from scoped m
+        group by 1
+    )
+    select b.community_id, c.name as community_name, b.meetings_count, b.residents_count,
+           b.last_meeting_date,
+           count(*) over () as communities_count,
+           sum(b.meetings_count) over () as all_meetings_count
+    from by_community b
+    join communities c using (community_id)
+    order by b.meetings_count desc, b.residents_count desc, c.name, b.community_id
+    limit :top_n
+    """
+    return read_frame(conn, sql, {**f.params(), "top_n": top_n})
+
+
+def raw_meetings_by_organization(conn, f: Filters, top_n: int = 15) -> pd.DataFrame:
+    """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
+    left out of the ranking and counted on every row as `no_org_meetings_count`)."""
+    sql = f"""
+    with {_raw_scoped_cte()},
+    by_org as (
+        -- one row per organization met
+        select m.org_id, count(*) as meetings_count, sum(m.residents_count) as residents_count
+        from scoped m
+        where m.org_id is not null
+        group by 1
+    ),
+    totals as (
+        select count(*) as all_meetings_count,
+               count(*) filter (where org_id is null) as no_org_meetings_count
+        from scoped
+    )
+    select b.org_id, o.name as org_name, c.name as community_name, b.meetings_count, b.residents_count,
+           count(*) over () as orgs_count, t.all_meetings_count, t.no_org_meetings_count
+    from by_org b
+    join organizations o using (org_id)
+    left join communities c on c.community_id = o.community_id
+    cross join totals t
+    order by b.meetings_count desc, b.residents_count desc, o.name, b.org_id
+    limit :top_n
+    """
+    return read_frame(conn, sql, {**f.params(), "top_n": top_n})
+
+
+def raw_meetings_by_staff(conn, f: Filters) -> pd.DataFrame:
+    """One row per staff member who led or supported a meeting in scope: meetings led, residents reached
+    at them, mean attendance, and meetings supported (listed as other staff, not as lead).
+    Most meetings led first; at most MAX_STAFF_ROWS rows."""
+    sql = f"""
+    with {_raw_scoped_cte("m.meeting_id, m.lead_staff_id, m.other_staff_ids, m.residents_count")},
+    led as (
+        select m.lead_staff_id as staff_id, count(*) as meetings_led_count,
+               sum(m.residents_count) as residents_count
+        from scoped m
+        group by 1
+    ),
+    support_rows as (
+        -- one row per meeting per distinct supporting staff member (list_distinct only where needed)
+        select lead_staff_id, other_staff_ids[1] as staff_id from scoped where len(other_staff_ids) = 1
+        union all
+        select lead_staff_id, unnest(list_distinct(other_staff_ids)) as staff_id
+        from scoped
+        where len(other_staff_ids) > 1
+    ),
+    supported as (
+        select staff_id, count(*) as meetings_supported_count
+        from support_rows
+        where staff_id <> lead_staff_id
+        group by 1
+    ),
+    people as (select staff_id from led union select staff_id from supported)
+    select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
+           coalesce(l.meetings_led_count, 0) as meetings_led_count,
+           coalesce(l.residents_count, 0) as residents_count,
+           l.residents_count * 1.0 / l.meetings_led_count as mean_attendance,
+           coalesce(sp.meetings_supported_count, 0) as meetings_supported_count
+    from people x
+    join staff s using (staff_id)
+    left join patrol_divisions dv on dv.division_code = s.division_code
+    left join led l using (staff_id)
+    left join supported sp using (staff_id)
+    order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
+             s.staff_id
+    limit {mt.MAX_STAFF_ROWS}
+    """
+    return read_frame(conn, sql, f.params())
+
+
 def _raw_meeting_cells(conn, f: Filters) -> str:
     return """(
         select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.meeting_type,
@@ -1112,7 +1220,7 @@ def _raw_meeting_cells(conn, f: Filters) -> str:
         from meetings m)"""
 
 
-def _raw_concern_cells(conn, f: Filters) -> str:
+def _raw_concern_cells(conn, f: Filters, *, by_month: bool = False) -> str:
     return """(
         select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
                1 as meetings_count
@@ -1127,6 +1235,9 @@ def check_meeting_calls(conn, f: Filters, monkeypatch) -> int:
         m.setattr(rollups, "meeting_cells", _raw_meeting_cells)
         m.setattr(rollups, "concern_cells", _raw_concern_cells)
         m.setattr(rollups, "community_status_cte", lambda conn: COMMUNITY_STATUS_CTE)
+        m.setattr(mt, "meetings_by_community", raw_meetings_by_community)
+        m.setattr(mt, "meetings_by_organization", raw_meetings_by_organization)
+        m.setattr(mt, "meetings_by_staff", raw_meetings_by_staff)
         raw = [getattr(module, name)(conn, f, **kwargs) for module, name, kwargs in MEETING_CALLS]
     for (module, name, kwargs), a, b in zip(MEETING_CALLS, new, raw, strict=True):
         assert_same(a, b, f"{module.__name__}.{name}{kwargs} at {f}")
@@ -1172,3 +1283,59 @@ def test_meetings_by_community_holds_every_meeting_ordered_by_community(sample_d
     key = ["meeting_id"]
     assert_frames_equal(copy.sort_values(key), raw.sort_values(key))
     assert copy.community_id.is_monotonic_increasing
+
+
+def test_meeting_month_rollups_equal_pandas_recomputations(sample_db):
+    """meeting_{community,org,lead,support,concern}_months recomputed from the raw meetings in pandas."""
+    t = _raw_frames(sample_db)
+    m = t["meetings"]
+    m = m.assign(month=pd.to_datetime(m.meeting_date).dt.to_period("M").dt.to_timestamp().dt.date)
+    m = m.assign(org_id=m.org_id.fillna("(none)"))
+    base = ["month", "division_code", "unit_code"]
+
+    def same(table: str, keys: list[str], want: pd.DataFrame) -> None:
+        got = t[table].assign(month=pd.to_datetime(t[table].month).dt.date)
+        if "org_id" in got:
+            got = got.assign(org_id=got.org_id.fillna("(none)"))
+        got = got.sort_values(keys).reset_index(drop=True)[list(want.columns)]
+        assert len(got) == len(want) > 0, table
+        assert got.astype(want.dtypes.to_dict()).equals(want), table
+
+    sums = {"meetings_count": ("meeting_id", "size"), "residents_sum": ("residents_count", "sum")}
+    keys = [*base, "community_id"]
+    want = m.groupby(keys).agg(**sums, last_meeting_date=("meeting_date", "max")).reset_index()
+    same("meeting_community_months", keys, want)
+    keys = [*base, "org_id"]
+    assert (m.org_id == "(none)").any()
+    same("meeting_org_months", keys, m.groupby(keys).agg(**sums).reset_index())
+    keys = [*base, "staff_id"]
+    led = m.rename(columns={"lead_staff_id": "staff_id"})
+    same("meeting_lead_months", keys, led.groupby(keys).agg(**sums).reset_index())
+
+    # supporting staff: each distinct member listed on a meeting, never its lead
+    rows = [
+        (r.month, r.division_code, r.unit_code, s, r.meeting_id)
+        for r in m.itertuples()
+        for s in sorted(
+            {x for x in (r.other_staff_ids if r.other_staff_ids is not None else []) if x is not None}
+        )
+        if s != r.lead_staff_id
+    ]
+    sup = pd.DataFrame(rows, columns=[*keys, "meeting_id"])  # (several on one meeting: test_meetings)
+    same(
+        "meeting_support_months",
+        keys,
+        sup.groupby(keys).agg(meetings_count=("meeting_id", "size")).reset_index(),
+    )
+
+    keys = [*base, "tags"]
+    want = (
+        m.assign(tags=[tuple(sorted(set(x))) for x in m.concern_tags])
+        .groupby(keys)
+        .agg(meetings_count=("meeting_id", "size"))
+        .reset_index()
+    )
+    t["meeting_concern_months"] = t["meeting_concern_months"].assign(
+        tags=[tuple(x) for x in t["meeting_concern_months"].concern_tags]
+    )
+    same("meeting_concern_months", keys, want)
