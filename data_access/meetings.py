@@ -230,24 +230,20 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
     left out of the ranking and counted on every row as `no_org_meetings_count`)."""
     sql = f"""
-    with cells as (
-        select m.org_id, m.meetings_count, m.residents_sum
-        from {rollups.meeting_rank_cells(conn, f, "org")} m
-        where {meeting_scope("m")}
-    ),
-    by_org as (
-        -- one row per organization met
+    with per_org as materialized (
+        -- one row per organization met, and one (org_id null) for the meetings with none recorded
         select m.org_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count
-        from cells m
-        where m.org_id is not null
+        from {rollups.meeting_rank_cells(conn, f, "org")} m
+        where {meeting_scope("m")}
         group by 1
     ),
+    by_org as (select * from per_org where org_id is not null),
     totals as (
         select cast(coalesce(sum(meetings_count), 0) as bigint) as all_meetings_count,
                cast(coalesce(sum(meetings_count) filter (where org_id is null), 0) as bigint)
                    as no_org_meetings_count
-        from cells
+        from per_org
     )
     select b.org_id, o.name as org_name, c.name as community_name, b.meetings_count, b.residents_count,
            count(*) over () as orgs_count, t.all_meetings_count, t.no_org_meetings_count
