@@ -241,15 +241,8 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     # runs never overlap. So the on-track count at D is the number of runs holding D: +1 where a
     # run starts, -1 the day after it ends, summed up to D. That reads each spell once instead of
     # evaluating every community at every week end (6.8k x 125 at M over all time).
-    sql = f"""
-    with {SCOPED_COMMUNITIES_CTE},
-    as_of_dates as (
-        select cast(t.d as date) as as_of_date
-        from range(cast(:start as timestamp), cast(:end as timestamp) + interval 1 day, interval 1 day) t(d)
-        where cast(t.d as date) = cast(:end as date)
-           or (:grain = 'week' and dayofweek(t.d) = 0)
-           or (:grain = 'month' and cast(t.d as date) = last_day(cast(t.d as date)))
-    ),
+    if f.communities or f.divisions or f.units:
+        on_track = f"""
     -- the days each contact keeps its community on track (divisions in scope), within the period
     runs as (
         select greatest(sp.contact_date, cast(:start as date)) as first_day,
@@ -272,7 +265,23 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     on_track as (
         select day, sum(delta) over (order by day rows between unbounded preceding and current row) as n
         from changes
-    )
+    )"""
+    else:  # every active community: the runs' changes per day are a roll-up, summed from the start
+        on_track = f"""
+    on_track as (
+        select day, sum(delta) over (order by day rows between unbounded preceding and current row) as n
+        from {rollups.source(conn, "coverage_run_changes")}
+        where day <= :end
+    )"""
+    sql = f"""
+    with {SCOPED_COMMUNITIES_CTE},
+    as_of_dates as (
+        select cast(t.d as date) as as_of_date
+        from range(cast(:start as timestamp), cast(:end as timestamp) + interval 1 day, interval 1 day) t(d)
+        where cast(t.d as date) = cast(:end as date)
+           or (:grain = 'week' and dayofweek(t.d) = 0)
+           or (:grain = 'month' and cast(t.d as date) = last_day(cast(t.d as date)))
+    ),{on_track}
     select a.as_of_date,
            a.as_of_date = cast(:end as date) and not (
                (:grain = 'week' and dayofweek(a.as_of_date) = 0)

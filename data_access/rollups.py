@@ -16,6 +16,12 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   (distinct, sorted; the empty set too): meetings. Counting a tag once per meeting, and folding
   rare tags so a meeting counts once, need each meeting's whole set, which this keeps. Also no
   community column (`concern_cells` reads meetings_by_community with a selection).
+- `meeting_concern_months`, `meeting_community_months`, `meeting_org_months`,
+  `meeting_lead_months`, `meeting_support_months`: per calendar month × division × unit, the
+  concern tag sets, and the Meetings page's rankings by community, organization, lead and
+  supporting staff member (meetings, residents; a community's last meeting). A period reads its
+  whole months from these and the days of a partly covered month from the meetings
+  (`month_split`, `meeting_rank_cells`).
 - `meetings_by_community`: the raw meetings again, every column, stored by community then date:
   with a community selection every meetings query reads these rows instead (only the selected
   communities' row groups), and `meeting_cells` / `concern_cells` make one cell per meeting.
@@ -25,6 +31,10 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   recent D only the last row groups are read instead of every meeting ever held.
 - `community_spells`: the same over every division (one row per community × day it was met
   anywhere, with the next such day), for questions asked without a division filter.
+- `coverage_run_changes`: per day, +1 for each spell of an active community that starts
+  keeping it on track and -1 for each that stops (its cadence ran out or the next contact):
+  the running sum is the number of active communities on track, which the coverage rate over
+  time reads when nothing is filtered.
 - `follow_up_facts`: follow-ups with their meeting's community, division and unit (the filters
   that apply to them) and `open_until` (closed date, or 9999-12-31 while open); stored by
   open_until, so "open at D" (open_until > D) reads only the follow-ups still open then.
@@ -218,6 +228,35 @@ ROLLUPS: tuple[Rollup, ...] = (
         from (select distinct m.community_id, m.meeting_date from meetings m) d
         """,
         "next_contact_date, community_id",
+    ),
+    # The coverage rate over time with no filter: each spell of an active community keeps it on
+    # track from the contact until its cadence runs out or the next contact (a run of days); +1
+    # where a run starts and -1 the day after it ends, summed per day. The running sum up to D is
+    # the number of active communities on track at D (runs of one community never overlap).
+    Rollup(
+        "coverage_run_changes",
+        ("meetings", "communities"),
+        f"""
+        with runs as (
+            -- one per day an active community with a cadence was met: that day and the last day
+            -- it keeps the community on track
+            select d.contact_date,
+                   least(coalesce(lead(d.contact_date) over (
+                             partition by d.community_id order by d.contact_date), {FOREVER}) - 1,
+                         d.contact_date + c.target_cadence_days) as last_day
+            from (select distinct m.community_id, m.meeting_date as contact_date from meetings m) d
+            join communities c on c.community_id = d.community_id
+            where c.is_active and c.target_cadence_days is not null
+        )
+        select r.day, cast(sum(r.delta) as bigint) as delta
+        from (
+            select contact_date as day, 1 as delta from runs
+            union all
+            select last_day + 1 as day, -1 as delta from runs
+        ) r
+        group by r.day
+        """,
+        "day",
     ),
     Rollup(
         "follow_up_facts",

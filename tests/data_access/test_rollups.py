@@ -832,6 +832,26 @@ def test_community_spells_give_the_last_contact_in_any_division_on_every_day(sam
         assert got.next_contact_date.equals(want_next.rename("next_contact_date")), day
 
 
+def test_coverage_run_changes_sum_to_the_active_communities_on_track_on_every_day(sample_db):
+    """The running sum of coverage_run_changes up to D = active communities (with a cadence) whose
+    last contact on or before D is at most their cadence before D, counted in pandas."""
+    t = _raw_frames(sample_db)
+    with sample_db.connect() as conn:
+        c = read_frame(conn, "select community_id, target_cadence_days from communities where is_active")
+    c = c[c.target_cadence_days.notna()]
+    contacts = t["meetings"][["community_id", "meeting_date"]].drop_duplicates()
+    contacts = contacts[contacts.community_id.isin(c.community_id)]
+    changes = t["coverage_run_changes"].assign(day=lambda d: pd.to_datetime(d.day)).set_index("day").delta
+    cadence = c.set_index("community_id").target_cadence_days
+    counts = []
+    for day in pd.date_range("2024-06-25", "2026-11-25", freq="11D"):
+        last = contacts[contacts.meeting_date <= day].groupby("community_id").meeting_date.max()
+        want = int(((day - last).dt.days <= cadence.reindex(last.index)).sum())
+        assert int(changes[changes.index <= day].sum()) == want, day
+        counts.append(want)
+    assert min(counts) == 0 and max(counts) > 10  # before any meeting, and many on track later
+
+
 def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
     database = build(
         tmp_path,
