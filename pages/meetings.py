@@ -29,6 +29,7 @@ from data_access.meetings import (
 from data_access.settings import small_n_k
 from ui import cache
 from ui.pager import deferred_download, pager_controls, requested_page
+from ui.text import shorten
 from ui.theme import PALETTE, empty, figure, show
 from ui.widgets import header, kpi_tile, table
 
@@ -74,7 +75,7 @@ def _plain(text: object) -> str:
 
 
 def _short(text: str, n: int = LABEL_CHARS) -> str:
-    return _plain(text if len(text) <= n else text[: n - 1].rstrip() + "…")
+    return _plain(shorten(text, n))
 
 
 def _period_label(start: date, grain: str, partial: bool, multi_year: bool) -> str:
@@ -183,10 +184,11 @@ def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = Non
         _plain(n) + (f"<br>{_plain(c)}" if context_col and isinstance(c, str) else "")
         for n, c in zip(df[name_col], df[context_col] if context_col else df[name_col], strict=True)
     ]
+    positions = list(range(len(df)))  # one row per bar even where two shortened names coincide
     bars = dict(
         type="bar",
         x=df["meetings_count"],
-        y=labels,
+        y=positions,
         orientation="h",
         text=text,
         textposition="outside",
@@ -203,7 +205,14 @@ def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = Non
             xaxis=dict(
                 range=[0, float(df["meetings_count"].max()) * 2.0], showticklabels=False, showgrid=False
             ),
-            yaxis=dict(type="category", automargin=True),
+            yaxis=dict(
+                tickmode="array",
+                tickvals=positions,
+                ticktext=labels,
+                automargin=True,
+                showgrid=False,
+                zeroline=False,
+            ),
             hovermode="closest",
             showlegend=False,
         ),

@@ -17,3 +17,15 @@ def plain_md(text: object) -> str:
     becomes a link, image, colour, icon, list or heading."""
     flat = "" if text is None else str(text).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def shorten(text: str, n: int) -> str:
+    """At most n characters: a longer text keeps its start and its last word (what often tells
+    similar names apart: a number, a neighbourhood) around an ellipsis."""
+    if len(text) <= n:
+        return text
+    tail = text[-(n // 3) :]
+    tail = tail[tail.index(" ") + 1 :] if " " in tail else ""
+    if not tail:
+        return text[: n - 1].rstrip() + "…"
+    return text[: n - 2 - len(tail)].rstrip() + "… " + tail

@@ -10,6 +10,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from ui.text import shorten
+
 APP = Path(__file__).resolve().parents[2] / "app.py"  # from_file resolves relative paths against this file
 
 
@@ -53,6 +55,31 @@ def test_page_renders_every_section(at):
     assert len(at.dataframe) == 2  # staff, log
     assert any(c.startswith("Page 1 of ") and "meetings 1–50 of" in c for c in _captions(at))
     assert any(c.startswith("n = ") and "Partial weeks" in c for c in _captions(at))
+
+
+def test_each_ranked_name_keeps_its_own_bar(at):
+    """The community and organization rankings place bars by rank, labelled with the (shortened)
+    names: two names that shorten alike still get a bar each (at scale L the generator's names
+    share 34-character prefixes, and the bars used to pile up on one shared label)."""
+    import json
+
+    for spec in _charts(at)[2:4]:
+        fig = json.loads(spec)
+        bars = fig["data"][0]
+        n = len(fig["layout"]["yaxis"]["ticktext"])  # one label per ranked row
+        assert n >= 2 and sorted(bars["y"]) == list(range(n))
+        assert (
+            fig["layout"]["yaxis"]["tickvals"] == list(range(n))
+            and len(fig["layout"]["yaxis"]["ticktext"]) == n
+        )
+
+
+def test_long_names_keep_their_distinguishing_last_word():
+    a, b = "Riverside Behavioral Health Center (354)", "Riverside Behavioral Health Center (186)"
+    assert shorten(a, 34) == "Riverside Behavioral Health… (354)"
+    assert len(shorten(a, 34)) <= 34 and shorten(a, 34) != shorten(b, 34)
+    assert shorten("Short name", 34) == "Short name"
+    assert shorten("x" * 40, 34) == "x" * 33 + "…"
 
 
 def test_granularity_and_split_rerun_cleanly(at):
