@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -886,7 +886,7 @@ def _fixture_staff() -> list[dict]:
     return [dict(s) for s in STAFF]
 
 
-def test_a_database_without_rollups_still_answers_and_can_get_them(tiny, tmp_path):
+def test_a_database_without_rollups_still_answers_and_can_get_them(tiny, tmp_path, monkeypatch):
     old = tmp_path / "old" / "engagement.duckdb"
     old.parent.mkdir()
     (old.parent / "versions").mkdir()
@@ -902,6 +902,10 @@ def test_a_database_without_rollups_still_answers_and_can_get_them(tiny, tmp_pat
         assert rollups.source(conn, "meeting_days").startswith("(")
         check_all(conn, f, k=2)
         expected = kpis_and_worklist(conn, f, k=2)
+        # every roll-up derived inline: the Meetings, Staffing and Coverage functions still answer
+        for g in (f, Filters(date(2025, 12, 15), date(2026, 4, 30)), replace(f, communities=("C1", "C3"))):
+            check_meeting_calls(conn, g, monkeypatch)
+            check_module(conn, g, "coverage", COVERAGE_CALLS)
     rollups.publish_with_rollups(before.url)
     after = Database(before.url)
     with after.connect() as conn:
