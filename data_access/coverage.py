@@ -107,18 +107,22 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     matches = "cs.name ilike :pattern escape '\\'" if text else "true"
     sql = f"""
     with {rollups.community_status_cte(conn)},
-    -- one row per active community in scope whose name matches, numbered most overdue first
-    numbered as (
-        select cs.*,
-               row_number() over (order by {STALEST_FIRST}) as row_no,
-               count(*) over () as total_count
-        from community_status cs
-        where {matches}
+    -- one row per active community in scope whose name matches
+    matching as materialized (
+        select cs.* from community_status cs where {matches}
     ),
+    counts as (select count(*) as total_count from matching),
+    -- the page: ORDER BY with LIMIT (a top-N) instead of numbering every community (at L, 33k
+    -- communities: the window's sort was the statement's largest step)
     page as (
-        select * from numbered
-        where row_no > {PAGE_START}
-          and row_no <= {PAGE_START} + :limit
+        select p.*, row_number() over (order by {STALEST_FIRST}) as row_no
+        from (
+            select m.*, c.total_count
+            from matching m cross join counts c
+            order by {STALEST_FIRST}
+            limit :limit
+            offset (select {PAGE_START} from counts)
+        ) p
     )
     -- one row per community on the page
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
@@ -180,12 +184,10 @@ def contact_grid(
     """
     sql = f"""
     with {rollups.community_status_cte(conn)},
-    ranked as (
-        select *, row_number() over (order by {STALEST_FIRST}) as rank_no
-        from community_status
-    ),
+    -- the page's communities: ORDER BY with LIMIT (a top-N), then numbered (:offset + 1, ...)
     page as (
-        select * from ranked where rank_no > :offset and rank_no <= :offset + :limit
+        select p.*, :offset + row_number() over (order by {STALEST_FIRST}) as rank_no
+        from (select * from community_status order by {STALEST_FIRST} limit :limit offset :offset) p
     ),
     divisions as (
         select d.division_code, d.name as division_name
