@@ -248,7 +248,7 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     -- the days each contact keeps its community on track (divisions in scope), within the period
     runs as (
         select greatest(sp.contact_date, cast(:start as date)) as first_day,
-               least(sp.next_contact_date - 1, sp.contact_date + c.target_cadence_days) as last_day
+               {rollups.RUN_LAST_DAY} as last_day
         from {rollups.community_spells(conn, f)} sp
         join scoped_communities c on c.community_id = sp.community_id
         where sp.next_contact_date > :start and sp.contact_date <= :end

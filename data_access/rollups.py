@@ -111,6 +111,34 @@ SUPPORT_ROWS = """(
         where u.staff_id <> u.lead_staff_id
     )"""
 
+
+def _meeting_months(name: str, columns: str, rows: str = "meetings") -> Rollup:
+    """A roll-up of the meetings (or `rows`, a FROM item with the same columns, as `m`) per calendar
+    month × division × unit × whatever `columns` group by (its aggregates summed per group)."""
+    return Rollup(
+        name,
+        ("meetings", "staff"),
+        f"""
+        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
+               {columns}
+        from {rows} m
+        group by all
+        """,
+        "month, division_code, unit_code",
+    )
+
+
+# Days each community was met (anywhere), with the next such day (9999-12-31 when none).
+_COMMUNITY_SPELLS = f"""
+        select d.community_id, d.meeting_date as contact_date,
+               coalesce(lead(d.meeting_date) over (
+                   partition by d.community_id order by d.meeting_date), {FOREVER}) as next_contact_date
+        from (select distinct m.community_id, m.meeting_date from meetings m) d
+        """
+# The last day a spell `sp` keeps its community `c` on track: its cadence runs out, or the day
+# before the next contact (the coverage rate over time, with and without a filter).
+RUN_LAST_DAY = "least(sp.next_contact_date - 1, sp.contact_date + c.target_cadence_days)"
+
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "meeting_days",
@@ -137,66 +165,31 @@ ROLLUPS: tuple[Rollup, ...] = (
         """,
         "meeting_date, division_code, unit_code",
     ),
-    Rollup(
+    _meeting_months(
         "meeting_concern_months",
-        ("meetings", "staff"),
-        """
-        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
-               list_sort(list_distinct(m.concern_tags)) as concern_tags,
-               count(*) as meetings_count
-        from meetings m
-        group by all
-        """,
-        "month, division_code, unit_code",
+        "list_sort(list_distinct(m.concern_tags)) as concern_tags, count(*) as meetings_count",
     ),
     # The Meetings page's rankings per calendar month (the days of a partly covered month come
     # from the meetings themselves, see meeting_rank_cells): one row per month × division × unit ×
     # community / organization (null: none recorded) / lead / supporting staff member.
-    Rollup(
+    _meeting_months(
         "meeting_community_months",
-        ("meetings", "staff"),
-        """
-        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
-               m.community_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum,
-               max(m.meeting_date) as last_meeting_date
-        from meetings m
-        group by all
-        """,
-        "month, division_code, unit_code",
+        "m.community_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum, "
+        "max(m.meeting_date) as last_meeting_date",
     ),
-    Rollup(
+    _meeting_months(
         "meeting_org_months",
-        ("meetings", "staff"),
-        """
-        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
-               m.org_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum
-        from meetings m
-        group by all
-        """,
-        "month, division_code, unit_code",
+        "m.org_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum",
     ),
-    Rollup(
+    _meeting_months(
         "meeting_lead_months",
-        ("meetings", "staff"),
-        """
-        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
-               m.lead_staff_id as staff_id, count(*) as meetings_count,
-               cast(sum(m.residents_count) as bigint) as residents_sum
-        from meetings m
-        group by all
-        """,
-        "month, division_code, unit_code",
+        "m.lead_staff_id as staff_id, count(*) as meetings_count, "
+        "cast(sum(m.residents_count) as bigint) as residents_sum",
     ),
-    Rollup(
+    _meeting_months(
         "meeting_support_months",
-        ("meetings", "staff"),
-        f"""
-        select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
-               m.staff_id, count(*) as meetings_count
-        from {SUPPORT_ROWS.format(meetings="meetings")} m
-        group by all
-        """,
-        "month, division_code, unit_code",
+        "m.staff_id, count(*) as meetings_count",
+        rows=SUPPORT_ROWS.format(meetings="meetings"),
     ),
     # the raw meetings again, stored by community: a community selection then reads only its
     # communities' row groups (at L, five communities' meetings in 3 ms instead of 38 ms)
@@ -218,17 +211,7 @@ ROLLUPS: tuple[Rollup, ...] = (
         """,
         "next_contact_date, community_id, division_code",
     ),
-    Rollup(
-        "community_spells",
-        ("meetings",),
-        f"""
-        select d.community_id, d.meeting_date as contact_date,
-               coalesce(lead(d.meeting_date) over (
-                   partition by d.community_id order by d.meeting_date), {FOREVER}) as next_contact_date
-        from (select distinct m.community_id, m.meeting_date from meetings m) d
-        """,
-        "next_contact_date, community_id",
-    ),
+    Rollup("community_spells", ("meetings",), _COMMUNITY_SPELLS, "next_contact_date, community_id"),
     # The coverage rate over time with no filter: each spell of an active community keeps it on
     # track from the contact until its cadence runs out or the next contact (a run of days); +1
     # where a run starts and -1 the day after it ends, summed per day. The running sum up to D is
@@ -240,12 +223,9 @@ ROLLUPS: tuple[Rollup, ...] = (
         with runs as (
             -- one per day an active community with a cadence was met: that day and the last day
             -- it keeps the community on track
-            select d.contact_date,
-                   least(coalesce(lead(d.contact_date) over (
-                             partition by d.community_id order by d.contact_date), {FOREVER}) - 1,
-                         d.contact_date + c.target_cadence_days) as last_day
-            from (select distinct m.community_id, m.meeting_date as contact_date from meetings m) d
-            join communities c on c.community_id = d.community_id
+            select sp.contact_date, {RUN_LAST_DAY} as last_day
+            from ({_COMMUNITY_SPELLS}) sp
+            join communities c on c.community_id = sp.community_id
             where c.is_active and c.target_cadence_days is not null
         )
         select r.day, cast(sum(r.delta) as bigint) as delta
