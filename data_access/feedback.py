@@ -939,7 +939,7 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
         if int(v.limit) < 1:
             raise ValueError("limit must be a positive number")
     params = _params(f, k)
-    listings = []
+    counts, listings = [], []
     for i in range(len(views)):
         v = views[i]
         text = (v.search or "").strip()[:200]
@@ -958,21 +958,25 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
         start = PAGE_START.replace(":offset", f":offset_{i}").replace(":limit", f":limit_{i}")
         # The order never depends on a hidden group's n: hidden groups (n < k) come after every shown
         # group of their kind, by name.
+        order = f"""x.is_community desc, x.n < :k,
+                     case when x.n >= :k then {_ORDER_MEANS[v.order]} end nulls last,
+                     x.community_name nulls last, x.group_key"""
+        matching = " and ".join(where) or "true"
+        counts.append(f"count_{i} as (select count(*) as total_count from named x where {matching})")
+        # the page: the first offset + limit rows by ORDER BY ... LIMIT (a top-N: a small heap, where
+        # numbering every group with a window sorted all 34k at L), then the page's rows of them. A
+        # page past the end is moved back to the last one, whose rows are among them too (they all
+        # are: the offset is then at least the number of rows).
         listings.append(
             f"""
     select {i} as view, * exclude (name) from (
-        select x.*,
-               row_number() over (
-                   order by x.is_community desc, x.n < :k,
-                            case when x.n >= :k then {_ORDER_MEANS[v.order]} end nulls last,
-                            x.community_name nulls last, x.group_key
-               ) as row_no,
-               count(*) over () as total_count
-        from named x
-        where {" and ".join(where) or "true"}
+        select x.*, c.total_count, row_number() over (order by {order}) as row_no
+        from (select * from named x where {matching} order by {order} limit :top_{i}) x
+        cross join count_{i} c
     )
     where row_no > {start} and row_no <= {start} + :limit_{i}"""
         )
+        params[f"top_{i}"] = params[f"offset_{i}"] + params[f"limit_{i}"]
     sql = f"""
     with {_cells_cte(conn, f)},
     -- one row per group in scope, counted before suppression
@@ -1018,7 +1022,8 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
                    as community_name,
                sum(l.n) over () as scope_n
         from labelled l
-    )
+    ),
+    {", ".join(counts)}
     -- one row per listed group on each view's page
     {" union all ".join(listings)}
     order by view, row_no
