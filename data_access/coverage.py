@@ -8,8 +8,8 @@ same "on track" rule at a series of as-of dates in one query. Follow-ups are sco
 through the meeting that raised them (community, division, lead's unit), like the
 Overview tile.
 
-Rows: the worklist reaches Python a page at a time (`cadence_worklist`, ordered and paged in SQL with
-its total from a window count); only `cadence_worklist_export`, run when a user asks for the file,
+Rows: the worklist reaches Python a page at a time (`cadence_worklist`, ordered and paged in SQL, a
+top-N, with its total counted beside it); only `cadence_worklist_export`, run when a user asks for the file,
 reads more, up to `EXPORT_CAP` rows.
 
 Speed: last contacts come from the import-time roll-up `contact_spells` and follow-ups from
@@ -112,17 +112,17 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
         select cs.* from community_status cs where {matches}
     ),
     counts as (select count(*) as total_count from matching),
-    -- the page: ORDER BY with LIMIT (a top-N) instead of numbering every community (at L, 33k
-    -- communities: the window's sort was the statement's largest step)
+    -- the page: the first offset + limit communities by ORDER BY ... LIMIT (a top-N, a small heap:
+    -- numbering all 33k at L with a window sorted them all), then the page's rows of them. A page
+    -- past the end is moved back to the last one, whose rows are among them too.
     page as (
-        select p.*, row_number() over (order by {STALEST_FIRST}) as row_no
+        select p.*, c.total_count
         from (
-            select m.*, c.total_count
-            from matching m cross join counts c
-            order by {STALEST_FIRST}
-            limit :limit
-            offset (select {PAGE_START} from counts)
+            select x.*, row_number() over (order by {STALEST_FIRST}) as row_no
+            from (select * from matching order by {STALEST_FIRST} limit :top) x
         ) p
+        cross join counts c
+        where p.row_no > {PAGE_START} and p.row_no <= {PAGE_START} + :limit
     )
     -- one row per community on the page
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
@@ -137,6 +137,7 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     order by cs.row_no
     """
     params = _params(f, pattern=like_pattern(text), limit=int(limit), offset=max(0, int(offset)))
+    params["top"] = params["offset"] + params["limit"]
     return read_frame(conn, sql, params)
 
 
