@@ -213,15 +213,24 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
         from {rollups.meeting_rank_cells(conn, f, "community")} m
         where {meeting_scope("m")}
         group by 1
+        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
+    ),
+    named as materialized (
+        select b.*, c.name as community_name from by_community b join communities c using (community_id)
+    ),
+    -- the totals as one aggregate (a window over every community met cost as much as the ranking)
+    totals as (
+        select count(*) as communities_count, sum(meetings_count) as all_meetings_count from named
     )
-    select b.community_id, c.name as community_name, b.meetings_count, b.residents_count,
-           b.last_meeting_date,
-           count(*) over () as communities_count,
-           sum(b.meetings_count) over () as all_meetings_count
-    from by_community b
-    join communities c using (community_id)
-    order by b.meetings_count desc, b.residents_count desc, c.name, b.community_id
-    limit :top_n
+    select b.community_id, b.community_name, b.meetings_count, b.residents_count, b.last_meeting_date,
+           t.communities_count, t.all_meetings_count
+    from (
+        select * from named
+        order by meetings_count desc, residents_count desc, community_name, community_id
+        limit :top_n
+    ) b
+    cross join totals t
+    order by b.meetings_count desc, b.residents_count desc, b.community_name, b.community_id
     """
     return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
 
@@ -237,6 +246,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
         from {rollups.meeting_rank_cells(conn, f, "org")} m
         where {meeting_scope("m")}
         group by 1
+        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
     by_org as (select * from per_org where org_id is not null),
     totals as (
@@ -244,15 +254,23 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
                cast(coalesce(sum(meetings_count) filter (where org_id is null), 0) as bigint)
                    as no_org_meetings_count
         from per_org
+    ),
+    named as materialized (
+        select b.*, o.name as org_name, o.community_id from by_org b join organizations o using (org_id)
+    ),
+    -- the top organizations first, then their communities' names (for these rows only), and the
+    -- count as one aggregate (a window over every organization met cost as much as the ranking)
+    top as (
+        select * from named
+        order by meetings_count desc, residents_count desc, org_name, org_id
+        limit :top_n
     )
-    select b.org_id, o.name as org_name, c.name as community_name, b.meetings_count, b.residents_count,
-           count(*) over () as orgs_count, t.all_meetings_count, t.no_org_meetings_count
-    from by_org b
-    join organizations o using (org_id)
-    left join communities c on c.community_id = o.community_id
+    select b.org_id, b.org_name, c.name as community_name, b.meetings_count, b.residents_count,
+           (select count(*) from named) as orgs_count, t.all_meetings_count, t.no_org_meetings_count
+    from top b
+    left join communities c on c.community_id = b.community_id
     cross join totals t
-    order by b.meetings_count desc, b.residents_count desc, o.name, b.org_id
-    limit :top_n
+    order by b.meetings_count desc, b.residents_count desc, b.org_name, b.org_id
     """
     return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
 
@@ -271,12 +289,14 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
         from {rollups.meeting_rank_cells(conn, f, "lead")} m
         where {meeting_scope("m")}
         group by 1
+        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
     supported as (
         select m.staff_id, cast(sum(m.meetings_count) as bigint) as meetings_supported_count
         from {rollups.meeting_rank_cells(conn, f, "support")} m
         where {meeting_scope("m")}
         group by 1
+        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
     people as (select staff_id from led union select staff_id from supported)
     select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,

@@ -475,6 +475,9 @@ SAMPLE_FILTERS = {
     "everything narrowed": Filters(
         date(2025, 1, 1), END, communities=("C004", "C011"), divisions=("EAST",), units=("LIA", "CIO")
     ),
+    # many whole months (rankings from running totals): past the data's end, from before its start
+    "a year past the data": Filters(date(2026, 2, 14), date(2027, 3, 31), units=("LIA", "CIO", "CIT")),
+    "from before the data": Filters(date(2023, 11, 1), date(2025, 8, 9), divisions=("NORTH", "SHOAL")),
 }
 
 
@@ -1290,8 +1293,12 @@ def test_meeting_functions_match_raw_tables_on_the_sample(sample_db, monkeypatch
         assert held > 0 and shown >= 12, f"only {shown} of the calls returned anything at {name}"
 
 
+@pytest.mark.parametrize("running_from", [rollups.RUNNING_FROM_MONTHS, 1])
 @pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
-def test_meeting_functions_match_raw_tables_on_the_tiny_division(tiny, monkeypatch, sel):
+def test_meeting_functions_match_raw_tables_on_the_tiny_division(tiny, monkeypatch, sel, running_from):
+    """running_from 1: every period with a whole month ranks from the running totals (the tiny
+    division's periods are 45 days), with and without a month before it to subtract."""
+    monkeypatch.setattr(rollups, "RUNNING_FROM_MONTHS", running_from)
     with tiny.connect() as conn:
         for day in TINY_DAYS[::3]:
             check_meeting_calls(
@@ -1363,3 +1370,38 @@ def test_meeting_month_rollups_equal_pandas_recomputations(sample_db):
         tags=[tuple(x) for x in t["meeting_concern_months"].concern_tags]
     )
     same("meeting_concern_months", keys, want)
+
+
+def test_meeting_running_totals_equal_pandas_recomputations(sample_db):
+    """meeting_<kind>_running: per division × unit × entity, every month from its first month with a
+    meeting to the table's last, the month cells added up through it (and the latest meeting date
+    through it), recomputed in pandas from the month roll-ups (themselves checked above)."""
+    t = _raw_frames(sample_db)
+    for kind, entity, sums, latest in (
+        ("community", "community_id", ["meetings_count", "residents_sum"], "last_meeting_date"),
+        ("org", "org_id", ["meetings_count", "residents_sum"], None),
+        ("lead", "staff_id", ["meetings_count", "residents_sum"], None),
+        ("support", "staff_id", ["meetings_count"], None),
+    ):
+        months = t[f"meeting_{kind}_months"].assign(month=lambda d: pd.to_datetime(d.month))
+        keys = ["division_code", "unit_code", entity]
+        months[keys] = months[keys].fillna("(none)")
+        last = months.month.max()
+        want = []
+        for key, g in months.groupby(keys):
+            span = pd.DataFrame({"month": pd.date_range(g.month.min(), last, freq="MS")})
+            g = span.merge(g, on="month", how="left")
+            out = span.assign(**dict(zip(keys, key, strict=True)))
+            for c in sums:
+                out[c] = g[c].fillna(0).cumsum().astype("int64")
+            if latest:
+                out[latest] = pd.to_datetime(g[latest]).cummax().ffill()  # (cummax keeps gaps)
+            want.append(out)
+        want = pd.concat(want).sort_values(["month", *keys]).reset_index(drop=True)
+        got = t[f"meeting_{kind}_running"].assign(month=lambda d: pd.to_datetime(d.month))
+        got[keys] = got[keys].fillna("(none)")
+        if latest:
+            got[latest] = pd.to_datetime(got[latest])
+        got = got.sort_values(["month", *keys]).reset_index(drop=True)[list(want.columns)]
+        assert len(got) == len(want) > len(months), kind  # dense: more rows than the month cells
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=kind)
