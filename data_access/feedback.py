@@ -124,7 +124,8 @@ class FeedbackScope:
       the roll-ups, and rollups.GROUP_KEY_SQL keys): the comment browser leaves them out;
     - `cells`: part (ALL: every response in scope; SUPPRESSED_PART: the suppressed groups'),
       period_index, week_start (7-day weeks from the period's start; only with `weekly`), month,
-      division_code, channel and the SUMS; the prior period's rows have no week or month;
+      division_code, channel, the SUMS and `comments` (how many of the responses carry a
+      comment); the prior period's rows have no week or month;
     - `topics`: part, period_index, month (none for the prior period), topic, has_comment, n.
 
     `weekly` reads day cells so that weeks can be formed (score_series and channel_volume with
@@ -154,7 +155,7 @@ class FeedbackScope:
         return {c: int(r[c]) for c in ("groups_count", "reportable_groups_count", "scoped_n")}
 
 
-CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", "channel", *SUMS]
+CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", "channel", *SUMS, "comments"]
 TOPIC_CELL_COLUMNS = ["part", "period_index", "month", "topic", "has_comment", "n"]
 
 
@@ -199,7 +200,7 @@ def _scope_cells_sql(
     else:
         week = bucket_sql("week", "c.response_date") if current and weekly else "cast(null as date)"
         keys = f"{week} as week_start, {month} as month, c.division_code, c.channel"
-        sums = ", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in SUMS)
+        sums = ", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in (*SUMS, "comments"))
     return f"""
         select '{part}' as part, {int(index)} as period_index, {keys}, {sums}
         from {source} c
@@ -1466,6 +1467,14 @@ def comment_topics(
     return sorted({topic for topic, has_comment, *_ in rows if has_comment})
 
 
+def _comment_months(sc: FeedbackScope) -> pd.DataFrame:
+    """month, n: the comments of reportable groups in the scope's period per month (those with
+    any), newest first: every comment in scope less the suppressed groups'."""
+    rows = _reportable_rows(sc.cells, ["month"], ["n", "comments"], where={"period_index": CURRENT})
+    months = sorted(((m, c) for m, _n, c, _scoped in rows if c > 0), reverse=True)
+    return pd.DataFrame(months, columns=["month", "n"])
+
+
 def comment_page(
     conn: Connection,
     f: Filters,
@@ -1494,14 +1503,17 @@ def comment_page(
         where f.response_date between :start and :end and {_in_filters(conn, f, "f")}
           and f.group_id not in (select unnest(cast(:hidden as integer[])))
     )"""
-    # one row per month with matching comments, newest first
-    months = read_frame(
-        conn,
-        f"""with {reportable}
-        select cast(date_trunc('month', r.response_date) as date) as month, count(*) as n
-        from reportable r where {where} group by 1 order by 1 desc""",
-        params,
-    )
+    if where == "true":  # every comment a reader may browse: the scope counted them by month
+        months = _comment_months(sc)
+    else:
+        # one row per month with matching comments, newest first
+        months = read_frame(
+            conn,
+            f"""with {reportable}
+            select cast(date_trunc('month', r.response_date) as date) as month, count(*) as n
+            from reportable r where {where} group by 1 order by 1 desc""",
+            params,
+        )
     total = int(sum(months["n"]))
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, int(page)), pages)

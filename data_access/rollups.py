@@ -98,6 +98,12 @@ _CELL_SUMS = """count(*) as n,
                cast(sum(f.safety) as bigint) as safety_sum,
                cast(sum(f.safety * f.safety) as bigint) as safety_sq"""
 
+_HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
+# ... and how many of them carry a comment (the comment browser's monthly counts, see
+# feedback.comment_page), in the cells the Feedback page's scope reads by channel
+_CELL_SUMS_AND_COMMENTS = f"""{_CELL_SUMS},
+               count(*) filter (where {_HAS_COMMENT}) as comments"""
+
 # One row per meeting × distinct staff member listed as supporting it who is not its lead (most
 # meetings list one or none, and list_distinct is costly at scale, so only longer lists pay for it).
 SUPPORT_ROWS = """(
@@ -326,7 +332,7 @@ ROLLUPS: tuple[Rollup, ...] = (
         ("feedback",),
         f"""
         select f.response_date, f.division_code, f.channel,
-               {_CELL_SUMS}
+               {_CELL_SUMS_AND_COMMENTS}
         from feedback f
         group by f.response_date, f.division_code, f.channel
         """,
@@ -351,7 +357,6 @@ _GROUPS_SELECT = f"""
 _WITH_GROUP = f"join ({_GROUPS_SELECT}) g on g.group_key = {GROUP_KEY_SQL.format(a='f')}"
 
 _TOPICS = """from feedback f, unnest(f.topic_tags) as t(topic)"""
-_HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
 
 # Feedback cells keep the community: the small-n rule needs each group's n (community, else
 # division) over the period. Whole months come from the month cells, the days of a partly
@@ -363,7 +368,7 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select f.response_date, f.community_id, f.division_code, f.channel, g.group_id,
-               {_CELL_SUMS}
+               {_CELL_SUMS_AND_COMMENTS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
@@ -374,7 +379,7 @@ ROLLUPS += (
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               f.channel, g.group_id, {_CELL_SUMS}
+               f.channel, g.group_id, {_CELL_SUMS_AND_COMMENTS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
@@ -462,10 +467,27 @@ BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()
-    }
+    """The roll-ups this database holds as this code builds them: a table whose columns differ from
+    its SELECT's (built by an older version) counts as missing, so the next import rebuilds it."""
+    tables = _columns(con.execute(_COLUMNS_SQL).fetchall())
+    return {r.name for r in ROLLUPS if r.name in tables and tables[r.name] == _select_columns(con, r)}
+
+
+def _select_columns(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> list[str]:
+    """The column names the roll-up's SELECT gives (bound, not run)."""
+    return [c[0] for c in con.execute(f"describe {rollup.select}").fetchall()]
+
+
+_COLUMNS_SQL = """
+    select table_name, column_name from duckdb_columns()
+    where schema_name = 'main' order by table_name, column_index"""
+
+
+def _columns(rows: list) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
 
 
 def build(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
@@ -498,18 +520,29 @@ _present_lock = threading.Lock()
 
 
 def _has(conn: Connection, name: str) -> bool:
-    """Whether this database version has the roll-up table (versions never change, so cached)."""
+    """Whether this database version has the roll-up table as this code builds it: the same columns
+    as its SELECT (a table left by an older version is read through the SELECT instead, until the
+    next import rebuilds it). Versions never change, so the answer is cached."""
     key = f"{conn.engine.url.database}|{name}"
     with _present_lock:
         if key in _present:
             return _present[key]
-    found = conn.execute(
-        sa.text("select count(*) from duckdb_tables() where schema_name = 'main' and table_name = :name"),
-        {"name": name},
-    ).scalar()
+    stored = [
+        r[0]
+        for r in conn.execute(
+            sa.text(
+                "select column_name from duckdb_columns() "
+                "where schema_name = 'main' and table_name = :name order by column_index"
+            ),
+            {"name": name},
+        ).fetchall()
+    ]
+    # the columns its SELECT gives (bound, not run)
+    wanted = [r[0] for r in conn.execute(sa.text(f"describe {BY_NAME[name].select}")).fetchall()]
+    found = bool(stored) and stored == wanted
     with _present_lock:
-        _present[key] = bool(found)
-    return bool(found)
+        _present[key] = found
+    return found
 
 
 def source(conn: Connection, name: str) -> str:

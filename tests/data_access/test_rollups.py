@@ -695,7 +695,7 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     assert got.astype(want.dtypes.to_dict()).equals(want)
 
     f = t["feedback"]
-    f = f.assign(t=f.respect + f.listen)
+    f = f.assign(t=f.respect + f.listen, commented=(f.comment.fillna("").str.strip() != "").astype(int))
     want = (
         f.assign(tq=f.t**2, sq=f.safety**2, division_code=f.division_code.fillna("(null)"))
         .groupby(["response_date", "division_code", "channel"])
@@ -705,9 +705,11 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
             trust_sq=("tq", "sum"),
             safety_sum=("safety", "sum"),
             safety_sq=("sq", "sum"),
+            comments=("commented", "sum"),
         )
         .reset_index()
     )
+    assert 0 < want.comments.sum() < want.n.sum()
     got = t["feedback_days"].assign(division_code=t["feedback_days"].division_code.fillna("(null)"))
     got = got.sort_values(["response_date", "division_code", "channel"]).reset_index(drop=True)
     assert got.astype(want.dtypes.to_dict()).equals(want)
@@ -728,14 +730,18 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
         "safety_sum": ("safety", "sum"),
         "safety_sq": ("sq", "sum"),
     }
-    for table, when in (
-        ("feedback_score_day_cells", "response_date"),
-        ("feedback_score_month_cells", "month"),
+    for table, when, by in (
+        ("feedback_score_day_cells", "response_date", keys),
+        ("feedback_score_month_cells", "month", keys),
+        # ... and with the channel, counting the responses that carry a comment too
+        ("feedback_day_cells", "response_date", [*keys, "channel"]),
+        ("feedback_month_cells", "month", [*keys, "channel"]),
     ):
-        want = g.groupby([when, *keys]).agg(**sums).reset_index()
+        extra = {"comments": ("commented", "sum")} if "channel" in by else {}
+        want = g.groupby([when, *by]).agg(**sums, **extra).reset_index()
         got = t[table].assign(**{k: t[table][k].fillna("(null)") for k in keys})
         got[when] = pd.to_datetime(got[when])
-        got = got.sort_values([when, *keys]).reset_index(drop=True)[list(want.columns)]
+        got = got.sort_values([when, *by]).reset_index(drop=True)[list(want.columns)]
         assert got.astype(want.dtypes.to_dict()).equals(want), table
 
     # topics without the community: responses per day × division × tag × whether commented
@@ -915,6 +921,30 @@ def test_a_database_without_rollups_still_answers_and_can_get_them(tiny, tmp_pat
         assert rollups.source(conn, "meeting_days") == "meeting_days"
         check_all(conn, f, k=2)
         assert_same_overview(kpis_and_worklist(conn, f, k=2), expected)
+
+
+def test_a_rollup_left_by_an_older_version_is_read_through_its_select_until_rebuilt(tiny, tmp_path):
+    """A roll-up table whose columns are not its SELECT's (feedback_days before it counted comments)
+    is not read: the queries derive it inline, and the next build of the roll-ups replaces it."""
+    old = tmp_path / "old" / "engagement.duckdb"
+    (old.parent / "versions").mkdir(parents=True)
+    version = old.parent / "versions" / "engagement.20260101T000000000000Z-1.duckdb"
+    shutil.copyfile(db.current_version(tiny.link), version)
+    with duckdb.connect(str(version)) as con:
+        con.execute("create or replace table feedback_days as select * exclude (comments) from feedback_days")
+        assert "feedback_days" not in rollups._existing(con)
+        assert "feedback_day_cells" in rollups._existing(con)
+    db.publish_version(old, version)
+    before = Database(f"duckdb:///{old}")
+    f = Filters(date(2026, 3, 1), date(2026, 3, 31), role="analyst")
+    with before.connect() as conn:
+        assert rollups.source(conn, "feedback_days").startswith("(")
+        assert rollups.source(conn, "feedback_day_cells") == "feedback_day_cells"
+        check_feedback(conn, f, k=2)
+    rollups.publish_with_rollups(before.url)
+    with Database(before.url).connect() as conn:
+        assert rollups.source(conn, "feedback_days") == "feedback_days"
+        check_feedback(conn, f, k=2)
 
 
 # ------------------------------------------------------------------ feedback.py against its raw-table version
