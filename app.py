@@ -8,10 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from ui import audit, filters
+from ui.theme import PAGE_ICON
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="Community Engagement", page_icon="🤝", layout="wide")
+st.set_page_config(page_title="Community Engagement", page_icon=PAGE_ICON, layout="wide")
 
 PAGES = [
     ("pages/overview.py", "Overview", ":material/dashboard:"),

@@ -18,6 +18,7 @@ STATUS_COLOURS = {
 }
 STATUS_SYMBOLS = {"on track": "✓", "due": "◐", "overdue": "▲", "never met": "○"}
 EMPTY_MESSAGE = "No data for these filters. Widen the period or clear a filter."
+PAGE_ICON = "🤝"  # the browser tab's icon (app.py)
 
 
 def status_label(status: str) -> str:
