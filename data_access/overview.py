@@ -143,6 +143,54 @@ def coverage_counts_both(conn: Connection, f: Filters) -> tuple[dict[str, int], 
     return _coverage_counts_row(cur.iloc[0]), _coverage_counts_row(pri.iloc[0])
 
 
+OVERDUE_COLUMNS = [
+    "community_id",
+    "name",
+    "cadence_status",
+    "days_since_contact",
+    "target_cadence_days",
+    "last_contact_date",
+    "responsible_name",
+]
+# most overdue first (never met, then days since ÷ target), then by name
+_OVERDUE_ORDER = (
+    "{a}cadence_status = 'never met' desc, {a}days_since_contact * 1.0 / {a}target_cadence_days desc nulls first, "
+    "{a}name"
+)
+
+
+def coverage_with_overdue(
+    conn: Connection, f: Filters
+) -> tuple[dict[str, int], dict[str, int], pd.DataFrame]:
+    """coverage_counts_both and overdue_communities from one statement: the communities' status at
+    the end of the period is worked out once for both (at scale L, every community's last contact:
+    one such pass fewer on the Overview)."""
+    prior = _coverage_counts_sql(conn).replace(":start", ":p_start").replace(":end", ":p_end")
+    sql = f"""
+    with {rollups.community_status_cte(conn)},
+    status as materialized (select * from community_status),
+    now as (
+        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count
+        from status
+    ),
+    overdue as (
+        select {", ".join(OVERDUE_COLUMNS)} from status where cadence_status in ('overdue', 'never met')
+    )
+    -- one row per overdue or never-met community (one row of nulls when none), each with both counts
+    select n.communities_count, n.on_track_count, b.communities_count as p_communities_count,
+           b.on_track_count as p_on_track_count, o.*
+    from now n
+    cross join ({prior.replace(":as_of", ":p_as_of")}) b
+    left join overdue o on true
+    order by {_OVERDUE_ORDER.format(a="o.")}
+    """
+    df = read_frame(conn, sql, _both_params(f))
+    first = df.iloc[0]
+    before = {"communities": int(first.p_communities_count), "on_track": int(first.p_on_track_count)}
+    overdue = df[df["community_id"].notna()][OVERDUE_COLUMNS].reset_index(drop=True)
+    return _coverage_counts_row(first), before, overdue
+
+
 def open_follow_up_count_both(conn: Connection, f: Filters) -> tuple[int, int]:
     """open_follow_up_count at the end of the period and at the end of the one before it."""
     cur, pri = _split(read_frame(conn, _both_periods(_open_follow_ups_sql(conn)), _both_params(f)))
@@ -194,7 +242,8 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it)."""
     sums = feedback.division_period_sums(conn, f, k, scope)
-    return OverviewPage(_kpis(conn, f, k, sums), _needs(conn, f, k, sums))
+    now, before, overdue = coverage_with_overdue(conn, f)
+    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue))
 
 
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
@@ -202,9 +251,15 @@ def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dic
     return _kpis(conn, f, k, feedback.division_period_sums(conn, f, k))
 
 
-def _kpis(conn: Connection, f: Filters, k: int, sums: pd.DataFrame) -> dict[str, Kpi]:
+def _kpis(
+    conn: Connection,
+    f: Filters,
+    k: int,
+    sums: pd.DataFrame,
+    coverage: tuple[dict[str, int], dict[str, int]] | None = None,
+) -> dict[str, Kpi]:
     cur_m, pri_m = meeting_totals_both(conn, f)
-    cur_c, pri_c = coverage_counts_both(conn, f)
+    cur_c, pri_c = coverage or coverage_counts_both(conn, f)
     cur_o, pri_o = open_follow_up_count_both(conn, f)
     cur_s, pri_s = staffing_totals_both(conn, f)
     scores = feedback.score_kpis_from(sums, k)  # reportable responses only, as on the Feedback page
@@ -248,12 +303,10 @@ def overdue_communities(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per overdue or never-met active community in scope at end of period, most overdue first."""
     sql = f"""
     with {rollups.community_status_cte(conn)}
-    select community_id, name, cadence_status, days_since_contact, target_cadence_days,
-           last_contact_date, responsible_name
+    select {", ".join(OVERDUE_COLUMNS)}
     from community_status
     where cadence_status in ('overdue', 'never met')
-    order by cadence_status = 'never met' desc,
-             days_since_contact * 1.0 / target_cadence_days desc nulls first, name
+    order by {_OVERDUE_ORDER.format(a="")}
     """
     return read_frame(conn, sql, {**f.params(), "as_of": f.end})
 
@@ -345,12 +398,14 @@ def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
     return _needs(conn, f, k, feedback.division_period_sums(conn, f, k))
 
 
-def _needs(conn: Connection, f: Filters, k: int, sums: pd.DataFrame) -> pd.DataFrame:
+def _needs(
+    conn: Connection, f: Filters, k: int, sums: pd.DataFrame, overdue: pd.DataFrame | None = None
+) -> pd.DataFrame:
     division_names = dict(
         read_frame(conn, "select division_code, name from patrol_divisions").itertuples(index=False)
     )  # (not reference_names(): that also reads every community's name, thousands at scale)
     rows: list[dict[str, str]] = []
-    for r in overdue_communities(conn, f).itertuples():
+    for r in (overdue_communities(conn, f) if overdue is None else overdue).itertuples():
         if r.cadence_status == "never met":
             detail = f"never met · target every {r.target_cadence_days} days"
         else:

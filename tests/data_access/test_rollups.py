@@ -372,6 +372,16 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
     for name in ("trust_score", "safety_score"):
         assert_scores_equal(new[name], raw[name])
     assert_frames_equal(overview.overdue_communities(conn, f), raw_overdue_communities(conn, f))
+    # ... and both from one statement, as the Overview page reads them (same values, same dtypes,
+    # so the needs-attention text reads alike)
+    now, before, overdue = overview.coverage_with_overdue(conn, f)
+    assert (now, before) == (raw_coverage_counts(conn, f), raw_coverage_counts(conn, p))
+    alone = overview.overdue_communities(conn, f)
+    assert_frames_equal(overdue, alone)
+    assert list(overdue.dtypes) == list(alone.dtypes)
+    page = overview.overview_page(conn, f, k)
+    assert_kpis_equal(page.kpis, overview.overview_kpis(conn, f, k))
+    assert_frames_equal(page.needs, overview.needs_attention(conn, f, k))
     assert_frames_equal(overview.silent_units(conn, f), raw_silent_units(conn, f))
     assert_frames_equal(
         new_score_frame(conn, f), raw_score_frame(conn, f), sort=["division_code", "is_current"]
