@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 PERIOD_PRESETS: dict[str, str] = {
@@ -111,5 +112,6 @@ def format_period(start: date, end: date) -> str:
     return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
 
 
+@lru_cache(maxsize=8192)  # lists of thousands of rows repeat the same few hundred dates
 def format_date(d: date | None) -> str:
     return "never" if d is None else f"{d.day} {d:%b %Y}"

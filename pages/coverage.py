@@ -417,11 +417,15 @@ def _without_liaison(filters: Filters, orphans: pd.DataFrame, end_label: str) ->
     shown = pd.DataFrame(
         {
             "Community": orphans["name"],
+            # plain lists, not itertuples: thousands of rows at scale, text held in Arrow
             "Why": [
-                "none assigned"
-                if r.reason == "none assigned"
-                else f"{r.former_liaison} left {_date(r.liaison_left_date)}"
-                for r in orphans.itertuples()
+                "none assigned" if reason == "none assigned" else f"{former} left {_date(left)}"
+                for reason, former, left in zip(
+                    orphans["reason"].tolist(),
+                    orphans["former_liaison"].tolist(),
+                    orphans["liaison_left_date"].tolist(),
+                    strict=True,
+                )
             ],
             "Status": orphans["cadence_status"].map(status_label),
             "Days since contact": orphans["days_since_contact"].map(
