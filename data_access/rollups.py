@@ -74,7 +74,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import duckdb
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from data_access.filters import Filters
@@ -467,27 +466,21 @@ BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The roll-ups this database holds as this code builds them: a table whose columns differ from
-    its SELECT's (built by an older version) counts as missing, so the next import rebuilds it."""
-    tables = _columns(con.execute(_COLUMNS_SQL).fetchall())
-    return {r.name for r in ROLLUPS if r.name in tables and tables[r.name] == _select_columns(con, r)}
+    """The roll-ups this database holds as this code builds them (see _is_current), so the next
+    import rebuilds one an older version left."""
+    return {r.name for r in ROLLUPS if _is_current(con, r)}
 
 
-def _select_columns(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> list[str]:
-    """The column names the roll-up's SELECT gives (bound, not run)."""
-    return [c[0] for c in con.execute(f"describe {rollup.select}").fetchall()]
+def _is_current(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> bool:
+    """The database has the roll-up's table with the columns its SELECT gives (bound, not run): a
+    table whose columns differ was built by an older version and counts as missing."""
+    stored = [c[0] for c in con.execute(_COLUMNS_SQL, [rollup.name]).fetchall()]
+    return bool(stored) and stored == [c[0] for c in con.execute(f"describe {rollup.select}").fetchall()]
 
 
 _COLUMNS_SQL = """
-    select table_name, column_name from duckdb_columns()
-    where schema_name = 'main' order by table_name, column_index"""
-
-
-def _columns(rows: list) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for table, column in rows:
-        out.setdefault(table, []).append(column)
-    return out
+    select column_name from duckdb_columns()
+    where schema_name = 'main' and table_name = ? order by column_index"""
 
 
 def build(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
@@ -527,19 +520,7 @@ def _has(conn: Connection, name: str) -> bool:
     with _present_lock:
         if key in _present:
             return _present[key]
-    stored = [
-        r[0]
-        for r in conn.execute(
-            sa.text(
-                "select column_name from duckdb_columns() "
-                "where schema_name = 'main' and table_name = :name order by column_index"
-            ),
-            {"name": name},
-        ).fetchall()
-    ]
-    # the columns its SELECT gives (bound, not run)
-    wanted = [r[0] for r in conn.execute(sa.text(f"describe {BY_NAME[name].select}")).fetchall()]
-    found = bool(stored) and stored == wanted
+    found = _is_current(conn.connection.driver_connection, BY_NAME[name])
     with _present_lock:
         _present[key] = found
     return found
@@ -652,30 +633,23 @@ def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> str:
         return month_split(
             per_meeting, "meeting_date", source(conn, f"meeting_{kind}_months"), columns=columns
         )
-    s, e = "cast(:start as date)", "cast(:end as date)"
-    fa, fb = _FULL_FROM.format(s="start"), _FULL_TO.format(e="end")
+    first, after = _FULL_FROM.format(s="start"), _FULL_TO.format(e="end")
     through, before = _RANK_RUNNING_COLUMNS[kind]
     running = source(conn, f"meeting_{kind}_running")
-    return f"""(
-        -- the months holding the totals through the last whole month and before the first (the
-        -- running totals stop at the last month with meetings, and hold from there on)
-        with bounds as (
-            select least(cast({fb} - interval 1 month as date), max(r.month)) as through_month,
-                   least(cast({fa} - interval 1 month as date), max(r.month)) as before_month
-            from {running} r
-        )
-        select {columns} from {per_meeting} d
-        where d.meeting_date >= {s} and d.meeting_date < least({fa}, {e} + 1)
-        union all
-        select d.division_code, d.unit_code, {community}, {through.format(first=fa)}
-        from {running} d join bounds b on d.month = b.through_month
+
+    # the totals through the last whole month, less those through the month before the first
+    whole = f"""select d.division_code, d.unit_code, {community}, {through.format(first=first)}
+        from {running} d join {_month_before(after, running)} b using (month)
         union all
         select d.division_code, d.unit_code, {community}, {before}
-        from {running} d join bounds b on d.month = b.before_month
-        union all
-        select {columns} from {per_meeting} d
-        where d.meeting_date >= greatest({fb}, {fa}, {s}) and d.meeting_date <= {e}
-    )"""
+        from {running} d join {_month_before(first, running)} b using (month)"""
+    return _around_whole_months(per_meeting, "meeting_date", whole, columns=columns, start="start", end="end")
+
+
+def _month_before(month: str, running: str) -> str:
+    """A one-row FROM item: the month before `month`, or the `running` totals' last month when
+    that is earlier (they hold from there on)."""
+    return f"(select least(cast({month} - interval 1 month as date), max(r.month)) as month from {running} r)"
 
 
 # Whole months from which a ranking reads two running totals per key instead of the months' cells
@@ -790,18 +764,29 @@ def month_split(
     """A FROM item of the period [:start, :end] as cells: each calendar month wholly inside it from
     `month` (a FROM item with a `month` column, the 1st), the days of a partly covered month at
     either end from `day` (with the date column `day_date`); `columns` selected from each (the same
-    names in both; `{date}` in them names the day's date or the month). Every range is a plain comparison on the stored order, so only the row groups
-    it needs are read."""
+    names in both; `{date}` in them names the day's date or the month). Every range is a plain
+    comparison on the stored order, so only the row groups it needs are read."""
+    first, after = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
+    whole = (
+        f"select {columns.format(date='month')} from {month} d where d.month >= {first} and d.month < {after}"
+    )
+    return _around_whole_months(day, day_date, whole, columns=columns, start=start, end=end)
+
+
+def _around_whole_months(day: str, day_date: str, whole: str, *, columns: str, start: str, end: str) -> str:
+    """A FROM item of the period [:start, :end]: `whole`, a SELECT of the cells of the calendar
+    months wholly inside it, between the days of the partly covered months at either end, from
+    `day` (with the date column `day_date`, `columns` selected as in month_split)."""
     s, e = f"cast(:{start} as date)", f"cast(:{end} as date)"
-    fa, fb = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
+    first, after = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
     return f"""(
         select {columns.format(date=day_date)} from {day} d
-        where d.{day_date} >= {s} and d.{day_date} < least({fa}, {e} + 1)
+        where d.{day_date} >= {s} and d.{day_date} < least({first}, {e} + 1)
         union all
-        select {columns.format(date="month")} from {month} d where d.month >= {fa} and d.month < {fb}
+        {whole}
         union all
         select {columns.format(date=day_date)} from {day} d
-        where d.{day_date} >= greatest({fb}, {fa}, {s}) and d.{day_date} <= {e}
+        where d.{day_date} >= greatest({after}, {first}, {s}) and d.{day_date} <= {e}
     )"""
 
 
