@@ -111,13 +111,18 @@ def _both_periods(sql: str) -> str:
     """`sql` (binding :start, :end, :as_of = :end and the filter lists) for the period and for the
     one before it, in one statement (rows tagged period_index 0 and 1): one statement's overhead
     instead of two, a few ms each even on tiny tables. Binds _both_params."""
-    if _LONGER_PARAM.search(sql):
-        raise ValueError("a parameter name starts with start/end/as_of: rename it")
-    prior_sql = sql.replace(":start", ":p_start").replace(":end", ":p_end").replace(":as_of", ":p_as_of")
     return f"""
     select 0 as period_index, * from ({sql})
     union all
-    select 1 as period_index, * from ({prior_sql})"""
+    select 1 as period_index, * from ({_for_prior(sql)})"""
+
+
+def _for_prior(sql: str) -> str:
+    """`sql` binding the prior period's parameters (:p_start, :p_end, :p_as_of) instead of :start,
+    :end and :as_of (_both_params binds both)."""
+    if _LONGER_PARAM.search(sql):
+        raise ValueError("a parameter name starts with start/end/as_of: rename it")
+    return sql.replace(":start", ":p_start").replace(":end", ":p_end").replace(":as_of", ":p_as_of")
 
 
 def _both_params(f: Filters) -> dict[str, Any]:
@@ -165,7 +170,6 @@ def coverage_with_overdue(
     """coverage_counts_both and overdue_communities from one statement: the communities' status at
     the end of the period is worked out once for both (at scale L, every community's last contact:
     one such pass fewer on the Overview)."""
-    prior = _coverage_counts_sql(conn).replace(":start", ":p_start").replace(":end", ":p_end")
     sql = f"""
     with {rollups.community_status_cte(conn)},
     status as materialized (select * from community_status),
@@ -180,7 +184,7 @@ def coverage_with_overdue(
     select n.communities_count, n.on_track_count, b.communities_count as p_communities_count,
            b.on_track_count as p_on_track_count, o.*
     from now n
-    cross join ({prior.replace(":as_of", ":p_as_of")}) b
+    cross join ({_for_prior(_coverage_counts_sql(conn))}) b
     left join overdue o on true
     order by {_OVERDUE_ORDER.format(a="o.")}
     """
