@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.scope import PAGE_START, SCOPED_COMMUNITIES_CTE, in_list, meeting_scope
+from data_access.scope import SCOPED_COMMUNITIES_CTE, in_list, meeting_scope, page_of, page_params
 
 STATUSES = ("on track", "due", "overdue", "never met")
 GRAINS = ("week", "month")
@@ -112,17 +112,8 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
         select cs.* from community_status cs where {matches}
     ),
     counts as (select count(*) as total_count from matching),
-    -- the page: the first offset + limit communities by ORDER BY ... LIMIT (a top-N, a small heap:
-    -- numbering all 33k at L with a window sorted them all), then the page's rows of them. A page
-    -- past the end is moved back to the last one, whose rows are among them too.
-    page as (
-        select p.*, c.total_count
-        from (
-            select x.*, row_number() over (order by {STALEST_FIRST}) as row_no
-            from (select * from matching order by {STALEST_FIRST} limit :top) x
-        ) p
-        cross join counts c
-        where p.row_no > {PAGE_START} and p.row_no <= {PAGE_START} + :limit
+    -- the page (a top-N, see scope.page_of)
+    page as ({page_of("matching", STALEST_FIRST, "counts")}
     )
     -- one row per community on the page
     select cs.community_id, cs.name, cs.kind, cs.division_code, d.name as division_name,
@@ -136,8 +127,7 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     left join staff st on st.staff_id = cs.responsible_staff_id
     order by cs.row_no
     """
-    params = _params(f, pattern=like_pattern(text), limit=int(limit), offset=max(0, int(offset)))
-    params["top"] = params["offset"] + params["limit"]
+    params = _params(f, pattern=like_pattern(text), **page_params(limit, offset))
     return read_frame(conn, sql, params)
 
 

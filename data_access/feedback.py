@@ -46,7 +46,7 @@ from data_access import rollups, stats
 from data_access.db import read_frame
 from data_access.filters import ROLES, Filters
 from data_access.kpi import Kpi
-from data_access.scope import PAGE_START, in_list
+from data_access.scope import in_list, page_of, page_params
 from data_access.tables import FEEDBACK_CHANNELS
 
 GRAINS = ("week", "month")
@@ -949,14 +949,7 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
             where.append(f"community_name ilike :pattern_{i} escape '\\'")
         if v.reportable_only:
             where.append("is_community and n >= :k")
-        params.update(
-            {
-                f"pattern_{i}": like_pattern(text),
-                f"limit_{i}": int(v.limit),
-                f"offset_{i}": max(0, int(v.offset)),
-            }
-        )
-        start = PAGE_START.replace(":offset", f":offset_{i}").replace(":limit", f":limit_{i}")
+        params.update({f"pattern_{i}": like_pattern(text), **page_params(v.limit, v.offset, f"_{i}")})
         # The order never depends on a hidden group's n: hidden groups (n < k) come after every shown
         # group of their kind, by name.
         order = f"""x.is_community desc, x.n < :k,
@@ -964,20 +957,12 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
                      x.community_name nulls last, x.group_key"""
         matching = " and ".join(where) or "true"
         counts.append(f"count_{i} as (select count(*) as total_count from named x where {matching})")
-        # the page: the first offset + limit rows by ORDER BY ... LIMIT (a top-N: a small heap, where
-        # numbering every group with a window sorted all 34k at L), then the page's rows of them. A
-        # page past the end is moved back to the last one, whose rows are among them too (they all
-        # are: the offset is then at least the number of rows).
+        # the page (a top-N, see scope.page_of)
         listings.append(
             f"""
-    select {i} as view, * exclude (name) from (
-        select x.*, c.total_count, row_number() over (order by {order}) as row_no
-        from (select * from named x where {matching} order by {order} limit :top_{i}) x
-        cross join count_{i} c
-    )
-    where row_no > {start} and row_no <= {start} + :limit_{i}"""
+    select {i} as view, * exclude (name) from ({page_of("named", order, f"count_{i}", where=matching, suffix=f"_{i}")}
+    )"""
         )
-        params[f"top_{i}"] = params[f"offset_{i}"] + params[f"limit_{i}"]
     sql = f"""
     with {_cells_cte(conn, f)},
     -- one row per group in scope, counted before suppression

@@ -98,3 +98,29 @@ last_contact as (
 # Paging: the row number just before the requested page, over a query that numbers its rows and
 # counts them all as `total_count`; a page past the end becomes the last page (binds :offset, :limit).
 PAGE_START = "least(:offset, (greatest(total_count, 1) - 1) // :limit * :limit)"
+
+
+def page_of(source: str, order: str, counts: str, *, where: str = "true", suffix: str = "") -> str:
+    """A SELECT of rows :offset + 1, ... (at most :limit) of `source` (a FROM item, aliased x) whose
+    rows meet `where`, in `order`, with the columns of `counts` (a one-row FROM item holding their
+    `total_count`) and `row_no` on each row; a page past the end is the last page. Binds what
+    page_params gives (each name with `suffix`).
+
+    The first :offset + :limit rows come from ORDER BY ... LIMIT (DuckDB's top-N, a small heap; a
+    window numbering every row sorted them all: at L, 33k communities), then the page's rows of
+    them. A page moved back from past the end is among them too: the offset is then at least the
+    number of rows."""
+    start = PAGE_START.replace(":offset", f":offset{suffix}").replace(":limit", f":limit{suffix}")
+    return f"""
+        select * from (
+            select x.*, c.*, row_number() over (order by {order}) as row_no
+            from (select * from {source} x where {where} order by {order} limit :top{suffix}) x
+            cross join {counts} c
+        )
+        where row_no > {start} and row_no <= {start} + :limit{suffix}"""
+
+
+def page_params(limit: int, offset: int, suffix: str = "") -> dict[str, int]:
+    """The parameters of page_of: the page's size and offset, and how many rows to take in order."""
+    limit, offset = int(limit), max(0, int(offset))
+    return {f"limit{suffix}": limit, f"offset{suffix}": offset, f"top{suffix}": offset + limit}
