@@ -49,7 +49,8 @@ def staffing_scope(alias: str = "s") -> str:
 # active communities in scope, with their responsible staff member
 SCOPED_COMMUNITIES_CTE = f"""
 scoped_communities as (
-    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit
+    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit,
+           s.start_date as responsible_start_date, s.end_date as responsible_end_date
     from communities c
     left join staff s on s.staff_id = c.responsible_staff_id
     where c.is_active
@@ -70,6 +71,7 @@ community_status as (
         c.responsible_staff_id,
         c.responsible_name,
         c.responsible_unit,
+        c.responsible_end_date,
         lc.last_contact_date,
         date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
         case

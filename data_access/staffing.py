@@ -21,7 +21,14 @@ from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, units_below_filled
-from data_access.scope import in_list, meeting_scope, page_of, page_params, staffing_scope
+from data_access.scope import (
+    SCOPED_COMMUNITIES_CTE,
+    in_list,
+    meeting_scope,
+    page_of,
+    page_params,
+    staffing_scope,
+)
 
 # Average month length, so a period of any number of days converts to months (90 days = 2.96).
 DAYS_PER_MONTH = 365.25 / 12
@@ -256,24 +263,27 @@ def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     end are counted apart (`liaison_left_count`): they need reassigning, nobody carries them.
     """
     sql = f"""
-    with {rollups.community_status_cte(conn)},
-    -- one row per active community in scope, with its liaison's unit and whether they still serve
-    assigned as (
-        select c.community_id, c.responsible_unit as unit_code, c.responsible_staff_id,
-               c.responsible_staff_id is not null and {_SERVING} as is_serving
+    with {SCOPED_COMMUNITIES_CTE},
+    -- one row per unit × responsible staff member (null: no liaison) × whether they still serve:
+    -- how many active communities in scope they carry (one pass; a count(distinct) beside the
+    -- counts made DuckDB group the communities twice)
+    carried as (
+        select c.responsible_unit as unit_code, c.responsible_staff_id,
+               c.responsible_staff_id is not null and c.responsible_start_date <= :end
+                   and (c.responsible_end_date is null or c.responsible_end_date >= :end) as is_serving,
+               count(*) as communities
         from scoped_communities c
-        left join staff st on st.staff_id = c.responsible_staff_id
+        group by all
     )
     select a.unit_code, u.name as unit_name,
-           count(*) as communities_count,
-           count(*) filter (where a.is_serving) as served_communities_count,
-           count(distinct a.responsible_staff_id) filter (where a.is_serving) as liaisons_count,
-           count(*) filter (where a.is_serving)
-               / nullif(count(distinct a.responsible_staff_id) filter (where a.is_serving), 0)
-               as communities_per_liaison,
-           count(*) filter (where a.responsible_staff_id is not null and not a.is_serving)
-               as liaison_left_count
-    from assigned a
+           cast(sum(a.communities) as bigint) as communities_count,
+           cast(coalesce(sum(a.communities) filter (where a.is_serving), 0) as bigint) as served_communities_count,
+           count(*) filter (where a.is_serving) as liaisons_count,
+           sum(a.communities) filter (where a.is_serving)
+               / nullif(count(*) filter (where a.is_serving), 0) as communities_per_liaison,
+           cast(coalesce(sum(a.communities) filter (where a.responsible_staff_id is not null and not a.is_serving), 0)
+               as bigint) as liaison_left_count
+    from carried a
     left join units u on u.unit_code = a.unit_code
     group by a.unit_code, u.name
     order by a.unit_code is null, a.unit_code
