@@ -120,11 +120,10 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
            cs.target_cadence_days, cs.last_contact_date, cs.days_since_contact,
            cs.days_since_contact * 1.0 / cs.target_cadence_days as cadence_ratio,
            cs.cadence_status, cs.responsible_staff_id, cs.responsible_name,
-           case when st.end_date <= :as_of then st.end_date end as liaison_left_date,
+           case when cs.responsible_end_date <= :as_of then cs.responsible_end_date end as liaison_left_date,
            cs.total_count
     from page cs
     left join patrol_divisions d on d.division_code = cs.division_code
-    left join staff st on st.staff_id = cs.responsible_staff_id
     order by cs.row_no
     """
     params = _params(f, pattern=like_pattern(text), **page_params(limit, offset))
@@ -292,23 +291,90 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     return read_frame(conn, sql, _params(f, grain=grain))
 
 
-def communities_without_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per active community in scope with no responsible liaison at end of period: none
-    assigned, or the assigned staff member's service ended on or before it."""
+WITHOUT_LIAISON_PAGE_SIZE = 25
+WITHOUT_LIAISON_COLUMNS = [
+    "community_id",
+    "name",
+    "kind",
+    "division_name",
+    "reason",
+    "former_liaison",
+    "liaison_left_date",
+    "cadence_status",
+    "days_since_contact",
+]
+
+
+@dataclass(frozen=True)
+class WithoutLiaisonPage:
+    rows: pd.DataFrame  # WITHOUT_LIAISON_COLUMNS, one row per community on the page
+    total: int  # communities in scope without a serving liaison (all pages)
+    none_assigned: int  # of them, those with nobody assigned (the rest: their liaison left)
+    page: int  # 1-based, clamped to the last page
+    pages: int
+
+
+def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int) -> pd.DataFrame:
+    """Rows `offset + 1`… of the communities without a serving liaison in their order (nobody
+    assigned first, then stalest first), at most `limit`, with `total_count` and
+    `none_assigned_count` on each row; an offset past the end is moved back to the last page."""
+    if int(limit) < 1:
+        raise ValueError("limit must be a positive number")
     sql = f"""
-    with {rollups.community_status_cte(conn)}
-    -- one row per community lacking a serving liaison
-    select cs.community_id, cs.name, cs.kind, d.name as division_name,
-           case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end as reason,
-           cs.responsible_name as former_liaison, st.end_date as liaison_left_date,
-           cs.cadence_status, cs.days_since_contact
-    from community_status cs
-    left join patrol_divisions d on d.division_code = cs.division_code
-    left join staff st on st.staff_id = cs.responsible_staff_id
-    where cs.responsible_staff_id is null or st.end_date <= :as_of
-    order by cs.responsible_staff_id is null desc, {STALEST_FIRST}
+    with {rollups.community_status_cte(conn)},
+    -- one row per community lacking a serving liaison: none assigned, or their service ended
+    lacking as materialized (
+        select cs.*, case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end
+                   as reason
+        from community_status cs
+        where cs.responsible_staff_id is null or cs.responsible_end_date <= :as_of
+    ),
+    counts as (
+        select count(*) as total_count, count(*) filter (where reason = 'none assigned') as none_assigned_count
+        from lacking
+    ),
+    -- the page (a top-N, see scope.page_of)
+    page as ({page_of("lacking", f"responsible_staff_id is null desc, {STALEST_FIRST}", "counts")}
+    )
+    select p.community_id, p.name, p.kind, d.name as division_name, p.reason,
+           p.responsible_name as former_liaison,
+           case when p.responsible_staff_id is not null then p.responsible_end_date end as liaison_left_date,
+           p.cadence_status, p.days_since_contact, p.total_count, p.none_assigned_count
+    from page p
+    left join patrol_divisions d on d.division_code = p.division_code
+    order by p.row_no
     """
-    return read_frame(conn, sql, _params(f))
+    return read_frame(conn, sql, _params(f, **page_params(limit, offset)))
+
+
+def communities_without_liaison(
+    conn: Connection, f: Filters, *, page: int = 1, page_size: int = WITHOUT_LIAISON_PAGE_SIZE
+) -> WithoutLiaisonPage:
+    """One page of the active communities in scope with no responsible liaison at end of period
+    (none assigned, or the assigned staff member's service ended on or before it): nobody assigned
+    first, then most overdue first, with how many there are in all. A page past the end is clamped."""
+    if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    page_size = int(page_size)
+    df = _without_liaison_rows(conn, f, page_size, (max(1, int(page)) - 1) * page_size)
+    total = int(df["total_count"].iloc[0]) if len(df) else 0
+    pages = max(1, math.ceil(total / page_size))
+    return WithoutLiaisonPage(
+        rows=df[WITHOUT_LIAISON_COLUMNS].reset_index(drop=True),
+        total=total,
+        none_assigned=int(df["none_assigned_count"].iloc[0]) if len(df) else 0,
+        page=min(max(1, int(page)), pages),
+        pages=pages,
+    )
+
+
+def communities_without_liaison_export(
+    conn: Connection, f: Filters, *, cap: int = EXPORT_CAP
+) -> pd.DataFrame:
+    """The list's first `cap` rows in its order (the CSV a user asks for; never part of a rerun)."""
+    if int(cap) < 1:
+        raise ValueError("cap must be a positive number")
+    return _without_liaison_rows(conn, f, int(cap), 0)[WITHOUT_LIAISON_COLUMNS]
 
 
 def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:

@@ -23,10 +23,13 @@ from data_access.coverage import (
     GRID_PAGE_SIZE,
     MAX_SEARCH_LEN,
     STATUSES,
+    WITHOUT_LIAISON_PAGE_SIZE,
     WORKLIST_PAGE_SIZE,
+    WithoutLiaisonPage,
     cadence_worklist,
     cadence_worklist_export,
     communities_without_liaison,
+    communities_without_liaison_export,
     contact_grid,
     coverage_rate_over_time,
     follow_up_ageing,
@@ -412,12 +415,12 @@ def _rate_over_time(filters: Filters, end_label: str) -> None:
     )
 
 
-def _without_liaison(filters: Filters, orphans: pd.DataFrame, end_label: str) -> None:
-    st.subheader("Without a responsible liaison")
-    shown = pd.DataFrame(
+def _orphans_shown(orphans: pd.DataFrame) -> pd.DataFrame:
+    """The communities without a serving liaison as people read them (the table and the CSV)."""
+    return pd.DataFrame(
         {
             "Community": orphans["name"],
-            # plain lists, not itertuples: thousands of rows at scale, text held in Arrow
+            # plain lists, not itertuples: pandas holds the text in Arrow
             "Why": [
                 "none assigned" if reason == "none assigned" else f"{former} left {_date(left)}"
                 for reason, former, left in zip(
@@ -431,17 +434,50 @@ def _without_liaison(filters: Filters, orphans: pd.DataFrame, end_label: str) ->
             "Days since contact": orphans["days_since_contact"].map(
                 lambda d: "never" if pd.isna(d) else f"{int(d)}"
             ),
+            "Home division": orphans["division_name"].fillna("Citywide"),
         }
     )
+
+
+def _without_liaison(filters: Filters, orphans: WithoutLiaisonPage, end_label: str) -> None:
+    st.subheader("Without a responsible liaison")
+    if orphans.total == 0:
+        empty(f"Every community in scope has a serving responsible liaison at {end_label}.")
+        return
+    left = orphans.total - orphans.none_assigned
     st.caption(
-        f"Active communities in scope with nobody assigned, or whose responsible liaison's service "
-        f"ended on or before {end_label}."
+        f"{orphans.total:,} active communities in scope have no serving responsible liaison at {end_label}: "
+        f"{orphans.none_assigned:,} with nobody assigned, {left:,} whose liaison's service ended on or before "
+        f"it. Nobody assigned first, then most overdue first; {WITHOUT_LIAISON_PAGE_SIZE} a page."
     )
-    table(
+    shown = _orphans_shown(orphans.rows)
+    st.dataframe(
         shown,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(shown), 600),
+        placeholder="—",
+        column_config={
+            "Status": st.column_config.TextColumn("Status", help=metric("cadence_status").description),
+        },
+    )
+    if orphans.pages > 1:
+        pager_controls(
+            "coverage_nl_page",
+            page=orphans.page,
+            total=orphans.total,
+            page_size=WITHOUT_LIAISON_PAGE_SIZE,
+            noun="communities",
+        )
+    deferred_download(
+        communities_without_liaison_export,
+        filters,
         file_name=f"communities_without_liaison_{filters.end.isoformat()}.csv",
         key="dl_coverage_orphans",
-        empty_message=f"Every community in scope has a serving responsible liaison at {end_label}.",
+        label="Download list (CSV)",
+        shape=lambda rows: _orphans_shown(rows).assign(community_id=rows["community_id"].to_numpy()),
+        help=f"Every community in this list ({min(orphans.total, EXPORT_CAP):,}), in its order.",
+        cap=EXPORT_CAP,
     )
 
 
@@ -537,7 +573,10 @@ header("Coverage", "Which communities have we not met lately?", filters)
 # The queries that no widget on this page changes start here and run on ui.cache's worker threads
 # while the page is drawn (the grid's, the worklist's, the rate's and the follow-up list's run inline).
 counts_q = cache.ahead(status_counts, filters)
-orphans_q = cache.ahead(communities_without_liaison, filters)
+orphans_page = requested_page("coverage_nl_page", query=filters)
+orphans_q = cache.ahead(
+    communities_without_liaison, filters, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE
+)
 summary_q = cache.ahead(follow_up_summary, filters)
 ageing_q = cache.ahead(follow_up_ageing, filters)
 

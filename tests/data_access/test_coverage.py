@@ -24,6 +24,7 @@ from data_access.coverage import (
     cadence_worklist,
     cadence_worklist_export,
     communities_without_liaison,
+    communities_without_liaison_export,
     contact_grid,
     coverage_rate_over_time,
     follow_up_ageing,
@@ -286,13 +287,31 @@ def test_open_follow_ups_oldest_first_and_paged(conn):
 
 
 def test_communities_without_a_serving_liaison(conn):
-    df = communities_without_liaison(conn, JUNE)
+    listed = communities_without_liaison(conn, JUNE)
+    df = listed.rows
     assert list(df.community_id) == ["L", "N"]
     assert list(df.reason) == ["none assigned", "liaison left"]
     assert df.iloc[1].liaison_left_date == date(2026, 6, 15)
+    assert pd.isna(df.iloc[0].liaison_left_date)
+    assert (listed.total, listed.none_assigned, listed.page, listed.pages) == (2, 1, 1, 1)
     # before S4 left, only the community with nobody assigned is listed
     before = communities_without_liaison(conn, Filters(start=date(2026, 6, 1), end=date(2026, 6, 10)))
-    assert list(before.community_id) == ["L"]
+    assert list(before.rows.community_id) == ["L"]
+    assert (before.total, before.none_assigned) == (1, 1)
+
+
+def test_communities_without_a_liaison_a_page_at_a_time(conn):
+    first = communities_without_liaison(conn, JUNE, page_size=1)
+    assert list(first.rows.community_id) == ["L"] and (first.total, first.page, first.pages) == (2, 1, 2)
+    second = communities_without_liaison(conn, JUNE, page=2, page_size=1)
+    assert list(second.rows.community_id) == ["N"] and second.page == 2
+    # a page past the end is the last page
+    past = communities_without_liaison(conn, JUNE, page=9, page_size=1)
+    assert list(past.rows.community_id) == ["N"] and past.page == 2
+    assert list(communities_without_liaison_export(conn, JUNE).community_id) == ["L", "N"]
+    assert list(communities_without_liaison_export(conn, JUNE, cap=1).community_id) == ["L"]
+    with pytest.raises(ValueError):
+        communities_without_liaison(conn, JUNE, page_size=0)
 
 
 def test_a_period_before_any_meeting_is_all_never_met(conn):
@@ -309,7 +328,8 @@ def test_no_communities_in_scope_gives_empty_frames(conn):
     assert cadence_worklist(conn, f).rows.empty
     assert contact_grid(conn, f).empty
     assert coverage_rate_over_time(conn, f).empty
-    assert communities_without_liaison(conn, f).empty
+    nobody = communities_without_liaison(conn, f)
+    assert nobody.rows.empty and (nobody.total, nobody.none_assigned, nobody.pages) == (0, 0, 1)
 
 
 # -- the worklist a page at a time (ordered, counted and paged in SQL) ------------------------------

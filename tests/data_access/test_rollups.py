@@ -1030,7 +1030,11 @@ def check_feedback(conn, f: Filters, k: int) -> None:
             where = f"{name}{kwargs}{way} at {f.start}–{f.end}, k={k}"
             if name in PAGED:
                 assert_same_page(
-                    fn(conn, f, k, **kwargs, **way), getattr(ref, name)(conn, f, k), where, **kwargs
+                    fn(conn, f, k, **kwargs, **way),
+                    getattr(ref, name)(conn, f, k),
+                    where,
+                    name=name,
+                    **kwargs,
                 )
                 continue
             assert_same(fn(conn, f, k, **kwargs, **way), getattr(ref, name)(conn, f, k, **kwargs), where)
@@ -1093,6 +1097,9 @@ COVERAGE_CALLS = [
     ("coverage_rate_over_time", {"grain": "week"}),
     ("coverage_rate_over_time", {"grain": "month"}),
     ("communities_without_liaison", {}),
+    ("communities_without_liaison", {"page": 2, "page_size": 3}),
+    ("communities_without_liaison", {"page": 99, "page_size": 2}),
+    ("communities_without_liaison_export", {}),
     ("follow_up_summary", {}),
     ("follow_up_ageing", {}),
     ("open_follow_up_list", {}),
@@ -1109,27 +1116,36 @@ def check_module(conn, f: Filters, module: str, calls: list[tuple[str, dict]]) -
         new = getattr(new_mod, name)(conn, f, **kwargs)
         if name in PAGED:
             assert_same_page(
-                new, getattr(ref_mod, name)(conn, f), f"{module}.{name}{kwargs} at {f}", **kwargs
+                new, getattr(ref_mod, name)(conn, f), f"{module}.{name}{kwargs} at {f}", name=name, **kwargs
             )
+            continue
+        if name in WHOLE_AS_EXPORT:
+            raw = getattr(ref_mod, WHOLE_AS_EXPORT[name])(conn, f)
+            assert_same(new, raw, f"{module}.{name}{kwargs} at {f}")
             continue
         raw = getattr(ref_mod, name)(conn, f, **kwargs)
         assert_same(new, raw, f"{module}.{name}{kwargs} at {f}")
 
 
-# Functions that now return one page of what the raw-table version returned whole (same order).
-PAGED = {"cadence_worklist", "comparison_by_community"}
+# Functions that now return one page of what the raw-table version returned whole (same order),
+# with their default page size.
+PAGED = {"cadence_worklist": 50, "comparison_by_community": 50, "communities_without_liaison": 25}
+# Exports of such a list: every row the raw-table version returned (below the cap).
+WHOLE_AS_EXPORT = {"communities_without_liaison_export": "communities_without_liaison"}
 
 
 def assert_same_page(
-    new, raw_all: pd.DataFrame, where: str, *, page: int = 1, page_size: int | None = None
+    new, raw_all: pd.DataFrame, where: str, *, name: str, page: int = 1, page_size: int | None = None
 ) -> None:
     """`new` (a page: rows, total, page, pages) is the slice of the raw function's whole frame that
     page `page` of `page_size` rows should be, the page clamped to the last one."""
-    size = page_size or 50  # both functions' default page size
+    size = page_size or PAGED[name]
     pages = max(1, -(-len(raw_all) // size))
     want_page = min(page, pages)
     assert (new.total, new.page, new.pages) == (len(raw_all), want_page, pages), where
     assert_same(new.rows, raw_all.iloc[(want_page - 1) * size : want_page * size], where)
+    if hasattr(new, "none_assigned"):  # the without-liaison list counts its two reasons
+        assert new.none_assigned == int((raw_all["reason"] == "none assigned").sum()), where
 
 
 @pytest.mark.parametrize("name", list(SAMPLE_FILTERS))
