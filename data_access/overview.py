@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import feedback, rollups, stats
+from data_access.coverage import STATUSES
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
 from data_access.kpi import Kpi
@@ -166,23 +167,26 @@ _OVERDUE_ORDER = (
 
 def coverage_with_overdue(
     conn: Connection, f: Filters
-) -> tuple[dict[str, int], dict[str, int], pd.DataFrame]:
-    """coverage_counts_both and overdue_communities from one statement: the communities' status at
-    the end of the period is worked out once for both (at scale L, every community's last contact:
-    one such pass fewer on the Overview)."""
+) -> tuple[dict[str, int], dict[str, int], pd.DataFrame, dict[str, int]]:
+    """coverage_counts_both, overdue_communities and coverage.status_counts from one statement: the
+    communities' status at the end of the period is worked out once for all three (at scale L,
+    every community's last contact: such passes fewer on the Overview and the Briefing)."""
+    by_status = ", ".join(
+        f"count(*) filter (where cadence_status = '{s}') as status_{i}" for i, s in enumerate(STATUSES)
+    )
     sql = f"""
     with {rollups.community_status_cte(conn)},
     status as materialized (select * from community_status),
     now as (
-        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count
+        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count,
+               {by_status}
         from status
     ),
     overdue as (
         select {", ".join(OVERDUE_COLUMNS)} from status where cadence_status in ('overdue', 'never met')
     )
     -- one row per overdue or never-met community (one row of nulls when none), each with both counts
-    select n.communities_count, n.on_track_count, b.communities_count as p_communities_count,
-           b.on_track_count as p_on_track_count, o.*
+    select n.*, b.communities_count as p_communities_count, b.on_track_count as p_on_track_count, o.*
     from now n
     cross join ({_for_prior(_coverage_counts_sql(conn))}) b
     left join overdue o on true
@@ -192,7 +196,8 @@ def coverage_with_overdue(
     first = df.iloc[0]
     before = {"communities": int(first.p_communities_count), "on_track": int(first.p_on_track_count)}
     overdue = df[df["community_id"].notna()][OVERDUE_COLUMNS].reset_index(drop=True)
-    return _coverage_counts_row(first), before, overdue
+    statuses = {s: int(first[f"status_{i}"]) for i, s in enumerate(STATUSES)}
+    return _coverage_counts_row(first), before, overdue, statuses
 
 
 def open_follow_up_count_both(conn: Connection, f: Filters) -> tuple[int, int]:
@@ -237,6 +242,7 @@ def _num(v: object) -> float | None:
 class OverviewPage:
     kpis: dict[str, Kpi]
     needs: pd.DataFrame
+    status_counts: dict[str, int]  # coverage.status_counts: communities by cadence status at the end
 
 
 def overview_page(
@@ -246,8 +252,8 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it)."""
     sums = feedback.division_period_sums(conn, f, k, scope)
-    now, before, overdue = coverage_with_overdue(conn, f)
-    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue))
+    now, before, overdue, statuses = coverage_with_overdue(conn, f)
+    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue), statuses)
 
 
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from data_access.coverage import cadence_worklist, status_counts
+from data_access.coverage import cadence_worklist
 from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_kpis, score_series
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
@@ -69,7 +69,7 @@ def _date(d: object) -> str:
 
 
 def _more(shown: int, total: int, what: str) -> str:
-    return f"Showing {shown} of {total} {what}." if total > shown else ""
+    return f"Showing {shown:,} of {total:,} {what}." if total > shown else ""
 
 
 # -- slides ---------------------------------------------------------------------------------------
@@ -169,8 +169,9 @@ def _liaison(row: Any) -> str:
     return str(row.responsible_name)
 
 
-def coverage_slide(run: Run, f: Filters) -> Slide:
-    counts = run(status_counts, f)
+def coverage_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
+    # the Overview's statement counts the communities by status too (the overview slide asked for it)
+    counts = run(overview_page, f, k=k, scope=scope).status_counts
     # Only the top of the worklist: it is ordered never met, overdue, due, then on track, so the
     # communities behind cadence among its first ROWS_ON_SLIDE rows are the first ones behind.
     top = run(cadence_worklist, f, page_size=ROWS_ON_SLIDE).rows
@@ -194,7 +195,7 @@ def coverage_slide(run: Run, f: Filters) -> Slide:
         Tile(
             metric("coverage_rate").label,
             format_value("coverage_rate", rate),
-            f"{counts['on track']} of {total} {'community' if total == 1 else 'communities'} on track"
+            f"{counts['on track']:,} of {total:,} {'community' if total == 1 else 'communities'} on track"
             if total
             else None,
             help=metric("coverage_rate").description,
@@ -568,7 +569,6 @@ def deck_queries(k: int, scope: FeedbackScope) -> tuple[tuple[Callable[..., Any]
     (deck_scope), counted first because the feedback queries need it."""
     return (
         (overview_page, {"k": k, "scope": scope}),
-        (status_counts, {}),
         (cadence_worklist, {"page_size": ROWS_ON_SLIDE}),
         (staffing_totals, {}),
         (staffing_by_unit, {}),
@@ -589,7 +589,7 @@ def build_deck(
     scope = deck_scope(run, f, k)
     slides = (
         overview_slide(run, f, k, scope),
-        coverage_slide(run, f),
+        coverage_slide(run, f, k, scope),
         staffing_slide(run, f),
         feedback_slide(run, f, k, scope),
     )
