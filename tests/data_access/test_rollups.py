@@ -369,6 +369,12 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
         overview.staffing_totals(conn, f),
         overview.staffing_totals(conn, p),
     )
+    # ... and all three tiles' totals in one statement
+    assert overview.tile_totals_both(conn, f) == (
+        (raw_meeting_totals(conn, f), raw_meeting_totals(conn, p)),
+        (raw_open_follow_up_count(conn, f), raw_open_follow_up_count(conn, p)),
+        (overview.staffing_totals(conn, f), overview.staffing_totals(conn, p)),
+    )
     new, raw = overview.feedback_scores(conn, f, k), raw_feedback_scores(conn, f, k)
     for name in ("trust_score", "safety_score"):
         assert_scores_equal(new[name], raw[name])
@@ -435,6 +441,15 @@ def raw_overview(monkeypatch):
         monkeypatch.setattr(overview, "meeting_totals_both", both(raw_meeting_totals))
         monkeypatch.setattr(overview, "coverage_counts_both", both(raw_coverage_counts))
         monkeypatch.setattr(overview, "open_follow_up_count_both", both(raw_open_follow_up_count))
+        monkeypatch.setattr(
+            overview,
+            "tile_totals_both",
+            lambda conn, f: (
+                both(raw_meeting_totals)(conn, f),
+                both(raw_open_follow_up_count)(conn, f),
+                both(overview.staffing_totals)(conn, f),
+            ),
+        )
         monkeypatch.setattr(overview, "feedback_scores", raw_feedback_scores)
         monkeypatch.setattr(overview, "overdue_communities", raw_overdue_communities)
         monkeypatch.setattr(overview, "silent_units", raw_silent_units)
