@@ -355,9 +355,7 @@ def overdue_communities(conn: Connection, f: Filters) -> pd.DataFrame:
     return read_frame(conn, sql, {**f.params(), "as_of": f.end})
 
 
-def units_below_filled(conn: Connection, f: Filters, share: float = BELOW_FILLED_SHARE) -> pd.DataFrame:
-    """One row per unit (divisions in scope summed) filled below `share` of authorized in the last month."""
-    sql = f"""
+_UNITS_BELOW_FILLED_SQL = f"""
     with month_pick as (
         select max(s.month) as month from staffing s
         where s.month <= date_trunc('month', cast(:end as date)) and {staffing_scope("s")}
@@ -372,14 +370,18 @@ def units_below_filled(conn: Connection, f: Filters, share: float = BELOW_FILLED
            b.filled / b.authorized as filled_share
     from by_unit b join units u using (unit_code)
     where b.authorized > 0 and b.filled / b.authorized < :share
-    order by filled_share
     """
-    return read_frame(conn, sql, {**f.params(), "share": share})
 
 
-def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Units in scope with staff serving during the period but no meetings logged in it (data freshness)."""
-    sql = f"""
+def units_below_filled(conn: Connection, f: Filters, share: float = BELOW_FILLED_SHARE) -> pd.DataFrame:
+    """One row per unit (divisions in scope summed) filled below `share` of authorized in the last month."""
+    return read_frame(
+        conn, f"{_UNITS_BELOW_FILLED_SQL} order by filled_share", {**f.params(), "share": share}
+    )
+
+
+def _silent_units_sql(conn: Connection) -> str:
+    return f"""
     with serving as (
         select distinct st.unit_code from staff st
         where st.start_date <= :end and (st.end_date is null or st.end_date >= :start)
@@ -398,9 +400,32 @@ def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
     join units u using (unit_code)
     left join logged l using (unit_code)
     where coalesce(l.meetings_count, 0) = 0
-    order by s.unit_code
     """
-    return read_frame(conn, sql, f.params())
+
+
+def silent_units(conn: Connection, f: Filters) -> pd.DataFrame:
+    """Units in scope with staff serving during the period but no meetings logged in it (data freshness)."""
+    return read_frame(conn, f"{_silent_units_sql(conn)} order by unit_code", f.params())
+
+
+def _unit_needs(conn: Connection, f: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """units_below_filled and silent_units (same rows, same order) from one statement: the
+    needs-attention list's two unit items, one statement's fixed cost instead of two."""
+    sql = f"""
+    select 'below' as item, b.unit_code, b.unit_name, b.month, b.authorized, b.filled, b.filled_share,
+           cast(null as date) as last_meeting_date
+    from ({_UNITS_BELOW_FILLED_SQL}) b
+    union all
+    select 'silent', s.unit_code, s.unit_name, null, null, null, null, s.last_meeting_date
+    from ({_silent_units_sql(conn)}) s
+    order by item, filled_share, unit_code
+    """
+    df = read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+    below = df[df["item"] == "below"][
+        ["unit_code", "unit_name", "month", "authorized", "filled", "filled_share"]
+    ]
+    silent = df[df["item"] == "silent"][["unit_code", "unit_name", "last_meeting_date"]]
+    return below.reset_index(drop=True), silent.reset_index(drop=True)
 
 
 def score_drops(
@@ -427,6 +452,7 @@ def score_drops(
                 rows.append(
                     {
                         "division_code": r.division_code,
+                        "division_name": r.division_name,
                         "metric": name,
                         "current": current,
                         "prior": prior,
@@ -434,7 +460,9 @@ def score_drops(
                         "n": int(r.n),
                     }
                 )
-    return pd.DataFrame(rows, columns=["division_code", "metric", "current", "prior", "z", "n"])
+    return pd.DataFrame(
+        rows, columns=["division_code", "division_name", "metric", "current", "prior", "z", "n"]
+    )
 
 
 def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> pd.DataFrame:
@@ -445,9 +473,6 @@ def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
 def _needs(
     conn: Connection, f: Filters, k: int, sums: pd.DataFrame, overdue: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    division_names = dict(
-        read_frame(conn, "select division_code, name from patrol_divisions").itertuples(index=False)
-    )  # (not reference_names(): that also reads every community's name, thousands at scale)
     rows: list[dict[str, str]] = []
     od = overdue_communities(conn, f) if overdue is None else overdue
     # plain lists, not itertuples: at L thousands of rows, whose text columns pandas holds in
@@ -462,7 +487,8 @@ def _needs(
             detail = f"{int(days)} days since last contact (target {target}) · last met {format_date(last)}"
         owner = owner if isinstance(owner, str) else "no responsible liaison"
         rows.append({"kind": "Overdue community", "subject": name, "detail": f"{detail} · {owner}"})
-    for r in units_below_filled(conn, f).itertuples():
+    below, silent = _unit_needs(conn, f)
+    for r in below.itertuples():
         rows.append(
             {
                 "kind": "Unit below 85% filled",
@@ -475,11 +501,11 @@ def _needs(
         rows.append(
             {
                 "kind": f"{stats.change_label(r.z).capitalize()} in {label.lower()}",
-                "subject": division_names.get(r.division_code, r.division_code),
+                "subject": r.division_name,
                 "detail": f"{label} {r.prior:.1f} → {r.current:.1f} (z = {r.z:.1f}, n = {r.n})",
             }
         )
-    for r in silent_units(conn, f).itertuples():
+    for r in silent.itertuples():
         last = r.last_meeting_date if isinstance(r.last_meeting_date, date) else None
         rows.append(
             {

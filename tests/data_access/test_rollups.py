@@ -392,6 +392,10 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
     assert_kpis_equal(page.kpis, overview.overview_kpis(conn, f, k))
     assert_frames_equal(page.needs, overview.needs_attention(conn, f, k))
     assert_frames_equal(overview.silent_units(conn, f), raw_silent_units(conn, f))
+    # the needs-attention list reads both unit items in one statement
+    below, silent = overview._unit_needs(conn, f)
+    assert_frames_equal(below, overview.units_below_filled(conn, f))
+    assert_frames_equal(silent, raw_silent_units(conn, f))
     assert_frames_equal(
         new_score_frame(conn, f), raw_score_frame(conn, f), sort=["division_code", "is_current"]
     )
