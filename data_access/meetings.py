@@ -283,32 +283,31 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     at them, mean attendance, and meetings supported (listed as other staff, not as lead).
     Most meetings led first; at most MAX_STAFF_ROWS rows."""
     sql = f"""
-    with led as (
-        select m.staff_id, cast(sum(m.meetings_count) as bigint) as meetings_led_count,
-               cast(sum(m.residents_sum) as bigint) as residents_count
+    -- one row per lead cell and per support cell, side by side (one grouping for both)
+    with cells as (
+        select m.staff_id, m.meetings_count as led, m.residents_sum as residents, 0 as supported
         from {rollups.meeting_rank_cells(conn, f, "lead")} m
         where {meeting_scope("m")}
-        group by 1
-        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
-    ),
-    supported as (
-        select m.staff_id, cast(sum(m.meetings_count) as bigint) as meetings_supported_count
+        union all
+        select m.staff_id, 0, 0, m.meetings_count
         from {rollups.meeting_rank_cells(conn, f, "support")} m
         where {meeting_scope("m")}
-        group by 1
-        having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
-    people as (select staff_id from led union select staff_id from supported)
+    -- one row per staff member who led or supported a meeting in scope (running totals of a long
+    -- period can cancel out to zero: such a member led or supported nothing in it)
+    people as (
+        select staff_id, cast(sum(led) as bigint) as led, cast(sum(residents) as bigint) as residents,
+               cast(sum(supported) as bigint) as supported
+        from cells
+        group by staff_id
+        having sum(led) > 0 or sum(supported) > 0
+    )
     select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
-           coalesce(l.meetings_led_count, 0) as meetings_led_count,
-           coalesce(l.residents_count, 0) as residents_count,
-           l.residents_count * 1.0 / l.meetings_led_count as mean_attendance,
-           coalesce(sp.meetings_supported_count, 0) as meetings_supported_count
+           x.led as meetings_led_count, x.residents as residents_count,
+           x.residents * 1.0 / nullif(x.led, 0) as mean_attendance, x.supported as meetings_supported_count
     from people x
     join staff s using (staff_id)
     left join patrol_divisions dv on dv.division_code = s.division_code
-    left join led l using (staff_id)
-    left join supported sp using (staff_id)
     order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
              s.staff_id
     limit {MAX_STAFF_ROWS}
