@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.overview import BELOW_FILLED_SHARE, units_below_filled
+from data_access.overview import BELOW_FILLED_SHARE
 from data_access.scope import (
     SCOPED_COMMUNITIES_CTE,
     in_list,
@@ -67,8 +67,8 @@ def latest_staffing_month(conn: Connection, f: Filters) -> date | None:
 def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per unit in scope (divisions in scope summed) for the period's last staffing month.
 
-    `is_below_filled` comes from overview.units_below_filled, the same list the Overview's
-    needs-attention shows, so both pages flag the same units.
+    `is_below_filled` is overview.units_below_filled's rule (filled under 85% of a positive
+    authorized, the same sums of the same month), so both pages flag the same units.
     """
     sql = f"""
     with {_MONTH_PICK},
@@ -81,13 +81,12 @@ def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
         group by s.unit_code, p.month
     )
     select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled, b.available,
-           b.authorized - b.filled as vacant_fte, {_RATIOS}
+           b.authorized - b.filled as vacant_fte, {_RATIOS},
+           coalesce(b.authorized > 0 and b.filled / b.authorized < :share, false) as is_below_filled
     from by_unit b join units u using (unit_code)
     order by b.unit_code
     """
-    df = read_frame(conn, sql, f.params())
-    flagged = set(units_below_filled(conn, f)["unit_code"])
-    return df.assign(is_below_filled=df["unit_code"].isin(flagged))
+    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
 
 
 def staffing_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
@@ -203,6 +202,39 @@ def cit_trained_share_total(conn: Connection, f: Filters) -> dict[str, float | i
         "cit_trained_count": trained,
         "cit_trained_share": trained / sworn if sworn else None,
     }
+
+
+def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
+    """cit_trained_share_total and cit_trained_share_by_division (same values, same rows) from one
+    statement: the total and the divisions as grouping sets of the same serving sworn staff."""
+    sql = f"""
+    -- one row for the total (is_total), then one per division with sworn staff serving at the end
+    select grouping(st.division_code) = 1 as is_total, st.division_code, d.name as division_name,
+           count(*) as sworn_count,
+           count(*) filter (where st.is_cit_trained) as cit_trained_count,
+           count(*) filter (where st.is_cit_trained) / count(*) as cit_trained_share
+    from staff st
+    join units u on u.unit_code = st.unit_code
+    left join patrol_divisions d on d.division_code = st.division_code
+    where u.is_sworn and {_SERVING}
+      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
+    group by grouping sets ((), (st.division_code, d.name))
+    order by is_total desc, d.name
+    """
+    df = read_frame(conn, sql, f.params())
+    total = df[df["is_total"]]
+    sworn = int(total["sworn_count"].iloc[0]) if len(total) else 0
+    trained = int(total["cit_trained_count"].iloc[0]) if len(total) else 0
+    # as cit_trained_share_by_division: divisions known to patrol_divisions only
+    divisions = df[~df["is_total"] & df["division_name"].notna()]
+    return (
+        {
+            "sworn_count": sworn,
+            "cit_trained_count": trained,
+            "cit_trained_share": trained / sworn if sworn else None,
+        },
+        divisions.drop(columns="is_total").reset_index(drop=True),
+    )
 
 
 def period_months(f: Filters) -> float:

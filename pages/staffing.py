@@ -21,10 +21,8 @@ from data_access.staffing import (
     DAYS_PER_MONTH,
     EXPORT_CAP,
     ROSTER_PAGE_SIZE,
-    cit_trained_share_by_division,
-    cit_trained_share_total,
+    cit_trained_shares,
     communities_per_liaison,
-    latest_staffing_month,
     roster,
     roster_page,
     short_staffed_cells,
@@ -54,13 +52,11 @@ unit_names, division_names = lookup["units"], lookup["divisions"]
 
 # Every query that no widget on this page changes starts here, in the order the page reads them, and
 # runs on ui.cache's worker threads while the page is drawn (the trend's and the roster's run inline).
-month_q = cache.ahead(latest_staffing_month, filters)
-totals_q = cache.ahead(staffing_totals, filters)
+totals_q = cache.ahead(staffing_totals, filters)  # its month is latest_staffing_month's
 by_unit_q = cache.ahead(staffing_by_unit, filters)
 by_div_q = cache.ahead(staffing_by_division, filters)
 cells_q = cache.ahead(short_staffed_cells, filters)
-cit_total_q = cache.ahead(cit_trained_share_total, filters)
-cit_q = cache.ahead(cit_trained_share_by_division, filters)
+cit_q = cache.ahead(cit_trained_shares, filters)
 workload_q = cache.ahead(workload_query, filters)
 cpl_q = cache.ahead(communities_per_liaison, filters)
 
@@ -150,7 +146,8 @@ RATE_COLUMNS = {
 
 # ---------------------------------------------------------------- the period's last month
 
-month = month_q.result()
+totals = totals_q.result()
+month = totals["month"] if totals else None  # the latest staffing month in scope on or before the end
 st.subheader("Staffed against authorized")
 if month is None:
     empty(
@@ -164,7 +161,6 @@ else:
         gap = (end_month.year - month.year) * 12 + end_month.month - month.month
         note += f" **▲ No staffing rows for the {gap} month{'s' if gap > 1 else ''} after it.**"
     st.markdown(note)
-    totals = totals_q.result()
     cols = st.columns(5)
     if totals:
         auth = totals["authorized"]
@@ -336,14 +332,13 @@ with right:
 # ---------------------------------------------------------------- CIT-trained share
 
 st.subheader("CIT-trained share of sworn staff")
-cit_total = cit_total_q.result()
-cit = cit_q.result()
+cit_total, cit = cit_q.result()
 left, right = st.columns([1, 3])
 tile(
     left,
     "cit_trained_share",
     cit_total["cit_trained_share"],
-    f"{cit_total['cit_trained_count']} of {cit_total['sworn_count']} sworn staff serving on "
+    f"{cit_total['cit_trained_count']:,} of {cit_total['sworn_count']:,} sworn staff serving on "
     f"{format_date(filters.end)}",
 )
 with right:
@@ -357,7 +352,7 @@ with right:
             orientation="h",
             marker=dict(color=PALETTE[0]),
             text=[
-                f"{s:.0%} · {t} of {n}"
+                f"{s:.0%} · {t:,} of {n:,}"
                 for s, t, n in zip(cit.cit_trained_share, cit.cit_trained_count, cit.sworn_count, strict=True)
             ],
             textposition="outside",

@@ -329,6 +329,28 @@ def test_cit_trained_share_follows_unit_division_and_period_end(conn):
     assert (jan9["sworn_count"], jan9["cit_trained_count"]) == (3, 1)
 
 
+def test_the_page_reads_both_cit_shares_in_one_statement(conn):
+    """cit_trained_shares (the Staffing page's one statement) gives what the two functions give,
+    the hand-counted figures above included, and no division row when nobody sworn serves."""
+    for flt in (
+        Q1,
+        f(units=("CIO",)),
+        f(units=("SW", "CHAP")),
+        f(end=date(2026, 2, 10)),
+        f(end=date(2026, 1, 9), divisions=("NORTH",)),
+        f(divisions=("EAST",)),
+    ):
+        total, by_division = staffing.cit_trained_shares(conn, flt)
+        assert total == staffing.cit_trained_share_total(conn, flt), flt
+        alone = staffing.cit_trained_share_by_division(conn, flt)
+        # (an empty result from the database has no column types to compare)
+        pd.testing.assert_frame_equal(by_division, alone, check_dtype=not alone.empty)
+    total, by_division = staffing.cit_trained_shares(conn, f(units=("SW", "CHAP")))
+    assert total == {"sworn_count": 0, "cit_trained_count": 0, "cit_trained_share": None}
+    assert by_division.empty
+    assert staffing.cit_trained_shares(conn, Q1)[0]["cit_trained_count"] == 4
+
+
 # ---------------------------------------------------------------- workload
 
 
