@@ -606,9 +606,12 @@ def test_sql_check_catches_a_mutation_of_the_real_query_modules():
         "m.meeting_date between :start and :end", "m.meeting_date between '{f.start}' and :end", 1
     )
     problems = SqlBuildChecker(_data_access_sources({"data_access.overview": mutated})).problems()
-    # caught wherever the mutated SQL is run: meeting_totals and the tiles' two-period read
+    # caught wherever the mutated SQL is run: meeting_totals, the two-period read and the tiles'
+    # one statement (whose `sql` holds it)
     assert problems and all(p.startswith("data_access.overview:") for p in problems), problems
-    assert all("_meeting_totals_sql(conn, f)" in p for p in problems), problems
+    assert all("_meeting_totals_sql(conn, f)" in p or p.endswith(": sql") for p in problems), problems
+    assert sum("_meeting_totals_sql(conn, f)" in p for p in problems) >= 2, problems
+    assert SqlBuildChecker(_data_access_sources({"data_access.overview": src})).problems() == []
 
 
 def test_pages_and_ui_run_no_sql_of_their_own():

@@ -153,3 +153,34 @@ def test_worklist_name_search_goes_back_to_page_one(at, monkeypatch, sample_db):
     at.text_input(key="coverage_search").input("no such community 100%").run()
     assert any("No community in scope has a name containing that text" in i.value for i in at.info)
     assert len(_charts(at)) == 3  # the grid and the other sections stay
+
+
+# -- communities without a serving liaison, a page at a time -------------------------------------------
+
+
+def _orphans(at: AppTest):
+    return next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["Community", "Why"])
+
+
+def test_communities_without_a_liaison_page_through_the_whole_list(at, monkeypatch, sample_db):
+    from data_access import coverage
+    from tests.data_access.raw_coverage_reference import communities_without_liaison as raw_orphans
+
+    monkeypatch.setattr(coverage, "WITHOUT_LIAISON_PAGE_SIZE", 1)  # the page reads it on every run
+    _open(at)
+    with sample_db.connect() as conn:
+        want = raw_orphans(conn, at.session_state["filters"])
+    assert len(want) >= 2  # the sample has more than one page of them at size 1
+    none = int((want["reason"] == "none assigned").sum())
+    assert any(
+        c.value.startswith(f"{len(want):,} active communities in scope have no serving responsible liaison")
+        and f"{none:,} with nobody assigned" in c.value
+        for c in at.caption
+    )
+    seen = [_orphans(at)["Community"].tolist()]
+    for _ in range(len(want) - 1):
+        at.button(key="coverage_nl_page__next").click().run()
+        assert not at.exception
+        seen.append(_orphans(at)["Community"].tolist())
+    assert seen == [[n] for n in want["name"]]
+    assert any(f"Page {len(want)} of {len(want)}" in c.value for c in at.caption)
