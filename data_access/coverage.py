@@ -317,16 +317,24 @@ class WithoutLiaisonPage:
 def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int) -> pd.DataFrame:
     """Rows `offset + 1`… of the communities without a serving liaison in their order (nobody
     assigned first, then stalest first), at most `limit`, with `total_count` and
-    `none_assigned_count` on each row; an offset past the end is moved back to the last page."""
+    `none_assigned_count` on each row, and `status_0`… the communities in scope per STATUSES
+    (one row of nulls but those when the list is empty); an offset past the end is moved back to
+    the last page."""
     if int(limit) < 1:
         raise ValueError("limit must be a positive number")
+    by_status = ", ".join(
+        f"count(*) filter (where cadence_status = '{s}') as status_{i}" for i, s in enumerate(STATUSES)
+    )
     sql = f"""
     with {rollups.community_status_cte(conn)},
+    status as materialized (select * from community_status),
+    -- one row: the communities in scope per cadence status
+    statuses as (select {by_status} from status),
     -- one row per community lacking a serving liaison: none assigned, or their service ended
     lacking as materialized (
         select cs.*, case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end
                    as reason
-        from community_status cs
+        from status cs
         where cs.responsible_staff_id is null or cs.responsible_end_date <= :as_of
     ),
     counts as (
@@ -335,14 +343,19 @@ def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int)
     ),
     -- the page (a top-N, see scope.page_of)
     page as ({page_of("lacking", f"responsible_staff_id is null desc, {STALEST_FIRST}", "counts")}
+    ),
+    listed as (
+        select p.row_no, p.community_id, p.name, p.kind, d.name as division_name, p.reason,
+               p.responsible_name as former_liaison,
+               case when p.responsible_staff_id is not null then p.responsible_end_date end as liaison_left_date,
+               p.cadence_status, p.days_since_contact, p.total_count, p.none_assigned_count
+        from page p
+        left join patrol_divisions d on d.division_code = p.division_code
     )
-    select p.community_id, p.name, p.kind, d.name as division_name, p.reason,
-           p.responsible_name as former_liaison,
-           case when p.responsible_staff_id is not null then p.responsible_end_date end as liaison_left_date,
-           p.cadence_status, p.days_since_contact, p.total_count, p.none_assigned_count
-    from page p
-    left join patrol_divisions d on d.division_code = p.division_code
-    order by p.row_no
+    select l.* exclude (row_no), s.*
+    from statuses s
+    left join listed l on true
+    order by l.row_no
     """
     return read_frame(conn, sql, _params(f, **page_params(limit, offset)))
 
@@ -353,13 +366,23 @@ def communities_without_liaison(
     """One page of the active communities in scope with no responsible liaison at end of period
     (none assigned, or the assigned staff member's service ended on or before it): nobody assigned
     first, then most overdue first, with how many there are in all. A page past the end is clamped."""
+    return coverage_status(conn, f, page=page, page_size=page_size)[1]
+
+
+def coverage_status(
+    conn: Connection, f: Filters, *, page: int = 1, page_size: int = WITHOUT_LIAISON_PAGE_SIZE
+) -> tuple[dict[str, int], WithoutLiaisonPage]:
+    """status_counts and a page of communities_without_liaison (the same values) from one
+    statement: every community's status at the end of the period is worked out once for both."""
     if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     page_size = int(page_size)
     df = _without_liaison_rows(conn, f, page_size, (max(1, int(page)) - 1) * page_size)
+    counts = {s: int(df[f"status_{i}"].iloc[0]) for i, s in enumerate(STATUSES)}
+    df = df[df["community_id"].notna()]
     total = int(df["total_count"].iloc[0]) if len(df) else 0
     pages = max(1, math.ceil(total / page_size))
-    return WithoutLiaisonPage(
+    return counts, WithoutLiaisonPage(
         rows=df[WITHOUT_LIAISON_COLUMNS].reset_index(drop=True),
         total=total,
         none_assigned=int(df["none_assigned_count"].iloc[0]) if len(df) else 0,
@@ -374,19 +397,11 @@ def communities_without_liaison_export(
     """The list's first `cap` rows in its order (the CSV a user asks for; never part of a rerun)."""
     if int(cap) < 1:
         raise ValueError("cap must be a positive number")
-    return _without_liaison_rows(conn, f, int(cap), 0)[WITHOUT_LIAISON_COLUMNS]
+    df = _without_liaison_rows(conn, f, int(cap), 0)
+    return df[df["community_id"].notna()][WITHOUT_LIAISON_COLUMNS].reset_index(drop=True)
 
 
-def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:
-    """One row: open follow-ups at end of period, their median age, and the share closed within 30
-    days among those opened in the period at least 30 days before its end (with its n)."""
-    sql = f"""
-    with scoped as (
-        select fu.opened_date, fu.closed_date
-        from {rollups.source(conn, "follow_up_facts")} fu
-        where fu.opened_date <= :end and {meeting_scope("fu")}
-    )
-    select
+_FOLLOW_UP_SUMMARY_COLUMNS = """
         count(*) filter (where closed_date is null or closed_date > :end) as open_count,
         median(date_diff('day', opened_date, cast(:end as date)))
             filter (where closed_date is null or closed_date > :end) as median_age_days,
@@ -396,10 +411,19 @@ def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | N
         count(*) filter (
             where opened_date >= :start and opened_date <= cast(:end as date) - 30
               and closed_date is not null and date_diff('day', opened_date, closed_date) <= 30
-        ) as closed_within_30_count
-    from scoped
-    """
-    row = read_frame(conn, sql, f.params()).iloc[0]
+        ) as closed_within_30_count"""
+
+
+def _scoped_follow_ups(conn: Connection) -> str:
+    return f"""
+    with scoped as (
+        select fu.opened_date, fu.closed_date
+        from {rollups.source(conn, "follow_up_facts")} fu
+        where fu.opened_date <= :end and {meeting_scope("fu")}
+    )"""
+
+
+def _summary_of(row: pd.Series) -> dict[str, float | int | None]:
     eligible = int(row.eligible_count)
     median_age = None if pd.isna(row.median_age_days) else float(row.median_age_days)
     return {
@@ -409,6 +433,42 @@ def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | N
         "closed_within_30_count": int(row.closed_within_30_count),
         "closed_within_30_share": int(row.closed_within_30_count) / eligible if eligible else None,
     }
+
+
+def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:
+    """One row: open follow-ups at end of period, their median age, and the share closed within 30
+    days among those opened in the period at least 30 days before its end (with its n)."""
+    sql = f"""{_scoped_follow_ups(conn)}
+    select {_FOLLOW_UP_SUMMARY_COLUMNS}
+    from scoped
+    """
+    return _summary_of(read_frame(conn, sql, f.params()).iloc[0])
+
+
+def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
+    """follow_up_summary and follow_up_ageing (the same values) from one statement: the open
+    follow-ups' ages counted per bucket beside the summary, over the same scoped follow-ups."""
+    # open at :end: not closed by it (follow_up_facts.open_until, which follow_up_ageing reads, is
+    # the closed date or 9999-12-31)
+    is_open = "(closed_date is null or closed_date > :end)"
+    age = "date_diff('day', opened_date, cast(:end as date))"
+    bounds = ((None, 30), (30, 60), (60, 90), (90, None))
+    by_bucket = ", ".join(
+        f"count(*) filter (where {is_open}"
+        + (f" and {age} > {low}" if low is not None else "")
+        + (f" and {age} <= {high}" if high is not None else "")
+        + f") as bucket_{i}"
+        for i, (low, high) in enumerate(bounds)
+    )
+    sql = f"""{_scoped_follow_ups(conn)}
+    select {_FOLLOW_UP_SUMMARY_COLUMNS}, {by_bucket}
+    from scoped
+    """
+    row = read_frame(conn, sql, f.params()).iloc[0]
+    ageing = pd.DataFrame(
+        {"age_bucket": list(AGE_BUCKETS), "open_count": [int(row[f"bucket_{i}"]) for i in range(len(bounds))]}
+    )
+    return _summary_of(row), ageing
 
 
 def follow_up_ageing(conn: Connection, f: Filters) -> pd.DataFrame:

@@ -28,14 +28,12 @@ from data_access.coverage import (
     WithoutLiaisonPage,
     cadence_worklist,
     cadence_worklist_export,
-    communities_without_liaison,
     communities_without_liaison_export,
     contact_grid,
     coverage_rate_over_time,
-    follow_up_ageing,
-    follow_up_summary,
+    coverage_status,
+    follow_ups_at_end,
     open_follow_up_list,
-    status_counts,
 )
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
@@ -97,7 +95,7 @@ def _tiles(counts: dict[str, int], end_label: str) -> None:
     tiles[0].metric(
         metric("coverage_rate").label,
         f"{counts['on track'] / total:.0%}",
-        delta=f"{counts['on track']} of {total} on track",
+        delta=f"{counts['on track']:,} of {total:,} on track",
         delta_color="off",
         delta_arrow="off",
         help=metric("coverage_rate").description,
@@ -105,7 +103,10 @@ def _tiles(counts: dict[str, int], end_label: str) -> None:
     )
     for col, status in zip(tiles[1:], ("due", "overdue", "never met"), strict=True):
         col.metric(
-            status_label(status), f"{counts[status]}", help=metric("cadence_status").description, border=True
+            status_label(status),
+            f"{counts[status]:,}",
+            help=metric("cadence_status").description,
+            border=True,
         )
     if counts["never met"] == total:
         st.info(
@@ -411,7 +412,7 @@ def _rate_over_time(filters: Filters, end_label: str) -> None:
     st.caption(
         f"Share of active communities on track at the end of each {grain}"
         f"{' (Sundays)' if grain == 'week' else ''} and at {end_label}; "
-        f"n = {n} active communities in scope (today's list)."
+        f"n = {n:,} active communities in scope (today's list)."
     )
 
 
@@ -484,11 +485,10 @@ def _without_liaison(filters: Filters, orphans: WithoutLiaisonPage, end_label: s
 def _follow_ups(
     filters: Filters,
     end_label: str,
-    summary_q: cache.Pending[dict[str, float | int | None]],
-    ageing_q: cache.Pending[pd.DataFrame],
+    follow_ups_q: cache.Pending[tuple[dict[str, float | int | None], pd.DataFrame]],
 ) -> None:
     st.subheader("Follow-ups")
-    summary = summary_q.result()
+    summary, ageing = follow_ups_q.result()
     cols = st.columns(3)
     for col, name, value in (
         (cols[0], "open_follow_ups", summary["open_count"]),
@@ -499,7 +499,7 @@ def _follow_ups(
     cols[2].metric(
         metric("closed_within_30").label,
         format_value("closed_within_30", summary["closed_within_30_share"]),
-        delta=f"{summary['closed_within_30_count']} of {eligible}"
+        delta=f"{summary['closed_within_30_count']:,} of {eligible:,}"
         if eligible
         else "none opened 30+ days before the end",
         delta_color="off",
@@ -510,13 +510,12 @@ def _follow_ups(
     if summary["open_count"] == 0:
         empty(f"No follow-ups open at {end_label} for these filters.")
         return
-    ageing = ageing_q.result()
     bars = dict(
         type="bar",
         y=ageing["age_bucket"],
         x=ageing["open_count"],
         orientation="h",
-        text=ageing["open_count"],
+        text=[f"{v:,}" for v in ageing["open_count"]],
         textposition="outside",
         marker=dict(color=PALETTE[0]),
         hovertemplate="%{y}: %{x} open<extra></extra>",
@@ -524,7 +523,7 @@ def _follow_ups(
     top = max(int(ageing["open_count"].max()), 1)
     fig = figure(
         [bars],
-        title=f"Open at {end_label}, by days open (n = {summary['open_count']})",
+        title=f"Open at {end_label}, by days open (n = {summary['open_count']:,})",
         height=240,
         layout=dict(
             hovermode="closest",
@@ -544,7 +543,7 @@ def _follow_ups(
         offset = (int(page) - 1) * FOLLOW_UP_PAGE_SIZE
     rows = cache.query(open_follow_up_list, filters, limit=FOLLOW_UP_PAGE_SIZE, offset=offset)
     st.caption(
-        f"Open follow-ups, oldest first: {offset + 1}–{offset + len(rows)} of {summary['open_count']}."
+        f"Open follow-ups, oldest first: {offset + 1:,}–{offset + len(rows):,} of {summary['open_count']:,}."
     )
     table(
         rows.rename(
@@ -572,15 +571,12 @@ header("Coverage", "Which communities have we not met lately?", filters)
 
 # The queries that no widget on this page changes start here and run on ui.cache's worker threads
 # while the page is drawn (the grid's, the worklist's, the rate's and the follow-up list's run inline).
-counts_q = cache.ahead(status_counts, filters)
 orphans_page = requested_page("coverage_nl_page", query=filters)
-orphans_q = cache.ahead(
-    communities_without_liaison, filters, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE
-)
-summary_q = cache.ahead(follow_up_summary, filters)
-ageing_q = cache.ahead(follow_up_ageing, filters)
+# the status counts and the page of communities without a liaison come from one statement
+status_q = cache.ahead(coverage_status, filters, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE)
+follow_ups_q = cache.ahead(follow_ups_at_end, filters)  # the follow-ups' summary and ageing
 
-counts = counts_q.result()
+counts, orphans = status_q.result()
 in_scope = sum(counts.values())
 if in_scope == 0:
     empty(NO_COMMUNITIES)
@@ -588,6 +584,6 @@ else:
     _tiles(counts, end_label)
     _grid(filters, in_scope, end_label)
     _worklist(filters, in_scope, end_label)
-    _without_liaison(filters, orphans_q.result(), end_label)
+    _without_liaison(filters, orphans, end_label)
     _rate_over_time(filters, end_label)
-_follow_ups(filters, end_label, summary_q, ageing_q)
+_follow_ups(filters, end_label, follow_ups_q)

@@ -27,8 +27,10 @@ from data_access.coverage import (
     communities_without_liaison_export,
     contact_grid,
     coverage_rate_over_time,
+    coverage_status,
     follow_up_ageing,
     follow_up_summary,
+    follow_ups_at_end,
     open_follow_up_list,
     status_counts,
 )
@@ -276,6 +278,41 @@ def test_follow_up_ageing_buckets(conn):
     assert list(df.open_count) == [2, 1, 1, 1]  # 20 & 30 | 41 | 71 | 100
     empty = follow_up_ageing(conn, Filters(start=date(2020, 1, 1), end=date(2020, 2, 1)))
     assert list(empty.open_count) == [0, 0, 0, 0]
+
+
+def test_the_page_reads_follow_up_summary_and_ageing_in_one_statement(conn):
+    # F6 is open exactly 30 days at 30 Jun: the first bucket's edge
+    summary, ageing = follow_ups_at_end(conn, Q2)
+    assert list(ageing.open_count) == [2, 1, 1, 1]
+    for f in (
+        Q2,
+        Filters(start=Q2.start, end=END, divisions=("NORTH",)),
+        Filters(start=date(2026, 4, 1), end=date(2026, 4, 12), divisions=("NORTH",)),
+        Filters(start=Q2.start, end=END, units=("CIO",)),
+        Filters(start=date(2020, 1, 1), end=date(2020, 2, 1)),
+    ):
+        summary, ageing = follow_ups_at_end(conn, f)
+        assert summary == follow_up_summary(conn, f)
+        pd.testing.assert_frame_equal(ageing, follow_up_ageing(conn, f))
+
+
+def test_the_page_reads_status_counts_and_the_liaison_list_in_one_statement(conn):
+    for f in (
+        JUNE,
+        Filters(start=date(2026, 6, 1), end=date(2026, 6, 10)),
+        Filters(start=JUNE.start, end=END, units=("CHAP",)),
+    ):
+        counts, orphans = coverage_status(conn, f, page_size=1)
+        assert counts == status_counts(conn, f)
+        alone = communities_without_liaison(conn, f, page_size=1)
+        assert (orphans.total, orphans.none_assigned, orphans.page, orphans.pages) == (
+            alone.total,
+            alone.none_assigned,
+            alone.page,
+            alone.pages,
+        )
+        assert orphans.rows["community_id"].tolist() == alone.rows["community_id"].tolist()
+    assert coverage_status(conn, JUNE)[0] == {"on track": 3, "due": 3, "overdue": 1, "never met": 1}
 
 
 def test_open_follow_ups_oldest_first_and_paged(conn):

@@ -1170,10 +1170,28 @@ def assert_same_page(
         assert new.none_assigned == int((raw_all["reason"] == "none assigned").sum()), where
 
 
+def check_coverage_page_reads(conn, f: Filters) -> None:
+    """The Coverage page's combined statements against the raw-table functions they stand for."""
+    from data_access import coverage
+    from tests.data_access import raw_coverage_reference as ref
+
+    for page, size in ((1, 25), (2, 3), (99, 2)):
+        counts, orphans = coverage.coverage_status(conn, f, page=page, page_size=size)
+        assert counts == ref.status_counts(conn, f), f
+        where = f"coverage_status(page={page}, page_size={size}) at {f}"
+        assert_same_page(
+            orphans, ref.communities_without_liaison(conn, f), where, name="x", page=page, page_size=size
+        )
+    summary, ageing = coverage.follow_ups_at_end(conn, f)
+    assert summary == ref.follow_up_summary(conn, f), f
+    assert_same(ageing, ref.follow_up_ageing(conn, f), f"follow_ups_at_end at {f}")
+
+
 @pytest.mark.parametrize("name", list(SAMPLE_FILTERS))
 def test_coverage_functions_match_raw_tables_on_the_sample(sample_db, name):
     with sample_db.connect() as conn:
         check_module(conn, SAMPLE_FILTERS[name], "coverage", COVERAGE_CALLS)
+        check_coverage_page_reads(conn, SAMPLE_FILTERS[name])
 
 
 @pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
@@ -1182,6 +1200,7 @@ def test_coverage_functions_match_raw_tables_on_the_tiny_division(tiny, sel):
         for day in TINY_DAYS[::2]:
             f = Filters(day - timedelta(days=29), day, **TINY_SELECTIONS[sel])
             check_module(conn, f, "coverage", COVERAGE_CALLS)
+            check_coverage_page_reads(conn, f)
 
 
 # ------------------------------------------------------------------ meetings stored by community
