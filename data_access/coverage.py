@@ -52,18 +52,27 @@ def _params(f: Filters, **extra: Any) -> dict[str, Any]:
     return {**f.params(), "as_of": f.end, **extra}
 
 
+# One row of counts over rows shaped like scope.COMMUNITY_STATUS_CTE's community_status: status_0…
+# the communities per STATUSES (status_counts_of reads them back).
+STATUS_COUNT_COLUMNS = ", ".join(
+    f"count(*) filter (where cadence_status = '{s}') as status_{i}" for i, s in enumerate(STATUSES)
+)
+
+
+def status_counts_of(row: pd.Series) -> dict[str, int]:
+    """The STATUS_COUNT_COLUMNS of a result row, by status (every status present, 0 when none)."""
+    return {s: int(row[f"status_{i}"]) for i, s in enumerate(STATUSES)}
+
+
 def status_counts(conn: Connection, f: Filters) -> dict[str, int]:
     """Active communities in scope by cadence status at end of period (every status present, 0 when none)."""
     sql = f"""
     with {rollups.community_status_cte(conn)}
-    -- one row per cadence status that occurs
-    select cadence_status, count(*) as communities_count
+    -- one row: the communities per cadence status
+    select {STATUS_COUNT_COLUMNS}
     from community_status
-    group by cadence_status
     """
-    df = read_frame(conn, sql, _params(f))
-    counts = dict(zip(df.cadence_status, df.communities_count.astype(int), strict=True))
-    return {s: int(counts.get(s, 0)) for s in STATUSES}
+    return status_counts_of(read_frame(conn, sql, _params(f)).iloc[0])
 
 
 @dataclass(frozen=True)
@@ -322,14 +331,11 @@ def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int)
     the last page."""
     if int(limit) < 1:
         raise ValueError("limit must be a positive number")
-    by_status = ", ".join(
-        f"count(*) filter (where cadence_status = '{s}') as status_{i}" for i, s in enumerate(STATUSES)
-    )
     sql = f"""
     with {rollups.community_status_cte(conn)},
     status as materialized (select * from community_status),
     -- one row: the communities in scope per cadence status
-    statuses as (select {by_status} from status),
+    statuses as (select {STATUS_COUNT_COLUMNS} from status),
     -- one row per community lacking a serving liaison: none assigned, or their service ended
     lacking as materialized (
         select cs.*, case when cs.responsible_staff_id is null then 'none assigned' else 'liaison left' end
@@ -378,7 +384,7 @@ def coverage_status(
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     page_size = int(page_size)
     df = _without_liaison_rows(conn, f, page_size, (max(1, int(page)) - 1) * page_size)
-    counts = {s: int(df[f"status_{i}"].iloc[0]) for i, s in enumerate(STATUSES)}
+    counts = status_counts_of(df.iloc[0])
     df = df[df["community_id"].notna()]
     total = int(df["total_count"].iloc[0]) if len(df) else 0
     pages = max(1, math.ceil(total / page_size))

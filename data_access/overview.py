@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import feedback, rollups, stats
-from data_access.coverage import STATUSES
+from data_access.coverage import STATUS_COUNT_COLUMNS, status_counts_of
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
 from data_access.kpi import Kpi
@@ -207,15 +207,12 @@ def coverage_with_overdue(
     """coverage_counts_both, overdue_communities and coverage.status_counts from one statement: the
     communities' status at the end of the period is worked out once for all three (at scale L,
     every community's last contact: such passes fewer on the Overview and the Briefing)."""
-    by_status = ", ".join(
-        f"count(*) filter (where cadence_status = '{s}') as status_{i}" for i, s in enumerate(STATUSES)
-    )
     sql = f"""
     with {rollups.community_status_cte(conn)},
     status as materialized (select * from community_status),
     now as (
         select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count,
-               {by_status}
+               {STATUS_COUNT_COLUMNS}
         from status
     ),
     overdue as (
@@ -232,8 +229,7 @@ def coverage_with_overdue(
     first = df.iloc[0]
     before = {"communities": int(first.p_communities_count), "on_track": int(first.p_on_track_count)}
     overdue = df[df["community_id"].notna()][OVERDUE_COLUMNS].reset_index(drop=True)
-    statuses = {s: int(first[f"status_{i}"]) for i, s in enumerate(STATUSES)}
-    return _coverage_counts_row(first), before, overdue, statuses
+    return _coverage_counts_row(first), before, overdue, status_counts_of(first)
 
 
 def open_follow_up_count_both(conn: Connection, f: Filters) -> tuple[int, int]:
