@@ -407,58 +407,14 @@ def communities_without_liaison_export(
     return df[df["community_id"].notna()][WITHOUT_LIAISON_COLUMNS].reset_index(drop=True)
 
 
-_FOLLOW_UP_SUMMARY_COLUMNS = """
-        count(*) filter (where closed_date is null or closed_date > :end) as open_count,
-        median(date_diff('day', opened_date, cast(:end as date)))
-            filter (where closed_date is null or closed_date > :end) as median_age_days,
-        count(*) filter (
-            where opened_date >= :start and opened_date <= cast(:end as date) - 30
-        ) as eligible_count,
-        count(*) filter (
-            where opened_date >= :start and opened_date <= cast(:end as date) - 30
-              and closed_date is not null and date_diff('day', opened_date, closed_date) <= 30
-        ) as closed_within_30_count"""
-
-
-def _scoped_follow_ups(conn: Connection) -> str:
-    return f"""
-    with scoped as (
-        select fu.opened_date, fu.closed_date
-        from {rollups.source(conn, "follow_up_facts")} fu
-        where fu.opened_date <= :end and {meeting_scope("fu")}
-    )"""
-
-
-def _summary_of(row: pd.Series) -> dict[str, float | int | None]:
-    eligible = int(row.eligible_count)
-    median_age = None if pd.isna(row.median_age_days) else float(row.median_age_days)
-    return {
-        "open_count": int(row.open_count),
-        "median_age_days": median_age,
-        "eligible_count": eligible,
-        "closed_within_30_count": int(row.closed_within_30_count),
-        "closed_within_30_share": int(row.closed_within_30_count) / eligible if eligible else None,
-    }
-
-
-def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:
-    """One row: open follow-ups at end of period, their median age, and the share closed within 30
-    days among those opened in the period at least 30 days before its end (with its n)."""
-    sql = f"""{_scoped_follow_ups(conn)}
-    select {_FOLLOW_UP_SUMMARY_COLUMNS}
-    from scoped
-    """
-    return _summary_of(read_frame(conn, sql, f.params()).iloc[0])
-
-
 def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
-    """follow_up_summary and follow_up_ageing (the same values) from one statement: the open
-    follow-ups' ages counted per bucket beside the summary, over the same scoped follow-ups."""
-    # open at :end: not closed by it (follow_up_facts.open_until, which follow_up_ageing reads, is
-    # the closed date or 9999-12-31)
-    is_open = "(closed_date is null or closed_date > :end)"
+    """The follow-ups of meetings in scope, from one statement: the summary (open at end of period,
+    their median age, and the share closed within 30 days among those opened in the period at
+    least 30 days before its end, with its n) and the ageing (one row per AGE_BUCKETS bucket, all
+    four, zero when empty: the open ones by days open)."""
+    is_open = "(closed_date is null or closed_date > :end)"  # not closed by the end
     age = "date_diff('day', opened_date, cast(:end as date))"
-    bounds = ((None, 30), (30, 60), (60, 90), (90, None))
+    bounds = ((None, 30), (30, 60), (60, 90), (90, None))  # AGE_BUCKETS: days open, (low, high]
     by_bucket = ", ".join(
         f"count(*) filter (where {is_open}"
         + (f" and {age} > {low}" if low is not None else "")
@@ -466,41 +422,48 @@ def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | i
         + f") as bucket_{i}"
         for i, (low, high) in enumerate(bounds)
     )
-    sql = f"""{_scoped_follow_ups(conn)}
-    select {_FOLLOW_UP_SUMMARY_COLUMNS}, {by_bucket}
+    sql = f"""
+    with scoped as (
+        select fu.opened_date, fu.closed_date
+        from {rollups.source(conn, "follow_up_facts")} fu
+        where fu.opened_date <= :end and {meeting_scope("fu")}
+    )
+    select
+        count(*) filter (where {is_open}) as open_count,
+        median({age}) filter (where {is_open}) as median_age_days,
+        count(*) filter (
+            where opened_date >= :start and opened_date <= cast(:end as date) - 30
+        ) as eligible_count,
+        count(*) filter (
+            where opened_date >= :start and opened_date <= cast(:end as date) - 30
+              and closed_date is not null and date_diff('day', opened_date, closed_date) <= 30
+        ) as closed_within_30_count,
+        {by_bucket}
     from scoped
     """
     row = read_frame(conn, sql, f.params()).iloc[0]
+    eligible = int(row.eligible_count)
+    summary = {
+        "open_count": int(row.open_count),
+        "median_age_days": None if pd.isna(row.median_age_days) else float(row.median_age_days),
+        "eligible_count": eligible,
+        "closed_within_30_count": int(row.closed_within_30_count),
+        "closed_within_30_share": int(row.closed_within_30_count) / eligible if eligible else None,
+    }
     ageing = pd.DataFrame(
         {"age_bucket": list(AGE_BUCKETS), "open_count": [int(row[f"bucket_{i}"]) for i in range(len(bounds))]}
     )
-    return _summary_of(row), ageing
+    return summary, ageing
+
+
+def follow_up_summary(conn: Connection, f: Filters) -> dict[str, float | int | None]:
+    """follow_ups_at_end's summary."""
+    return follow_ups_at_end(conn, f)[0]
 
 
 def follow_up_ageing(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per age bucket (all four, zero when empty): open follow-ups at end of period by days open."""
-    sql = f"""
-    with buckets(bucket_no, age_bucket) as (
-        values (1, '{AGE_BUCKETS[0]}'), (2, '{AGE_BUCKETS[1]}'), (3, '{AGE_BUCKETS[2]}'), (4, '{AGE_BUCKETS[3]}')
-    ),
-    open_ages as (
-        select date_diff('day', fu.opened_date, cast(:end as date)) as age_days
-        from {rollups.source(conn, "follow_up_facts")} fu
-        where fu.opened_date <= :end
-          and fu.open_until > :end
-          and {meeting_scope("fu")}
-    ),
-    bucketed as (
-        select case when age_days <= 30 then 1 when age_days <= 60 then 2 when age_days <= 90 then 3 else 4 end
-               as bucket_no, count(*) as open_count
-        from open_ages
-        group by 1
-    )
-    select b.age_bucket, coalesce(x.open_count, 0) as open_count
-    from buckets b left join bucketed x using (bucket_no)
-    order by b.bucket_no
-    """
-    return read_frame(conn, sql, f.params())
+    """follow_ups_at_end's ageing."""
+    return follow_ups_at_end(conn, f)[1]
 
 
 def open_follow_up_list(
