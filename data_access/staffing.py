@@ -165,48 +165,11 @@ def staffing_by_month(conn: Connection, f: Filters, by: str = "total") -> pd.Dat
 _SERVING = "st.start_date <= :end and (st.end_date is null or st.end_date >= :end)"
 
 
-def cit_trained_share_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per patrol division: sworn staff serving at end of period and how many are CIT-trained.
-
-    Civilian units (units.is_sworn false) and staff who left before the period's end are excluded.
-    """
-    sql = f"""
-    -- one row per division with sworn staff serving at end of period
-    select st.division_code, d.name as division_name,
-           count(*) as sworn_count,
-           count(*) filter (where st.is_cit_trained) as cit_trained_count,
-           count(*) filter (where st.is_cit_trained) / count(*) as cit_trained_share
-    from staff st
-    join units u on u.unit_code = st.unit_code
-    join patrol_divisions d on d.division_code = st.division_code
-    where u.is_sworn and {_SERVING}
-      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
-    group by st.division_code, d.name
-    order by d.name
-    """
-    return read_frame(conn, sql, f.params())
-
-
-def cit_trained_share_total(conn: Connection, f: Filters) -> dict[str, float | int | None]:
-    """One value: CIT-trained share of sworn staff serving at end of period, units and divisions in scope."""
-    sql = f"""
-    select count(*) as sworn_count, count(*) filter (where st.is_cit_trained) as cit_trained_count
-    from staff st join units u on u.unit_code = st.unit_code
-    where u.is_sworn and {_SERVING}
-      and {in_list("units", "st.unit_code")} and {in_list("divisions", "st.division_code")}
-    """
-    row = read_frame(conn, sql, f.params()).iloc[0]
-    sworn, trained = int(row.sworn_count), int(row.cit_trained_count)
-    return {
-        "sworn_count": sworn,
-        "cit_trained_count": trained,
-        "cit_trained_share": trained / sworn if sworn else None,
-    }
-
-
 def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
-    """cit_trained_share_total and cit_trained_share_by_division (same values, same rows) from one
-    statement: the total and the divisions as grouping sets of the same serving sworn staff."""
+    """Sworn staff (units.is_sworn; civilians excluded) serving at the end of the period, units and
+    divisions in scope, and how many are CIT-trained: the total (sworn_count, cit_trained_count,
+    cit_trained_share; the share None when nobody sworn serves), and one row per patrol division,
+    from one statement (grouping sets of the same staff)."""
     sql = f"""
     -- one row for the total (is_total), then one per division with sworn staff serving at the end
     select grouping(st.division_code) = 1 as is_total, st.division_code, d.name as division_name,
@@ -225,7 +188,7 @@ def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | 
     total = df[df["is_total"]]
     sworn = int(total["sworn_count"].iloc[0]) if len(total) else 0
     trained = int(total["cit_trained_count"].iloc[0]) if len(total) else 0
-    # as cit_trained_share_by_division: divisions known to patrol_divisions only
+    # (staff.division_code must name a patrol division; the name test keeps the list to those)
     divisions = df[~df["is_total"] & df["division_name"].notna()]
     return (
         {
@@ -235,6 +198,17 @@ def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | 
         },
         divisions.drop(columns="is_total").reset_index(drop=True),
     )
+
+
+def cit_trained_share_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
+    """cit_trained_shares' divisions: one row per patrol division, sworn staff serving at end of
+    period and how many are CIT-trained."""
+    return cit_trained_shares(conn, f)[1]
+
+
+def cit_trained_share_total(conn: Connection, f: Filters) -> dict[str, float | int | None]:
+    """cit_trained_shares' total: the CIT-trained share of sworn staff serving at end of period."""
+    return cit_trained_shares(conn, f)[0]
 
 
 def period_months(f: Filters) -> float:
