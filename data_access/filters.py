@@ -22,6 +22,17 @@ PERIOD_PRESETS: dict[str, str] = {
 ROLES = ("viewer", "analyst", "admin")
 
 
+def first_whole_month(start: date) -> date:
+    """The 1st of the first calendar month that lies wholly on or after `start`."""
+    return start if start.day == 1 else (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def after_whole_months(end: date) -> date:
+    """The day after the last calendar month that ends on or before `end` (a 1st)."""
+    after = end + timedelta(days=1)
+    return after if after.day == 1 else end.replace(day=1)
+
+
 def resolve_period(
     preset: str, anchor: date, start: date | None = None, end: date | None = None
 ) -> tuple[date, date]:

@@ -71,12 +71,11 @@ from __future__ import annotations
 import argparse
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 
 import duckdb
 from sqlalchemy.engine import Connection
 
-from data_access.filters import Filters
+from data_access.filters import Filters, after_whole_months, first_whole_month
 
 FOREVER = "date '9999-12-31'"
 
@@ -675,9 +674,7 @@ _RANK_RUNNING_COLUMNS = {
 
 def whole_months(f: Filters) -> int:
     """How many calendar months lie wholly inside f's period."""
-    first = f.start if f.start.day == 1 else (f.start.replace(day=1) + timedelta(days=32)).replace(day=1)
-    after = f.end + timedelta(days=1)
-    after = after if after.day == 1 else f.end.replace(day=1)  # the 1st after the last whole month
+    first, after = first_whole_month(f.start), after_whole_months(f.end)
     return max(0, (after.year - first.year) * 12 + after.month - first.month)
 
 
@@ -719,15 +716,10 @@ def feedback_cells(conn: Connection, f: Filters) -> str:
             from {source(conn, "feedback_days")} d)"""
 
 
-# First day of the first whole month in [:start, :end], and the day after the last whole month's end.
-_FULL_FROM = (
-    "(case when day(cast(:{s} as date)) = 1 then cast(:{s} as date) "
-    "else cast(date_trunc('month', cast(:{s} as date)) + interval 1 month as date) end)"
-)
-_FULL_TO = (
-    "(case when cast(:{e} as date) = last_day(cast(:{e} as date)) then cast(:{e} as date) + 1 "
-    "else cast(date_trunc('month', cast(:{e} as date)) as date) end)"
-)
+# First day of the first whole month in [:start, :end], and the day after the last whole month's end:
+# dates db.read_frame derives from the bound :start / :end (DERIVED_DATES), so the SQL stays short.
+_FULL_FROM = "cast(:{s}__whole_from as date)"
+_FULL_TO = "cast(:{e}__whole_to as date)"
 
 
 def feedback_period_cells(
@@ -781,7 +773,7 @@ def _around_whole_months(day: str, day_date: str, whole: str, *, columns: str, s
     first, after = _FULL_FROM.format(s=start), _FULL_TO.format(e=end)
     return f"""(
         select {columns.format(date=day_date)} from {day} d
-        where d.{day_date} >= {s} and d.{day_date} < least({first}, {e} + 1)
+        where d.{day_date} >= {s} and d.{day_date} < least({first}, cast(:{end}__day_after as date))
         union all
         {whole}
         union all

@@ -84,3 +84,35 @@ def test_specialised_queries_select_the_same_rows_as_the_written_test(sample_db,
     assert new["meeting_id"].tolist() == written["meeting_id"].tolist()
     if lists["communities"] == ["C004", "C011"]:
         assert len(new) > 0
+
+
+# db.bind: the roll-ups' period bounds are dates derived from a bound date, by hand here.
+@pytest.mark.parametrize(
+    ("start", "end", "whole_from", "whole_to", "day_after"),
+    [
+        ("2026-08-23", "2026-11-20", "2026-09-01", "2026-11-01", "2026-11-21"),  # partial at both ends
+        ("2026-09-01", "2026-11-30", "2026-09-01", "2026-12-01", "2026-12-01"),  # whole months only
+        ("2026-12-02", "2026-12-31", "2027-01-01", "2027-01-01", "2027-01-01"),  # no whole month, year end
+        ("2028-02-01", "2028-02-29", "2028-02-01", "2028-03-01", "2028-03-01"),  # leap February
+        ("2027-02-15", "2027-02-28", "2027-03-01", "2027-03-01", "2027-03-01"),  # last day, no leap
+    ],
+)
+def test_derived_dates_are_bound_from_the_parameter_they_name(
+    sample_db, start, end, whole_from, whole_to, day_after
+):
+    from datetime import date
+
+    sql = "select :start__whole_from as a, :end__whole_to as b, :end__day_after as c, :p_end__day_after as d"
+    params = {"start": date.fromisoformat(start), "end": date.fromisoformat(end), "p_end": end}
+    with sample_db.connect() as conn:
+        row = read_frame(conn, sql, params).iloc[0]
+    assert [str(row[c])[:10] for c in "abcd"] == [whole_from, whole_to, day_after, day_after]
+
+
+def test_a_derived_date_without_its_parameter_is_an_error_naming_it():
+    from data_access.db import bind
+
+    with pytest.raises(KeyError, match=":start"):
+        bind("select :start__whole_from", {"end": "2026-01-01"})
+    sql, params = bind("select :start as s", {"start": "2026-01-01"})  # nothing derived: unchanged
+    assert (sql, params) == ("select :start as s", {"start": "2026-01-01"})
