@@ -148,11 +148,11 @@ class FeedbackScope:
         return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly}, topics={self.with_topics})"
 
     def period(self, index: int) -> dict[str, int]:
-        rows = self.periods[self.periods["period_index"] == index]
-        if rows.empty:
-            return {"groups_count": 0, "reportable_groups_count": 0, "scoped_n": 0}
-        r = rows.iloc[0]
-        return {c: int(r[c]) for c in ("groups_count", "reportable_groups_count", "scoped_n")}
+        names = ("groups_count", "reportable_groups_count", "scoped_n")
+        for i, *values in zip(self.periods["period_index"], *(self.periods[c] for c in names), strict=True):
+            if int(i) == index:
+                return {c: int(v) for c, v in zip(names, values, strict=True)}
+        return dict.fromkeys(names, 0)
 
 
 CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", "channel", *SUMS, "comments"]
@@ -443,7 +443,7 @@ def protect_values(
     return status
 
 
-def _score_of(row: pd.Series, name: str, k: int) -> stats.Score:
+def _score_of(row: pd.Series | dict[str, Any], name: str, k: int) -> stats.Score:
     return stats.make_score(int(row["n"] or 0), _num(row[f"{name}_mean"]), _num(row[f"{name}_sd"]), k)
 
 
@@ -463,13 +463,22 @@ def division_period_sums(
     sc = _scope_for(conn, f, k, scope)
     keys = ["period_index", "division_code"]
     rows = _reportable_rows(sc.cells, keys, rename={"division_code": _no_division}, keep_empty=True)
-    out = pd.DataFrame(rows, columns=[*keys, *SUMS, "scoped_n"])
-    out = out.astype(dict.fromkeys(["period_index", *SUMS, "scoped_n"], "int64"))
     counts = {i: sc.period(i) for i in (CURRENT, PRIOR)}
-    for c in ("groups_count", "reportable_groups_count"):
-        out[c] = [counts[int(i)][c] for i in out["period_index"]]
     columns = [*keys, "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
-    return out[columns].sort_values(keys, kind="stable").reset_index(drop=True)
+    # one frame built once (plain Python on a dozen rows; pandas edits cost more than the sums)
+    ordered = sorted(rows, key=lambda r: (int(r[0]), str(r[1])))
+    data = {
+        "period_index": [int(r[0]) for r in ordered],
+        "division_code": [r[1] for r in ordered],
+        "scoped_n": [int(r[-1]) for r in ordered],
+        **{c: [int(r[2 + i]) for r in ordered] for i, c in enumerate(SUMS)},
+        **{
+            c: [int(counts[int(r[0])][c]) for r in ordered]
+            for c in ("groups_count", "reportable_groups_count")
+        },
+    }
+    ints = [c for c in columns if c != "division_code"]
+    return pd.DataFrame({c: pd.Series(data[c], dtype="int64" if c in ints else None) for c in columns})
 
 
 def scores_from_sums(
@@ -517,7 +526,7 @@ def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
     cur, pri = _period_totals(sums, CURRENT), _period_totals(sums, PRIOR)
     out: dict[str, Kpi] = {}
     for name in SCORES:
-        c, p = _score_of(pd.Series(cur), name, k), _score_of(pd.Series(pri), name, k)
+        c, p = _score_of(cur, name, k), _score_of(pri, name, k)
         # Suppressed when responses exist in scope but none belong to a group of k or more.
         hidden = c.n < k and int(cur["scoped_n"]) > 0
         out[f"{name}_score"] = Kpi(

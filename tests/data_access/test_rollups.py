@@ -1060,6 +1060,13 @@ def check_feedback(conn, f: Filters, k: int) -> None:
                 )
                 continue
             assert_same(fn(conn, f, k, **kwargs, **way), getattr(ref, name)(conn, f, k, **kwargs), where)
+    # the Feedback page's tiles, suppression summary and divisions, read together from one scope
+    for way in ({}, {"scope": weekly}, {"scope": monthly}):
+        top = fb.headline(conn, f, k, **way)
+        where = f"headline{way} at {f.start}–{f.end}, k={k}"
+        assert_same(top.kpis, ref.score_kpis(conn, f, k), f"{where}.kpis")
+        assert_same(top.summary, ref.suppression_summary(conn, f, k), f"{where}.summary")
+        assert_same(top.divisions, ref.comparison_by_division(conn, f, k), f"{where}.divisions")
 
 
 FEEDBACK_FILTERS = {
