@@ -19,7 +19,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from data_access.coverage import cadence_worklist
-from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_kpis, score_series
+from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_series
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
@@ -511,7 +511,8 @@ def deck_scope(run: Run, f: Filters, k: int) -> FeedbackScope:
 
 
 def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
-    kpis = run(score_kpis, f, k=k, scope=scope)
+    # the Overview's tiles carry feedback.score_kpis of the same scope (trust, safety, responses)
+    kpis = run(overview_page, f, k=k, scope=scope).kpis
     grain = _trend_grain(f, kpis["responses"].value, k)
     series = run(score_series, f, k=k, grain=grain, split="none", scope=scope)
     recent = series.iloc[::-1].head(ROWS_ON_SLIDE)
@@ -572,7 +573,6 @@ def deck_queries(k: int, scope: FeedbackScope) -> tuple[tuple[Callable[..., Any]
         (cadence_worklist, {"page_size": ROWS_ON_SLIDE}),
         (staffing_totals, {}),
         (staffing_by_unit, {}),
-        (score_kpis, {"k": k, "scope": scope}),
     )
 
 
