@@ -678,6 +678,12 @@ def whole_months(f: Filters) -> int:
     return max(0, (after.year - first.year) * 12 + after.month - first.month)
 
 
+def concern_tags_distinct(f: Filters) -> bool:
+    """Whether concern_cells' concern_tags hold each tag once: the roll-ups store each cell's set
+    distinct and sorted; with a community selection the cells are the meetings' own lists."""
+    return not f.communities
+
+
 def concern_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> str:
     """A FROM item with columns meeting_date, community_id, division_code, unit_code, concern_tags
     and meetings_count, so that `scope.meeting_scope` applies: meeting_concern_days without a

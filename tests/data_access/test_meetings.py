@@ -373,6 +373,20 @@ def test_rare_concern_tags_fold_into_other_counting_a_meeting_once(conn, monkeyp
     }
 
 
+def test_concerns_of_chosen_communities_count_a_repeated_tag_once(conn):
+    # a community selection reads the meetings' own lists: M04 lists lighting twice, M06 youth three times
+    df = mt.concerns_over_time(conn, F(communities=("C2", "C3")), grain="month")
+    got = {(r.period_start, r.concern_tag): r.meetings_count for r in df.itertuples()}
+    assert got == {
+        (date(2026, 3, 1), "lighting"): 1,  # M04
+        (date(2026, 3, 1), "traffic"): 1,  # M03
+        (date(2026, 3, 1), "youth"): 1,  # M06
+        (date(2026, 4, 1), "lighting"): 1,  # M08
+        (date(2026, 4, 1), "traffic"): 0,
+        (date(2026, 4, 1), "youth"): 0,
+    }
+
+
 def test_concerns_obey_the_division_filter(conn):
     df = mt.concerns_over_time(conn, F(divisions=("NORTH",)), grain="week")
     totals = df.drop_duplicates("concern_tag").set_index("concern_tag")["tag_total_count"].to_dict()
