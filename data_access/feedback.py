@@ -191,7 +191,7 @@ def _scope_cells_sql(
             conn, daily=daily, topics=topics, start=start, end=end, channels=True
         )
         source = f"(select * from {cells} c where {_in_filters(conn, f, 'c')})"
-        where = f"c.group_id in (select unnest(cast(:{ids} as integer[])))" if hidden else "true"
+        where = f"c.group_id in (select * from unnest(cast(:{ids} as integer[])))" if hidden else "true"
     part = SUPPRESSED_PART if hidden else ALL
     month = "cast(date_trunc('month', c.response_date) as date)" if current else "cast(null as date)"
     if topics:
@@ -1485,7 +1485,7 @@ def comment_page(
         -- the comments in the period and filters of groups with at least k responses
         select f.* from {comments} f
         where f.response_date between :start and :end and {_in_filters(conn, f, "f")}
-          and f.group_id not in (select unnest(cast(:hidden as integer[])))
+          and f.group_id not in (select * from unnest(cast(:hidden as integer[])))
     )"""
     if where == "true":  # every comment a reader may browse: the scope counted them by month
         months = _comment_months(sc)
