@@ -20,7 +20,7 @@ from data_access.coverage import STATUS_COUNT_COLUMNS, status_counts_of
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
 from data_access.kpi import Kpi
-from data_access.scope import feedback_scope, in_list, meeting_scope, staffing_scope
+from data_access.scope import CADENCE_STATUS, feedback_scope, in_list, meeting_scope, staffing_scope
 
 BELOW_FILLED_SHARE = 0.85
 
@@ -206,10 +206,22 @@ def coverage_with_overdue(
 ) -> tuple[dict[str, int], dict[str, int], pd.DataFrame, dict[str, int]]:
     """coverage_counts_both, overdue_communities and coverage.status_counts from one statement: the
     communities' status at the end of the period is worked out once for all three (at scale L,
-    every community's last contact: such passes fewer on the Overview and the Briefing)."""
+    every community's last contact: such passes fewer on the Overview and the Briefing). The end
+    of the prior period needs only the same communities' last contacts as of then."""
+    prior_status = CADENCE_STATUS.format(
+        last="p.last_contact_date", as_of="p_as_of", target="c.target_cadence_days"
+    )
     sql = f"""
     with {rollups.community_status_cte(conn)},
+    {rollups.last_contact_cte(conn, "prior_contact", "p_as_of")},
     status as materialized (select * from community_status),
+    -- the prior period's counts: the same communities (those in scope now), their status then
+    before as (
+        select count(*) as communities_count,
+               count(*) filter (where {prior_status} = 'on track') as on_track_count
+        from scoped_communities c
+        left join prior_contact p using (community_id)
+    ),
     now as (
         select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count,
                {STATUS_COUNT_COLUMNS}
@@ -221,7 +233,7 @@ def coverage_with_overdue(
     -- one row per overdue or never-met community (one row of nulls when none), each with both counts
     select n.*, b.communities_count as p_communities_count, b.on_track_count as p_on_track_count, o.*
     from now n
-    cross join ({_for_prior(_coverage_counts_sql(conn))}) b
+    cross join before b
     left join overdue o on true
     order by {_OVERDUE_ORDER.format(a="o.")}
     """

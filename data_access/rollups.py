@@ -817,18 +817,26 @@ def score_aggregates(alias: str = "c") -> str:
 def community_status_cte(conn: Connection) -> str:
     """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the last
     contact read from contact_spells instead of every meeting."""
-    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, SCOPED_COMMUNITIES_CTE, in_list
+    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, SCOPED_COMMUNITIES_CTE
 
     return f"""{SCOPED_COMMUNITIES_CTE},
-last_contact as (
-    -- the spell (per division) holding :as_of: its contact_date is the last contact on or before it
+{last_contact_cte(conn)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
+
+
+def last_contact_cte(conn: Connection, name: str = "last_contact", as_of: str = "as_of") -> str:
+    """CTE `name`: community_id, last_contact_date, the last meeting on or before :`as_of` with each
+    community of `scoped_communities` held in the division filter (from contact_spells)."""
+    from data_access.scope import in_list
+
+    return f"""{name} as (
+    -- the spell (per division) holding :{as_of}: its contact_date is the last contact on or before it
     select sp.community_id, max(sp.contact_date) as last_contact_date
     from {source(conn, "contact_spells")} sp
-    where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
+    where sp.contact_date <= :{as_of} and sp.next_contact_date > :{as_of}
       and {in_list("divisions", "sp.division_code")}
       and sp.community_id in (select community_id from scoped_communities)
     group by sp.community_id
-),{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
+)"""
 
 
 # ---------------------------------------------------------------- an older database

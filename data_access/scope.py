@@ -59,8 +59,17 @@ scoped_communities as (
       and {in_list("units", "s.unit_code")}
 )"""
 
+# A community's cadence status from its last contact on or before :{as_of} (None: never met) and
+# its target cadence in days: the one definition (SPEC §3), formatted with the columns at hand.
+CADENCE_STATUS = """case
+            when {last} is null then 'never met'
+            when date_diff('day', {last}, cast(:{as_of} as date)) <= {target} then 'on track'
+            when date_diff('day', {last}, cast(:{as_of} as date)) <= 1.5 * {target} then 'due'
+            else 'overdue'
+        end"""
+
 # needs `scoped_communities` and a `last_contact` CTE (community_id, last_contact_date on or before :as_of)
-COMMUNITY_STATUS_FROM_LAST_CONTACT = """
+COMMUNITY_STATUS_FROM_LAST_CONTACT = f"""
 community_status as (
     select
         c.community_id,
@@ -74,12 +83,8 @@ community_status as (
         c.responsible_end_date,
         lc.last_contact_date,
         date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
-        case
-            when lc.last_contact_date is null then 'never met'
-            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= c.target_cadence_days then 'on track'
-            when date_diff('day', lc.last_contact_date, cast(:as_of as date)) <= 1.5 * c.target_cadence_days then 'due'
-            else 'overdue'
-        end as cadence_status
+        {CADENCE_STATUS.format(last="lc.last_contact_date", as_of="as_of", target="c.target_cadence_days")}
+            as cadence_status
     from scoped_communities c
     left join last_contact lc using (community_id)
 )
