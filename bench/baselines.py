@@ -646,9 +646,23 @@ def _feedback() -> list[Agg]:
     ]
 
 
+# The Briefing builds only the slide on screen: as opened, its first slide (the Overview's tiles
+# and needs-attention list); the others are measured as "Briefing · slide N" (bench.pages.EXTRA_VIEWS).
 def _briefing() -> list[Agg]:
-    ov, cov, st, fb = _overview(), _coverage(), _staffing(), _feedback()
-    return ov[:6] + [cov[0], cov[1], st[0], fb[0], fb[1], fb[2]]
+    return _overview()
+
+
+def _briefing_coverage() -> list[Agg]:
+    cov = _coverage()
+    return [cov[0], cov[1]]  # status counts, the worklist's top
+
+
+def _briefing_staffing() -> list[Agg]:
+    return [_overview()[4], _staffing()[0]]  # totals and by unit, latest month
+
+
+def _briefing_feedback() -> list[Agg]:
+    return _feedback()[:3]  # trust and safety with the prior period, per month, by division
 
 
 def _data() -> list[Agg]:
@@ -690,6 +704,9 @@ PAGE_AGGREGATES: dict[str, Callable[[], list[Agg]]] = {
     "Staffing": _staffing,
     "Feedback": _feedback,
     "Briefing": _briefing,
+    "Briefing · slide 2": _briefing_coverage,
+    "Briefing · slide 3": _briefing_staffing,
+    "Briefing · slide 4": _briefing_feedback,
     "Data": _data,
 }
 

@@ -90,6 +90,22 @@ def registered_pages() -> list[tuple[str, str]]:
     raise RuntimeError("PAGES not found in app.py")
 
 
+# Screens measured on their own beside each page as opened (title, extra URL parameters): the
+# Briefing builds only the slide on screen, so each slide (`slide=N` in its URL) has its own query set.
+EXTRA_VIEWS: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "Briefing": [(f"Briefing · slide {n}", {"slide": str(n)}) for n in (2, 3, 4)],
+}
+
+
+def registered_views() -> list[tuple[str, str, dict[str, str]]]:
+    """(path, title, extra URL parameters) of every page as opened, then its EXTRA_VIEWS."""
+    out: list[tuple[str, str, dict[str, str]]] = []
+    for path, title in registered_pages():
+        out.append((path, title, {}))
+        out.extend((path, view, params) for view, params in EXTRA_VIEWS.get(title, []))
+    return out
+
+
 # ------------------------------------------------------------------ recording the page's calls
 
 

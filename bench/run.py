@@ -157,7 +157,11 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
     os.environ["CED_DATABASE_URL"] = url
     facts = _facts(path)
     filters = _filters(facts)
-    wanted_pages = [p for p in page_bench.registered_pages() if not args.pages or p[1] in args.pages]
+    wanted_pages = [
+        v
+        for v in page_bench.registered_views()
+        if not args.pages or v[1] in args.pages or v[1].split(" · ")[0] in args.pages
+    ]
     out: dict[str, Any] = {
         "scale": scale,
         "counts": facts["counts"],
@@ -170,10 +174,10 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
 
     per_function: dict[str, list[tuple[float, str]]] = {}
     frame_calls: list = []
-    for page_path, title in wanted_pages:
+    for page_path, title, view_params in wanted_pages:
         for fname, f in filters.items():
             _log(f"  {title} · {fname}")
-            res = page_bench.measure_page(url, page_path, fname, f["query"], args.repeat)
+            res = page_bench.measure_page(url, page_path, fname, {**f["query"], **view_params}, args.repeat)
             worst = max(res.statements, key=lambda st: st.rows, default=None)
             out["rows"].append(
                 {
@@ -237,7 +241,7 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
             )
 
     if not args.skip_server:
-        page_paths = [p for p, _t in wanted_pages]
+        page_paths = list(dict.fromkeys(p for p, _t, _q in wanted_pages))
         _log("  server: peak RSS after every page at every filter")
         try:
             mem = server_bench.peak_memory(

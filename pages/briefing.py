@@ -19,7 +19,17 @@ from data_access.settings import small_n_k
 from ui import cache
 from ui.audit import export_data
 from ui.auth import allowed
-from ui.briefing import BRIEFING_CSS, build_deck, deck_queries, deck_scope, render_slide
+from ui.briefing import (
+    BRIEFING_CSS,
+    SLIDE_KEYS,
+    build_deck,
+    build_slide,
+    deck_scope,
+    deck_stamp,
+    render_slide,
+    slide_needs_scope,
+    slide_queries,
+)
 from ui.briefing_html import deck_html
 from ui.filters import names
 
@@ -32,17 +42,7 @@ st.html(BRIEFING_CSS)
 
 filters = st.session_state["filters"]
 k = small_n_k()
-for query_fn, kwargs in deck_queries(k, deck_scope(cache.query, filters, k)):
-    cache.ahead(query_fn, filters, **kwargs)  # side by side on ui.cache's worker threads
-deck = build_deck(
-    cache.query,
-    filters,
-    k=k,
-    names=names(filters.communities),
-    data_through=cache.lookup(latest_data_date),
-    imported_at=cache.lookup(last_import_time),
-)
-total = len(deck.slides)
+total = len(SLIDE_KEYS)
 state = st.session_state
 
 
@@ -70,7 +70,29 @@ def _step(delta: int) -> None:
     state[SLIDE_KEY] = (int(state.get(SLIDE_KEY, 0)) + delta) % total
 
 
-slide = deck.slides[index]
+# Only the slide on screen is built: its queries start together on ui.cache's worker threads (the
+# feedback scope first, when the slide reads it). The export builds every slide on click.
+scope = deck_scope(cache.query, filters, k) if slide_needs_scope(index) else None
+for query_fn, kwargs in slide_queries(index, k, scope):
+    cache.ahead(query_fn, filters, **kwargs)
+reference_names = names(filters.communities)
+slide = build_slide(cache.query, filters, index, k=k)
+stamp = deck_stamp(filters, reference_names, cache.lookup(latest_data_date), cache.lookup(last_import_time))
+database = cache.database()  # resolved here: the export is built outside the script thread
+
+
+def _deck_file() -> tuple[bytes, None]:
+    """The whole deck as one HTML file, read fresh (its stamp too) when the browser asks for it."""
+    with database.connect() as conn:
+        deck = build_deck(
+            lambda fn, f, **kw: fn(conn, f, **kw),
+            filters,
+            k=k,
+            names=reference_names,
+            data_through=latest_data_date(conn),
+            imported_at=last_import_time(conn),
+        )
+    return deck_html(deck).encode("utf-8"), None
 
 
 def controls() -> None:
@@ -109,7 +131,7 @@ def controls() -> None:
             export_name = f"briefing_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.html"
             st.download_button(
                 "Export deck (HTML)",
-                data=export_data(export_name, lambda: (deck_html(deck).encode("utf-8"), None)),
+                data=export_data(export_name, _deck_file),
                 file_name=export_name,
                 mime="text/html",
                 key="briefing_export",
@@ -119,7 +141,7 @@ def controls() -> None:
         st.page_link("pages/overview.py", label="Leave briefing", icon=":material/close:")
 
 
-render_slide(slide, number=index + 1, total=total, stamp=deck.stamp, controls=controls)
+render_slide(slide, number=index + 1, total=total, stamp=stamp, controls=controls)
 auto = bool(state.get("briefing_auto", False))
 seconds = int(state.get("briefing_interval", INTERVALS[1]))
 

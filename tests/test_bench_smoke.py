@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.pages import registered_pages
+from bench.pages import registered_views
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ def test_bench_runs_and_reports_every_page(tmp_path):
     text = out.read_text()
     run = json.loads(raw.read_text())
     rows = run["scales"][0]["rows"]
-    titles = [title for _path, title in registered_pages()]
+    titles = [title for _path, title, _params in registered_views()]
     assert titles, "no pages registered"
     for title in titles:
         for f in ("typical", "widest", "selection"):

@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from data_access.coverage import cadence_worklist
-from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_series
+from data_access.coverage import cadence_worklist, status_counts
+from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score_kpis, score_series
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
@@ -169,9 +169,8 @@ def _liaison(row: Any) -> str:
     return str(row.responsible_name)
 
 
-def coverage_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
-    # the Overview's statement counts the communities by status too (the overview slide asked for it)
-    counts = run(overview_page, f, k=k, scope=scope).status_counts
+def coverage_slide(run: Run, f: Filters) -> Slide:
+    counts = run(status_counts, f)
     # Only the top of the worklist: it is ordered never met, overdue, due, then on track, so the
     # communities behind cadence among its first ROWS_ON_SLIDE rows are the first ones behind.
     top = run(cadence_worklist, f, page_size=ROWS_ON_SLIDE).rows
@@ -511,8 +510,7 @@ def deck_scope(run: Run, f: Filters, k: int) -> FeedbackScope:
 
 
 def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
-    # the Overview's tiles carry feedback.score_kpis of the same scope (trust, safety, responses)
-    kpis = run(overview_page, f, k=k, scope=scope).kpis
+    kpis = run(score_kpis, f, k=k, scope=scope)
     grain = _trend_grain(f, kpis["responses"].value, k)
     series = run(score_series, f, k=k, grain=grain, split="none", scope=scope)
     recent = series.iloc[::-1].head(ROWS_ON_SLIDE)
@@ -563,17 +561,52 @@ def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
     )
 
 
-def deck_queries(k: int, scope: FeedbackScope) -> tuple[tuple[Callable[..., Any], dict[str, Any]], ...]:
-    """The queries `build_deck` runs whatever they answer, with their arguments (the feedback trend's
-    grain depends on the response count, so its query is not here): a page can start them together
-    (ui.cache.ahead) before building the deck. `scope`: the feedback scope the deck reads
-    (deck_scope), counted first because the feedback queries need it."""
-    return (
-        (overview_page, {"k": k, "scope": scope}),
-        (cadence_worklist, {"page_size": ROWS_ON_SLIDE}),
-        (staffing_totals, {}),
-        (staffing_by_unit, {}),
-    )
+SLIDE_KEYS = ("overview", "coverage", "staffing", "feedback")  # the deck's slides, in order
+
+
+def slide_needs_scope(index: int) -> bool:
+    """Whether slide `index` (0-based) reads the feedback scope (deck_scope)."""
+    return SLIDE_KEYS[index] in ("overview", "feedback")
+
+
+def slide_queries(
+    index: int, k: int, scope: FeedbackScope | None
+) -> tuple[tuple[Callable[..., Any], dict[str, Any]], ...]:
+    """The queries `build_slide(index)` runs whatever they answer, with their arguments (the
+    feedback trend's grain depends on the response count, so its query is not here): a page can
+    start them together (ui.cache.ahead) before building the slide. `scope`: the feedback scope
+    the slide reads (deck_scope, counted first because the feedback queries need it), or None when
+    slide_needs_scope(index) is false."""
+    match SLIDE_KEYS[index]:
+        case "overview":
+            return ((overview_page, {"k": k, "scope": scope}),)
+        case "coverage":
+            return ((status_counts, {}), (cadence_worklist, {"page_size": ROWS_ON_SLIDE}))
+        case "staffing":
+            return ((staffing_totals, {}), (staffing_by_unit, {}))
+        case _:
+            return ((score_kpis, {"k": k, "scope": scope}),)
+
+
+def build_slide(run: Run, f: Filters, index: int, *, k: int) -> Slide:
+    """Slide `index` (0-based) of the deck for these filters: only its own queries run (the live
+    page shows one slide at a time; the export builds them all)."""
+    match SLIDE_KEYS[index]:
+        case "overview":
+            return overview_slide(run, f, k, deck_scope(run, f, k))
+        case "coverage":
+            return coverage_slide(run, f)
+        case "staffing":
+            return staffing_slide(run, f)
+        case _:
+            return feedback_slide(run, f, k, deck_scope(run, f, k))
+
+
+def deck_stamp(
+    f: Filters, names: dict[str, dict[str, str]], data_through: date | None, imported_at: datetime | None
+) -> Stamp:
+    """The snapshot stamp every slide carries: the filters, the data's latest date, the last import."""
+    return Stamp(f.caption(names), data_through, imported_at)
 
 
 def build_deck(
@@ -585,15 +618,9 @@ def build_deck(
     data_through: date | None,
     imported_at: datetime | None,
 ) -> Deck:
-    """Every slide for these filters, with the snapshot stamp."""
-    scope = deck_scope(run, f, k)
-    slides = (
-        overview_slide(run, f, k, scope),
-        coverage_slide(run, f, k, scope),
-        staffing_slide(run, f),
-        feedback_slide(run, f, k, scope),
-    )
-    return Deck(DECK_TITLE, slides, Stamp(f.caption(names), data_through, imported_at))
+    """Every slide for these filters, with the snapshot stamp (the HTML export)."""
+    slides = tuple(build_slide(run, f, i, k=k) for i in range(len(SLIDE_KEYS)))
+    return Deck(DECK_TITLE, slides, deck_stamp(f, names, data_through, imported_at))
 
 
 # -- live rendering (Streamlit) -------------------------------------------------------------------

@@ -27,7 +27,15 @@ from plotly.offline import get_plotlyjs
 from data_access.filters import Filters
 from data_access.reference import last_import_time, latest_data_date, reference_names
 from tests.fixtures import DIVISIONS, STAFF, UNITS, build, community, meeting, response
-from ui.briefing import _each_kind_first, build_deck, deck_queries, plain_md
+from ui.briefing import (
+    SLIDE_KEYS,
+    _each_kind_first,
+    build_deck,
+    build_slide,
+    plain_md,
+    slide_needs_scope,
+    slide_queries,
+)
 from ui.briefing_html import SUPPRESSED_MARK, ChartBlock, TableBlock, deck_html
 
 K = 10
@@ -295,22 +303,38 @@ def test_the_overview_keeps_one_item_of_every_kind_on_the_slide():
     assert list(_each_kind_first(items.head(5), 7).index) == [0, 1, 2, 3, 4]
 
 
-def test_the_queries_the_briefing_page_starts_early_are_ones_the_deck_then_runs(db):
-    """pages/briefing.py starts deck_queries() on worker threads before building the deck; a call
-    there that build_deck does not make with the same arguments would run for nothing."""
-    made = []
+def test_each_slide_runs_only_its_own_queries_and_those_started_early(db):
+    """pages/briefing.py builds only the slide on screen, after starting slide_queries() on worker
+    threads; a call there that build_slide does not make with the same arguments would run for
+    nothing, and a slide must not run another slide's queries."""
+    seen: dict[str, set[str]] = {}
     with db.connect() as conn:
+        for index, key in enumerate(SLIDE_KEYS):
+            made: list = []
 
-        def run(fn, filters, **kw):
-            made.append((fn, filters, kw))
-            return fn(conn, filters, **kw)
+            def run(fn, filters, made=made, **kw):
+                made.append((fn, filters, kw))
+                return fn(conn, filters, **kw)
 
-        build_deck(run, PERIOD, k=K, names=reference_names(conn), data_through=None, imported_at=None)
-    # the page counts the feedback scope first (the feedback queries need it), then starts the rest
-    scope = next(kw["scope"] for fn, _, kw in made if "scope" in kw)
-    early = [(fn, PERIOD, kw) for fn, kw in deck_queries(K, scope)]
-    assert early, "no query is started early"
-    for call in early:
-        assert call in made, f"{call[0].__name__}{call[2]} is started early but the deck never runs it"
-    # only the scope and the feedback trend (its grain depends on the response count) run inline
-    assert [call[0].__name__ for call in made if call not in early] == ["scope", "score_series"]
+            build_slide(run, PERIOD, index, k=K)
+            scope = next((kw["scope"] for fn, _, kw in made if "scope" in kw), None)
+            assert (scope is not None) == slide_needs_scope(index), key
+            early = [(fn, PERIOD, kw) for fn, kw in slide_queries(index, K, scope)]
+            assert early, f"no query of the {key} slide is started early"
+            for call in early:
+                assert call in made, (
+                    f"{call[0].__name__}{call[2]} is started early but the {key} slide never runs it"
+                )
+            seen[key] = {call[0].__name__ for call in made}
+            # only the scope and the feedback trend (its grain depends on the response count) run inline
+            late = [call[0].__name__ for call in made if call not in early]
+            assert late == {"overview": ["scope"], "feedback": ["scope", "score_series"]}.get(key, []), (
+                key,
+                late,
+            )
+    assert seen == {
+        "overview": {"scope", "overview_page"},
+        "coverage": {"status_counts", "cadence_worklist"},
+        "staffing": {"staffing_totals", "staffing_by_unit"},
+        "feedback": {"scope", "score_kpis", "score_series"},
+    }
