@@ -646,6 +646,11 @@ def _feedback() -> list[Agg]:
     ]
 
 
+def _feedback_as_opened() -> list[Agg]:
+    """The Feedback page on its divisions' tab: the community comparison runs only on its own tab."""
+    return [a for a in _feedback() if a.name != "by community"]
+
+
 # The Briefing builds only the slide on screen: as opened, its first slide (the Overview's tiles
 # and needs-attention list); the others are measured as "Briefing · slide N" (bench.pages.EXTRA_VIEWS).
 def _briefing() -> list[Agg]:
@@ -702,7 +707,8 @@ PAGE_AGGREGATES: dict[str, Callable[[], list[Agg]]] = {
     "Meetings": _meetings,
     "Coverage": _coverage,
     "Staffing": _staffing,
-    "Feedback": _feedback,
+    "Feedback": _feedback_as_opened,
+    "Feedback · By community": _feedback,
     "Briefing": _briefing,
     "Briefing · slide 2": _briefing_coverage,
     "Briefing · slide 3": _briefing_staffing,

@@ -91,8 +91,10 @@ def registered_pages() -> list[tuple[str, str]]:
 
 
 # Screens measured on their own beside each page as opened (title, extra URL parameters): the
-# Briefing builds only the slide on screen, so each slide (`slide=N` in its URL) has its own query set.
+# Briefing builds only the slide on screen, so each slide (`slide=N` in its URL) has its own query
+# set; the Feedback page builds its community comparison only on that tab (`fb_where_tab`).
 EXTRA_VIEWS: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "Feedback": [("Feedback · By community", {"fb_where_tab": "By community"})],
     "Briefing": [(f"Briefing · slide {n}", {"slide": str(n)}) for n in (2, 3, 4)],
 }
 

@@ -612,6 +612,8 @@ def series_table(series: pd.DataFrame, metric: str, split: str) -> pd.DataFrame:
     return out
 
 
+WHERE_TABS = ("By patrol division", "By community")
+WHERE_TAB_KEY = "fb_where_tab"  # also the URL parameter: ?fb_where_tab=By community opens the second
 CHART_COMMUNITIES = 20  # the lowest-scoring reportable communities drawn; every community is in the table
 
 
@@ -667,8 +669,12 @@ split = c3.radio("Show", list(fb.SPLITS), format_func=SPLIT_LABELS.get, horizont
 # The community comparison counts its own groups; every other query reads the small-n groups
 # counted once (fb.scope). They all start here, in the order the page reads them, and run on
 # ui.cache's worker threads while the page is drawn (the comment page hangs on the topic list).
+# The community comparison runs only when its tab is open (the tab is in the URL, so a link can
+# open it; on a page opened with it, it starts when the tab is drawn).
 external_q = cache.ahead(fb.external_scores, filters, k=k)
-community_q = community_queries(filters, k, metric)
+community_q = (
+    community_queries(filters, k, metric) if st.session_state.get(WHERE_TAB_KEY) == WHERE_TABS[1] else None
+)
 scope = cache.query(fb.scope, filters, k=k, weekly=grain == "week")
 top_q = cache.ahead(fb.headline, filters, k=k, scope=scope)  # tiles, suppression summary, divisions
 series_q = cache.ahead(fb.score_series, filters, k=k, grain=grain, split=split, scope=scope)
@@ -907,11 +913,14 @@ if not drops.empty:
         hide_index=True,
         width="stretch",
     )
-# Tabs that track their state: without it the browser can show the first tab again after a rerun
-# caused by a widget inside the second (a name search, a page change).
-tab_div, tab_comm = st.tabs(["By patrol division", "By community"], key="fb_where_tab", on_change="rerun")
+# Tabs that track their state (without it the browser can show the first tab again after a rerun
+# caused by a widget inside the second: a name search, a page change), kept in the URL, and lazy:
+# only the open tab's content runs.
+tab_div, tab_comm = st.tabs(list(WHERE_TABS), key=WHERE_TAB_KEY, on_change="rerun", bind="query-params")
 with tab_div:
-    if divisions.empty:
+    if not tab_div.open:
+        pass
+    elif divisions.empty:
         empty(NOTHING)
     else:
         show(
@@ -933,9 +942,16 @@ with tab_div:
             "needs-attention list flags the same drops)."
         )
 with tab_comm:
-    community_comparison(
-        filters, k, metric, divisions, total_trust, kpis[f"{metric}_score"].value, community_q
-    )
+    if tab_comm.open:
+        community_comparison(
+            filters,
+            k,
+            metric,
+            divisions,
+            total_trust,
+            kpis[f"{metric}_score"].value,
+            community_q or community_queries(filters, k, metric),
+        )
 
 # -- channels ----------------------------------------------------------------------------------
 st.subheader("How people answered: responses by channel")

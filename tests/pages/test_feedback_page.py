@@ -80,6 +80,8 @@ def test_feedback_page_runs_on_the_sample(at):
     trend = _specs(at)[0]
     ours = next(t for t in trend["data"] if t.get("name", "").startswith("Our feedback"))
     assert all(t.startswith("n=") for t in ours["text"] if t)  # n printed on every shown point
+    at.query_params["fb_where_tab"] = "By community"
+    at.run()
     communities = _frame(at, "Community")
     rows = communities.set_index("Community")
     for name in SMALL:
@@ -103,9 +105,25 @@ def test_views_switch_by_division_and_month(at):
     assert not at.exception
 
 
+def _has_table(at: AppTest, first_column: str) -> bool:
+    return any(list(d.value.columns)[:1] == [first_column] for d in at.dataframe)
+
+
+def test_the_community_comparison_runs_only_on_its_tab_which_a_link_can_open(at, sample_db_url, monkeypatch):
+    _open(at)  # the page as opened: the divisions' tab, and no community comparison built or sent
+    assert _has_table(at, "Patrol division") and not _has_table(at, "Community")
+    assert not any("communities have at least" in c.value for c in at.caption)
+    linked = AppTest.from_file(APP, default_timeout=60)
+    linked.query_params["fb_where_tab"] = "By community"  # a copied link to the tab
+    _open(linked)
+    assert _has_table(linked, "Community") and not _has_table(linked, "Patrol division")
+    assert linked.query_params["fb_where_tab"] == "By community"  # still in the URL
+
+
 def test_a_filter_on_one_small_community_shows_badges_and_no_numbers(at):
     at.query_params["community"] = "C007"  # Sikh community: a handful of responses a year
     at.query_params["period"] = "ytd"
+    at.query_params["fb_where_tab"] = "By community"
     _open(at)
     assert all(m.value == "suppressed (n < 10)" for m in at.metric[:3]), [m.value for m in at.metric]
     assert any("fewer than 10 responses" in i.value for i in at.info)
@@ -126,6 +144,7 @@ def test_community_table_pages_and_the_chart_shows_the_lowest_reportable(at, mon
     from data_access import feedback as fb
 
     monkeypatch.setattr(fb, "COMMUNITY_PAGE_SIZE", 10)  # the page reads it on every run
+    at.query_params["fb_where_tab"] = "By community"
     _open(at)
     ref = _reference(sample_db, at)
     names = list(ref["community_name"])
@@ -210,7 +229,11 @@ def test_comments_show_literally_in_a_table_and_never_as_markdown(xss_at):
 
 def test_the_small_group_shows_nowhere_but_its_badge(xss_at):
     at = _open(xss_at)
-    sent = _everything(at)
+    sent = _everything(at)  # the page as opened (the divisions' tab) ...
+    at.query_params["fb_where_tab"] = "By community"
+    at.run()
+    assert _has_table(at, "Community")
+    sent += _everything(at)  # ... and with the community comparison open
     assert "Alpha" in sent and "n = 12" in sent and XSS[0] in sent  # the scan does see the page
     assert SECRET not in sent
     assert "15.0" not in sent and "n = 2" not in sent and "n=2" not in sent
