@@ -67,7 +67,7 @@ def status_counts_of(row: pd.Series) -> dict[str, int]:
 def status_counts(conn: Connection, f: Filters) -> dict[str, int]:
     """Active communities in scope by cadence status at end of period (every status present, 0 when none)."""
     sql = f"""
-    with {rollups.community_status_cte(conn)}
+    with {rollups.community_status_cte(conn, f)}
     -- one row: the communities per cadence status
     select {STATUS_COUNT_COLUMNS}
     from community_status
@@ -115,7 +115,7 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     text = (search or "").strip()
     matches = "cs.name ilike :pattern escape '\\'" if text else "true"
     sql = f"""
-    with {rollups.community_status_cte(conn)},
+    with {rollups.community_status_cte(conn, f)},
     -- one row per active community in scope whose name matches
     matching as materialized (
         select cs.* from community_status cs where {matches}
@@ -182,7 +182,7 @@ def contact_grid(
     division for a citywide community; `cell_status` is null elsewhere (no cadence applies there).
     """
     sql = f"""
-    with {rollups.community_status_cte(conn)},
+    with {rollups.community_status_cte(conn, f)},
     -- the page's communities: ORDER BY with LIMIT (a top-N), then numbered (:offset + 1, ...)
     page as (
         select p.*, :offset + row_number() over (order by {STALEST_FIRST}) as rank_no
@@ -332,7 +332,7 @@ def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int)
     if int(limit) < 1:
         raise ValueError("limit must be a positive number")
     sql = f"""
-    with {rollups.community_status_cte(conn)},
+    with {rollups.community_status_cte(conn, f)},
     status as materialized (select * from community_status),
     -- one row: the communities in scope per cadence status
     statuses as (select {STATUS_COUNT_COLUMNS} from status),

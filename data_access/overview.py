@@ -43,9 +43,9 @@ def meeting_totals(conn: Connection, f: Filters) -> dict[str, int]:
     return _meeting_totals_row(read_frame(conn, _meeting_totals_sql(conn, f), f.params()).iloc[0])
 
 
-def _coverage_counts_sql(conn: Connection) -> str:
+def _coverage_counts_sql(conn: Connection, f: Filters) -> str:
     return f"""
-    with {rollups.community_status_cte(conn)}
+    with {rollups.community_status_cte(conn, f)}
     select count(*) as communities_count,
            count(*) filter (where cadence_status = 'on track') as on_track_count
     from community_status
@@ -58,7 +58,7 @@ def _coverage_counts_row(row: pd.Series) -> dict[str, int]:
 
 def coverage_counts(conn: Connection, f: Filters) -> dict[str, int]:
     """Active communities in scope and how many are on track at the end of the period."""
-    row = read_frame(conn, _coverage_counts_sql(conn), {**f.params(), "as_of": f.end}).iloc[0]
+    row = read_frame(conn, _coverage_counts_sql(conn, f), {**f.params(), "as_of": f.end}).iloc[0]
     return _coverage_counts_row(row)
 
 
@@ -181,7 +181,7 @@ def tile_totals_both(conn: Connection, f: Filters) -> TileTotals:
 
 def coverage_counts_both(conn: Connection, f: Filters) -> tuple[dict[str, int], dict[str, int]]:
     """coverage_counts at the end of the period and at the end of the one before it."""
-    cur, pri = _split(read_frame(conn, _both_periods(_coverage_counts_sql(conn)), _both_params(f)))
+    cur, pri = _split(read_frame(conn, _both_periods(_coverage_counts_sql(conn, f)), _both_params(f)))
     return _coverage_counts_row(cur.iloc[0]), _coverage_counts_row(pri.iloc[0])
 
 
@@ -212,8 +212,8 @@ def coverage_with_overdue(
         last="p.last_contact_date", as_of="p_as_of", target="c.target_cadence_days"
     )
     sql = f"""
-    with {rollups.community_status_cte(conn)},
-    {rollups.last_contact_cte(conn, "prior_contact", "p_as_of")},
+    with {rollups.community_status_cte(conn, f)},
+    {rollups.last_contact_cte(conn, f, "prior_contact", "p_as_of")},
     status as materialized (select * from community_status),
     -- the prior period's counts: the same communities (those in scope now), their status then
     before as (
@@ -354,7 +354,7 @@ def _kpis(
 def overdue_communities(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per overdue or never-met active community in scope at end of period, most overdue first."""
     sql = f"""
-    with {rollups.community_status_cte(conn)}
+    with {rollups.community_status_cte(conn, f)}
     select {", ".join(OVERDUE_COLUMNS)}
     from community_status
     where cadence_status in ('overdue', 'never met')

@@ -814,20 +814,33 @@ def score_aggregates(alias: str = "c") -> str:
     {sample_sd(n, s, sq)} as safety_sd"""
 
 
-def community_status_cte(conn: Connection) -> str:
+def community_status_cte(conn: Connection, f: Filters) -> str:
     """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the last
-    contact read from contact_spells instead of every meeting."""
+    contact read from the spells roll-ups instead of every meeting."""
     from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, SCOPED_COMMUNITIES_CTE
 
     return f"""{SCOPED_COMMUNITIES_CTE},
-{last_contact_cte(conn)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
+{last_contact_cte(conn, f)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
 
 
-def last_contact_cte(conn: Connection, name: str = "last_contact", as_of: str = "as_of") -> str:
+def last_contact_cte(conn: Connection, f: Filters, name: str = "last_contact", as_of: str = "as_of") -> str:
     """CTE `name`: community_id, last_contact_date, the last meeting on or before :`as_of` with each
-    community of `scoped_communities` held in the division filter (from contact_spells)."""
+    community met by then, held in the divisions of `f` (for the communities of a
+    `scoped_communities` CTE: callers join on them).
+
+    Without a division filter, the community's spell holding :`as_of` (community_spells: one per
+    community, its contact is the last one on or before it; at L 3-6 ms less per statement than
+    the per-division spells below, which need a grouping and a semi-join). With one, the
+    per-division spells of those divisions holding it: the latest of their contacts."""
     from data_access.scope import in_list
 
+    if not f.divisions:
+        return f"""{name} as (
+    -- the community's spell holding :{as_of}: its contact_date is the last contact on or before it
+    select sp.community_id, sp.contact_date as last_contact_date
+    from {source(conn, "community_spells")} sp
+    where sp.contact_date <= :{as_of} and sp.next_contact_date > :{as_of}
+)"""
     return f"""{name} as (
     -- the spell (per division) holding :{as_of}: its contact_date is the last contact on or before it
     select sp.community_id, max(sp.contact_date) as last_contact_date

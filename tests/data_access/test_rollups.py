@@ -1365,7 +1365,7 @@ def check_meeting_calls(conn, f: Filters, monkeypatch) -> int:
         m.setattr(rollups, "meetings", lambda conn, f: "meetings")
         m.setattr(rollups, "meeting_cells", _raw_meeting_cells)
         m.setattr(rollups, "concern_cells", _raw_concern_cells)
-        m.setattr(rollups, "community_status_cte", lambda conn: COMMUNITY_STATUS_CTE)
+        m.setattr(rollups, "community_status_cte", lambda conn, f: COMMUNITY_STATUS_CTE)
         m.setattr(mt, "meetings_by_community", raw_meetings_by_community)
         m.setattr(mt, "meetings_by_organization", raw_meetings_by_organization)
         m.setattr(mt, "meetings_by_staff", raw_meetings_by_staff)
