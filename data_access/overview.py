@@ -16,7 +16,6 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import feedback, rollups, stats
-from data_access.coverage import STATUS_COUNT_COLUMNS, status_counts_of
 from data_access.db import read_frame
 from data_access.filters import Filters, format_date
 from data_access.kpi import Kpi
@@ -203,11 +202,10 @@ _OVERDUE_ORDER = (
 
 def coverage_with_overdue(
     conn: Connection, f: Filters
-) -> tuple[dict[str, int], dict[str, int], pd.DataFrame, dict[str, int]]:
-    """coverage_counts_both, overdue_communities and coverage.status_counts from one statement: the
-    communities' status at the end of the period is worked out once for all three (at scale L,
-    every community's last contact: such passes fewer on the Overview and the Briefing). The end
-    of the prior period needs only the same communities' last contacts as of then."""
+) -> tuple[dict[str, int], dict[str, int], pd.DataFrame]:
+    """coverage_counts_both and overdue_communities from one statement: the communities' status at
+    the end of the period is worked out once for both (at scale L, every community's last contact).
+    The end of the prior period needs only the same communities' last contacts as of then."""
     prior_status = CADENCE_STATUS.format(
         last="p.last_contact_date", as_of="p_as_of", target="c.target_cadence_days"
     )
@@ -223,8 +221,7 @@ def coverage_with_overdue(
         left join prior_contact p using (community_id)
     ),
     now as (
-        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count,
-               {STATUS_COUNT_COLUMNS}
+        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count
         from status
     ),
     overdue as (
@@ -241,7 +238,7 @@ def coverage_with_overdue(
     first = df.iloc[0]
     before = {"communities": int(first.p_communities_count), "on_track": int(first.p_on_track_count)}
     overdue = df[df["community_id"].notna()][OVERDUE_COLUMNS].reset_index(drop=True)
-    return _coverage_counts_row(first), before, overdue, status_counts_of(first)
+    return _coverage_counts_row(first), before, overdue
 
 
 def open_follow_up_count_both(conn: Connection, f: Filters) -> tuple[int, int]:
@@ -286,7 +283,6 @@ def _num(v: object) -> float | None:
 class OverviewPage:
     kpis: dict[str, Kpi]
     needs: pd.DataFrame
-    status_counts: dict[str, int]  # coverage.status_counts: communities by cadence status at the end
 
 
 def overview_page(
@@ -296,8 +292,8 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it)."""
     sums = feedback.division_period_sums(conn, f, k, scope)
-    now, before, overdue, statuses = coverage_with_overdue(conn, f)
-    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue), statuses)
+    now, before, overdue = coverage_with_overdue(conn, f)
+    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue))
 
 
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
