@@ -22,6 +22,10 @@ from data_access.kpi import Kpi
 from data_access.scope import CADENCE_STATUS, feedback_scope, in_list, meeting_scope, staffing_scope
 
 BELOW_FILLED_SHARE = 0.85
+# A row `b` of authorized and filled FTE (a unit's or a patrol division's, the rest of the scope
+# summed) is filled below :share (BELOW_FILLED_SHARE) of a positive authorized: the Overview's
+# needs list and the Staffing page's unit and division flags read this one test.
+BELOW_FILLED_TEST = "b.authorized > 0 and b.filled / b.authorized < :share"
 
 
 def _meeting_totals_sql(conn: Connection, f: Filters) -> str:
@@ -373,7 +377,7 @@ _UNITS_BELOW_FILLED_SQL = f"""
     select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled,
            b.filled / b.authorized as filled_share
     from by_unit b join units u using (unit_code)
-    where b.authorized > 0 and b.filled / b.authorized < :share
+    where {BELOW_FILLED_TEST}
     """
 
 

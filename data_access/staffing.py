@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.overview import BELOW_FILLED_SHARE
+from data_access.overview import BELOW_FILLED_SHARE, BELOW_FILLED_TEST
 from data_access.scope import (
     SCOPED_COMMUNITIES_CTE,
     in_list,
@@ -67,8 +67,8 @@ def latest_staffing_month(conn: Connection, f: Filters) -> date | None:
 def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per unit in scope (divisions in scope summed) for the period's last staffing month.
 
-    `is_below_filled` is overview.units_below_filled's rule (filled under 85% of a positive
-    authorized, the same sums of the same month), so both pages flag the same units.
+    `is_below_filled` is overview.BELOW_FILLED_TEST, the rule of units_below_filled (the same sums
+    of the same month), so both pages flag the same units.
     """
     sql = f"""
     with {_MONTH_PICK},
@@ -82,7 +82,7 @@ def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled, b.available,
            b.authorized - b.filled as vacant_fte, {_RATIOS},
-           coalesce(b.authorized > 0 and b.filled / b.authorized < :share, false) as is_below_filled
+           coalesce({BELOW_FILLED_TEST}, false) as is_below_filled
     from by_unit b join units u using (unit_code)
     order by b.unit_code
     """
@@ -106,7 +106,7 @@ def staffing_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     select b.division_code, d.name as division_name, b.month, b.authorized, b.filled, b.available,
            b.authorized - b.filled as vacant_fte, {_RATIOS},
-           coalesce(b.authorized > 0 and b.filled / b.authorized < :share, false) as is_below_filled
+           coalesce({BELOW_FILLED_TEST}, false) as is_below_filled
     from by_division b join patrol_divisions d using (division_code)
     order by d.name
     """
