@@ -646,6 +646,12 @@ def _feedback() -> list[Agg]:
     ]
 
 
+def _named(aggs: list[Agg], *names: str) -> list[Agg]:
+    """The aggregates of `aggs` with these names, in the order named (each must be there)."""
+    by_name = {a.name: a for a in aggs}
+    return [by_name[n] for n in names]
+
+
 def _feedback_as_opened() -> list[Agg]:
     """The Feedback page on its divisions' tab: the community comparison runs only on its own tab."""
     return [a for a in _feedback() if a.name != "by community"]
@@ -658,16 +664,20 @@ def _briefing() -> list[Agg]:
 
 
 def _briefing_coverage() -> list[Agg]:
-    cov = _coverage()
-    return [cov[0], cov[1]]  # status counts, the worklist's top
+    return _named(_coverage(), "status counts", "worklist, stalest first")
 
 
 def _briefing_staffing() -> list[Agg]:
-    return [_overview()[4], _staffing()[0]]  # totals and by unit, latest month
+    return _named(_overview(), "staffing totals, latest month") + _named(_staffing(), "by unit, latest month")
 
 
 def _briefing_feedback() -> list[Agg]:
-    return _feedback()[:3]  # trust and safety with the prior period, per month, by division
+    return _named(
+        _feedback(),
+        "trust and safety (reportable groups), period and prior",
+        "trust and safety per month",
+        "by division",
+    )
 
 
 def _data() -> list[Agg]:
