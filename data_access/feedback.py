@@ -310,7 +310,9 @@ def _reportable_rows(
     unless `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
     keys, values = list(keys), list(values)
     where, rename = where or {}, rename or {}
-    cols = [frame[c] for c in ("part", *where, *keys, *values)]
+    # Plain lists first: iterating a pandas column (Arrow-backed strings especially) element by
+    # element costs several times what converting it once does.
+    cols = [frame[c].tolist() for c in ("part", *where, *keys, *values)]
     totals: dict[tuple, list[int]] = {}
     minus: dict[tuple, list[int]] = {}
     n_where = len(where)
