@@ -8,6 +8,7 @@ response on each rerun. tests/data_access/test_rollups.py checks each against th
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -200,16 +201,24 @@ OVERDUE_COLUMNS = [
 # most overdue first (never met, then days since ÷ target), then by name
 _OVERDUE_ORDER = (
     "{a}cadence_status = 'never met' desc, {a}days_since_contact * 1.0 / {a}target_cadence_days desc nulls first, "
-    "{a}name"
+    "{a}name, {a}community_id"
 )
+# The Overview's needs-attention list names the most overdue communities only (every unit and
+# score item as well); the Coverage page's worklist pages through all of them, and the Overview's
+# download holds the whole list. At scale L thousands are overdue: fetching and wording every one
+# on each filter change was a third of the Overview's time.
+NEEDS_COMMUNITY_ROWS = 50
+OVERDUE_KIND = "Overdue community"
 
 
 def coverage_with_overdue(
-    conn: Connection, f: Filters
-) -> tuple[dict[str, int], dict[str, int], pd.DataFrame]:
+    conn: Connection, f: Filters, limit: int | None = None
+) -> tuple[dict[str, int], dict[str, int], pd.DataFrame, int]:
     """coverage_counts_both and overdue_communities from one statement: the communities' status at
     the end of the period is worked out once for both (at scale L, every community's last contact).
-    The end of the prior period needs only the same communities' last contacts as of then."""
+    The end of the prior period needs only the same communities' last contacts as of then.
+    `limit`: only that many overdue communities, the most overdue first; the last value is how
+    many are overdue or never met in all."""
     prior_status = CADENCE_STATUS.format(
         last="p.last_contact_date", as_of="p_as_of", target="c.target_cadence_days"
     )
@@ -225,11 +234,13 @@ def coverage_with_overdue(
         left join prior_contact p using (community_id)
     ),
     now as (
-        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count
+        select count(*) as communities_count, count(*) filter (where cadence_status = 'on track') as on_track_count,
+               count(*) filter (where cadence_status in ('overdue', 'never met')) as overdue_count
         from status
     ),
     overdue as (
         select {", ".join(OVERDUE_COLUMNS)} from status where cadence_status in ('overdue', 'never met')
+        {"" if limit is None else f"order by {_OVERDUE_ORDER.format(a='')} limit {int(limit)}"}
     )
     -- one row per overdue or never-met community (one row of nulls when none), each with both counts
     select n.*, b.communities_count as p_communities_count, b.on_track_count as p_on_track_count, o.*
@@ -242,7 +253,7 @@ def coverage_with_overdue(
     first = df.iloc[0]
     before = {"communities": int(first.p_communities_count), "on_track": int(first.p_on_track_count)}
     overdue = df[df["community_id"].notna()][OVERDUE_COLUMNS].reset_index(drop=True)
-    return _coverage_counts_row(first), before, overdue
+    return _coverage_counts_row(first), before, overdue, int(first.overdue_count)
 
 
 def open_follow_up_count_both(conn: Connection, f: Filters) -> tuple[int, int]:
@@ -285,19 +296,45 @@ def _num(v: object) -> float | None:
 
 @dataclass(frozen=True)
 class OverviewPage:
+    """`needs`: needs_attention's list with at most `communities` overdue communities (the most
+    overdue); `counts`: how many items of each kind the whole list holds, most first."""
+
     kpis: dict[str, Kpi]
     needs: pd.DataFrame
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def complete(self) -> bool:
+        """Whether `needs` is the whole list."""
+        return len(self.needs) == self.total
 
 
 def overview_page(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: feedback.FeedbackScope | None = None
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    scope: feedback.FeedbackScope | None = None,
+    communities: int | None = None,
 ) -> OverviewPage:
     """Everything the Overview shows: the tiles and the needs-attention list, reading the feedback
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
-    `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it)."""
+    `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it).
+    `communities`: how many overdue communities the list names (None: NEEDS_COMMUNITY_ROWS)."""
     sums = feedback.division_period_sums(conn, f, k, scope)
-    now, before, overdue = coverage_with_overdue(conn, f)
-    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), _needs(conn, f, k, sums, overdue))
+    limit = NEEDS_COMMUNITY_ROWS if communities is None else communities
+    now, before, overdue, overdue_count = coverage_with_overdue(conn, f, limit)
+    needs = _needs(conn, f, k, sums, overdue)
+    counts = Counter(needs["kind"].tolist())
+    if overdue_count:
+        counts[OVERDUE_KIND] = overdue_count
+    # most first; ties in list order (Counter keeps first appearance)
+    ordered = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), needs, ordered)
 
 
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
@@ -494,7 +531,7 @@ def _needs(
         else:
             detail = f"{int(days)} days since last contact (target {target}) · last met {format_date(last)}"
         owner = owner if isinstance(owner, str) else "no responsible liaison"
-        rows.append({"kind": "Overdue community", "subject": name, "detail": f"{detail} · {owner}"})
+        rows.append({"kind": OVERDUE_KIND, "subject": name, "detail": f"{detail} · {owner}"})
     below, silent = _unit_needs(conn, f)
     for r in below.itertuples():
         rows.append(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from data_access.feedback import scope as feedback_scope
-from data_access.overview import overview_page
+from data_access.overview import NEEDS_COMMUNITY_ROWS, OVERDUE_KIND, needs_attention, overview_page
 from data_access.settings import small_n_k
 from ui import cache
 from ui.widgets import header, kpi_tile, table
@@ -35,14 +36,30 @@ st.caption(
     "**significant** at |z| ≥ 3; anything smaller is within normal variation."
 )
 
+database = cache.database()  # resolved here: the whole list is read on the download thread
+
+
+def _whole_list() -> pd.DataFrame:
+    """Every item, read fresh when the CSV is asked for (the table shows the most overdue only)."""
+    with database.connect() as conn:
+        return needs_attention(conn, filters, k)
+
+
 st.subheader("Needs attention")
 items = page.needs
 if not items.empty:
-    counts = items["kind"].value_counts()
-    st.markdown(" · ".join(f"**{n}** {kind.lower()}" for kind, n in counts.items()))
+    st.markdown(" · ".join(f"**{n:,}** {kind.lower()}" for kind, n in page.counts.items()))
     items = items.assign(kind=[f"{KIND_ICONS.get(k_, '▼')} {k_}" for k_ in items["kind"]])
+if not page.complete:
+    overdue = page.counts[OVERDUE_KIND]
+    st.caption(
+        f"Showing the {NEEDS_COMMUNITY_ROWS} most overdue of {overdue:,} overdue communities, and every other item. "
+        "The Coverage page's worklist pages through them all; the CSV download holds the whole list."
+    )
+    st.page_link("pages/coverage.py", label="Open the Coverage worklist", icon=":material/checklist:")
 table(
     items,
+    everything=None if page.complete else _whole_list,
     file_name="needs_attention.csv",
     key="dl_needs_attention",
     column_config={

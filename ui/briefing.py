@@ -23,7 +23,7 @@ from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
-from data_access.overview import BELOW_FILLED_SHARE, Kpi, overview_page, staffing_totals
+from data_access.overview import BELOW_FILLED_SHARE, Kpi, needs_attention, overview_page, staffing_totals
 from data_access.staffing import staffing_by_unit
 from data_access.stats import SMALL_SAMPLE_N
 from ui.briefing_html import (
@@ -129,6 +129,7 @@ def overview_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
     page = run(overview_page, f, k=k, scope=scope)
     kpis, items = page.kpis, page.needs
     shown = _each_kind_first(items, ATTENTION_ROWS)
+    total = page.total
     frame = pd.DataFrame(
         {
             "What": [f"{KIND_ICONS.get(x, '▼')} {x}" for x in shown["kind"]],
@@ -136,8 +137,7 @@ def overview_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
             "Detail": shown["detail"],
         }
     )
-    counts = items["kind"].value_counts()
-    summary = " · ".join(f"{kind}: {n}" for kind, n in counts.items())
+    summary = " · ".join(f"{kind}: {n:,}" for kind, n in page.counts.items())
     return Slide(
         key="overview",
         title="Overview",
@@ -145,12 +145,13 @@ def overview_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
         tiles=tuple(kpi_tile(kpis[name], k) for name in OVERVIEW_TILES),
         blocks=(
             TableBlock(
-                title="Needs attention" + (f" · {len(items)} items" if len(items) else ""),
+                title="Needs attention" + (f" · {total:,} items" if total else ""),
                 frame=frame,
-                data=items,
+                # the whole list, read when the CSV is asked for, when the Overview fetched its top only
+                data=items if page.complete else lambda: run(needs_attention, f, k=k),
                 file_name="briefing_needs_attention.csv",
                 note=" ".join(
-                    x for x in (summary + "." if summary else "", _more(len(shown), len(items), "items")) if x
+                    x for x in (summary + "." if summary else "", _more(len(shown), total, "items")) if x
                 ),
                 empty_message="Nothing needs attention for these filters: every community is within 1.5× its "
                 "cadence, every unit is at least 85% filled, no score fell notably and every unit logged meetings.",
@@ -709,5 +710,5 @@ def _render_block(block: TableBlock | ChartBlock, *, key: str, offer: bool = Tru
         st.table(styled, hide_index=True, border="horizontal")
     if block.note:
         st.caption(plain_md(block.note))
-    if offer and not block.data.empty:
+    if offer and (callable(block.data) or not block.data.empty):
         download(block.data, file_name=block.file_name, key=f"dl_{key}", label="Download data (CSV)")

@@ -11,6 +11,7 @@ charts stay interactive. Suppression has already happened when a Deck is built
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -47,11 +48,12 @@ class Tile:
 
 @dataclass(frozen=True)
 class TableBlock:
-    """A table of display text; `data` is what the CSV download holds (may have more rows)."""
+    """A table of display text; `data` is what the CSV download holds (may have more rows), or a
+    function giving it when the file is asked for."""
 
     title: str
     frame: pd.DataFrame
-    data: pd.DataFrame
+    data: pd.DataFrame | Callable[[], pd.DataFrame]
     file_name: str
     note: str = ""
     empty_message: str = ""

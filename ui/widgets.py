@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -73,23 +75,33 @@ def table(
     column_config: dict | None = None,
     height: int | str = "auto",
     empty_message: str | None = None,
+    everything: Callable[[], pd.DataFrame] | None = None,
 ) -> None:
-    """A read-only table with a formula-safe CSV download of exactly what is shown."""
+    """A read-only table with a formula-safe CSV download of exactly what is shown, or of
+    `everything()` (read when the file is asked for) when the table shows only the top of a list."""
     if df.empty:
         empty(empty_message) if empty_message else empty()
         return
     st.dataframe(df, hide_index=True, column_config=column_config, height=height, width="stretch")
-    download(df, file_name=file_name, key=key)
+    download(df if everything is None else everything, file_name=file_name, key=key)
 
 
-def download(df: pd.DataFrame, *, file_name: str, key: str, label: str = "Download CSV") -> None:
+def download(
+    data: pd.DataFrame | Callable[[], pd.DataFrame], *, file_name: str, key: str, label: str = "Download CSV"
+) -> None:
     """Formula-safe CSV download, offered only to roles that may export. The file is written when
-    the button is clicked, not on every rerun (the page's CSVs were a tenth of a cached rerun)."""
+    the button is clicked, not on every rerun (the page's CSVs were a tenth of a cached rerun);
+    `data` may be a function giving the frame then (a list longer than the page fetched)."""
     if not allowed("export"):
         return
+
+    def build() -> tuple[bytes, int]:
+        df = data() if callable(data) else data
+        return safe_csv(df), len(df)
+
     st.download_button(
         label,
-        export_data(file_name, lambda: (safe_csv(df), len(df))),
+        export_data(file_name, build),
         file_name=file_name,
         mime="text/csv",
         key=key,

@@ -196,6 +196,26 @@ def test_needs_attention_lists_overdue_understaffed_drops_and_silent_units(db):
     assert "Beta" not in set(items.subject)  # due, not overdue
 
 
+def test_overview_page_names_the_most_overdue_and_counts_the_whole_list(db):
+    whole = overview.needs_attention(db, JUNE, k=10)
+    # by hand (fixture): Delta never met, Gamma 90 days against 14; one unit below 85%, East's
+    # trust drop, two silent units; most first, ties in list order
+    expected = [
+        ("Overdue community", 2),
+        ("No meetings logged", 2),
+        ("Unit below 85% filled", 1),
+        ("Significant drop in trust", 1),
+    ]
+    full = overview.overview_page(db, JUNE, k=10)
+    assert full.complete and full.total == len(whole) == 6
+    assert list(full.counts.items()) == expected
+    top = overview.overview_page(db, JUNE, k=10, communities=1)
+    assert not top.complete and top.total == 6 and list(top.counts.items()) == expected
+    # the list less Gamma (the less overdue of the two), every other item kept in its order
+    assert top.needs.to_dict("records") == whole[whole.subject != "Gamma"].to_dict("records")
+    assert top.kpis == full.kpis
+
+
 def test_overview_shows_the_same_trust_n_as_the_feedback_page(sample_db):
     """No suppressed group can be recovered as Overview n minus Feedback n (SPEC §3 complementary rule)."""
     from data_access import feedback

@@ -380,14 +380,21 @@ def check_all(conn, f: Filters, k: int = 10) -> None:
     assert_frames_equal(overview.overdue_communities(conn, f), raw_overdue_communities(conn, f))
     # ... and both from one statement, as the Overview page reads them (same values, same dtypes,
     # so the needs-attention text reads alike)
-    now, before, overdue = overview.coverage_with_overdue(conn, f)
+    now, before, overdue, overdue_count = overview.coverage_with_overdue(conn, f)
     assert (now, before) == (raw_coverage_counts(conn, f), raw_coverage_counts(conn, p))
+    raw_overdue = raw_overdue_communities(conn, f)
     alone = overview.overdue_communities(conn, f)
     assert_frames_equal(overdue, alone)
     assert list(overdue.dtypes) == list(alone.dtypes)
-    page = overview.overview_page(conn, f, k)
+    assert overdue_count == len(raw_overdue)
+    # ... and only the most overdue when asked: the raw list's first rows, the same count
+    _, _, top, top_count = overview.coverage_with_overdue(conn, f, 2)
+    assert_frames_equal(top, raw_overdue.head(2))
+    assert top_count == len(raw_overdue)
+    page = overview.overview_page(conn, f, k, communities=len(raw_overdue))
     assert_kpis_equal(page.kpis, overview.overview_kpis(conn, f, k))
     assert_frames_equal(page.needs, overview.needs_attention(conn, f, k))
+    assert page.complete
     assert_frames_equal(overview.silent_units(conn, f), raw_silent_units(conn, f))
     # the needs-attention list reads both unit items in one statement
     below, silent = overview._unit_needs(conn, f)

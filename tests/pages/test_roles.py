@@ -125,6 +125,59 @@ def test_analyst_and_admin_get_downloads_on_the_overview(session):
         assert len(at.download_button) >= 1, role
 
 
+@pytest.fixture
+def short_needs_list(monkeypatch):
+    """The Overview names only the 2 most overdue communities (cached pages cleared either side:
+    the cap is a module constant, not part of a cache key)."""
+    import data_access.overview
+    import ui.cache
+
+    ui.cache.clear()
+    monkeypatch.setattr(data_access.overview, "NEEDS_COMMUNITY_ROWS", 2)
+    yield 2
+    ui.cache.clear()
+
+
+def test_overview_shows_the_most_overdue_and_its_csv_holds_the_whole_list(
+    session, sample_db_url, short_needs_list
+):
+    from data_access.db import Database
+    from data_access.overview import needs_attention
+    from data_access.settings import small_n_k
+
+    s = session("analyst")
+    at = s.run()
+    _no_exception(at)
+    with Database(sample_db_url).connect() as conn:
+        whole = needs_attention(conn, at.session_state["filters"], small_n_k())
+    overdue = int((whole["kind"] == "Overdue community").sum())
+    assert overdue > short_needs_list  # the sample's default view has more than the cap
+    shown = at.dataframe[0].value
+    assert [k.endswith("Overdue community") for k in shown["kind"]].count(True) == short_needs_list
+    assert len(shown) == len(whole) - overdue + short_needs_list  # every other item still shown
+    assert any(f"**{overdue:,}** overdue community" in m.value for m in at.markdown)  # counts: the whole list
+    assert any(f"Showing the {short_needs_list} most overdue of {overdue:,}" in c.value for c in at.caption)
+    body = s.download(0).decode("utf-8-sig")
+    assert len(body.splitlines()) - 1 == len(whole)  # the CSV: the whole list, not the table
+
+
+def test_briefing_overview_csv_holds_the_whole_needs_list(session, sample_db_url, short_needs_list):
+    from data_access.db import Database
+    from data_access.overview import needs_attention
+    from data_access.settings import small_n_k
+
+    s = session("analyst")
+    s.run()
+    at = s.page("pages/briefing.py")
+    _no_exception(at)
+    with Database(sample_db_url).connect() as conn:
+        whole = needs_attention(conn, at.session_state["filters"], small_n_k())
+    assert any(f"{len(whole):,} items" in h.value for h in at.subheader)  # the slide counts them all
+    (index,) = [i for i, b in enumerate(at.download_button) if b.label == "Download data (CSV)"]
+    body = s.download(index).decode("utf-8-sig")
+    assert len(body.splitlines()) - 1 == len(whole)
+
+
 def test_comments_reach_analysts_but_never_a_viewer_even_from_a_warm_cache(session):
     """Analyst first (fills the process-wide cache with comment pages), then a viewer in the same server."""
     analyst = session("analyst")
