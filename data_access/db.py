@@ -25,6 +25,7 @@ import re
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -265,3 +266,37 @@ def read_frame(conn: Connection, sql: str, params: dict[str, Any] | None = None)
 def read_value(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
     sql, params = bind(sql, params)
     return conn.execute(sa.text(sql), params).scalar()
+
+
+# Statements a query function may run side by side (`side_by_side`). DuckDB releases the GIL while
+# it executes, and most of a small statement's time is single-threaded parsing and planning, so on
+# a 2-core machine two overlap; a third would only queue.
+SIDE_BY_SIDE = 2
+_side_pool = ThreadPoolExecutor(max_workers=SIDE_BY_SIDE - 1, thread_name_prefix="ced-side")
+_on_side_thread = threading.local()
+
+
+def side_by_side(conn: Connection, *calls: Callable[[Connection], Any]) -> list[Any]:
+    """[call(conn) for call in calls], the independent statements overlapping: the first call runs
+    here on `conn`, the others on a worker thread, each on its own connection from the same engine
+    (the same read-only database file, so the same data). Results in order; an error is raised
+    after every call has finished, so no connection is left running. Called from a call already
+    on the worker, it runs its calls one after another (the worker would otherwise wait on itself)."""
+    if len(calls) < 2 or getattr(_on_side_thread, "active", False):
+        return [call(conn) for call in calls]
+    engine = conn.engine
+
+    def on_own_connection(call: Callable[[Connection], Any]) -> Any:
+        _on_side_thread.active = True
+        try:
+            with engine.connect() as own:
+                return call(own)
+        finally:
+            _on_side_thread.active = False
+
+    later = [_side_pool.submit(on_own_connection, call) for call in calls[1:]]
+    try:
+        first = calls[0](conn)
+    finally:
+        wait(later)
+    return [first, *(f.result() for f in later)]

@@ -37,13 +37,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import rollups, stats
-from data_access.db import read_frame
+from data_access.db import read_frame, side_by_side
 from data_access.filters import ROLES, Filters
 from data_access.kpi import Kpi
 from data_access.scope import in_list, page_of, page_params
@@ -241,23 +242,30 @@ def scope(
     )
     hidden = rows[rows["group_id"].notna()]
     ids = {i: [int(x) for x in hidden.loc[hidden["period_index"] == i, "group_id"]] for i in (CURRENT, PRIOR)}
-    frames = [pd.DataFrame(columns=CELL_COLUMNS), pd.DataFrame(columns=TOPIC_CELL_COLUMNS)]
-    for of_topics in (False, True) if topics else (False,):
+
+    def cells(c: Connection, of_topics: bool) -> pd.DataFrame:
         parts = [
-            _scope_cells_sql(conn, f, i, hidden=part, weekly=weekly, topics=of_topics)
+            _scope_cells_sql(c, f, i, hidden=part, weekly=weekly, topics=of_topics)
             for part, i in ((False, CURRENT), (False, PRIOR), (True, CURRENT), (True, PRIOR))
             if not part or ids[i]  # a suppressed part only when some group is suppressed
         ]
         # one row per part × period × the scope's grain with responses
         df = read_frame(
-            conn,
+            c,
             "\n        union all".join(parts),
             {**params, "hidden": ids[CURRENT], "p_hidden": ids[PRIOR]},
         )
-        for c in ("week_start", "month"):
-            if c in df.columns:
-                df[c] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in df[c]]
-        frames[int(of_topics)] = df[TOPIC_CELL_COLUMNS if of_topics else CELL_COLUMNS]
+        for col in ("week_start", "month"):
+            if col in df.columns:
+                df[col] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in df[col]]
+        return df[TOPIC_CELL_COLUMNS if of_topics else CELL_COLUMNS]
+
+    # the cells and the topic cells overlap (independent statements)
+    frames = side_by_side(
+        conn, *(partial(cells, of_topics=t) for t in ((False, True) if topics else (False,)))
+    )
+    if not topics:
+        frames.append(pd.DataFrame(columns=TOPIC_CELL_COLUMNS))
     current = hidden[hidden["period_index"] == CURRENT]
     return FeedbackScope(
         f,
@@ -626,7 +634,8 @@ def bucket_label(start: date, grain: str) -> str:
     return f"week of {start.day} {start:%b %Y}" if grain == "week" else f"{start:%b %Y}"
 
 
-def _divisions_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
+def divisions_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
+    """The patrol divisions the filter keeps, by name: code and name."""
     sql = f"""
     select division_code, name as division_name from patrol_divisions
     where {in_list("divisions", "division_code")}
@@ -699,7 +708,7 @@ def score_series(
         )
     }
     if split == "division":
-        divs = _divisions_in_scope(conn, f)
+        divs = divisions_in_scope(conn, f)
         cells = [
             *zip(divs.division_code, divs.division_name, strict=True),
             (NO_DIVISION, "No division recorded"),
@@ -777,15 +786,17 @@ def comparison_by_division(
     sums: pd.DataFrame | None = None,
     *,
     scope: FeedbackScope | None = None,
+    divisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per patrol division in scope (plus '(none)' for responses without a division):
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total.
-    `sums`: division_period_sums(conn, f, k) when the caller has already read them. Built row by
-    row in plain Python (a handful of divisions; pandas merges cost more than the arithmetic)."""
+    `sums`: division_period_sums(conn, f, k) when the caller has already read them; `divisions`:
+    divisions_in_scope(conn, f) likewise. Built row by row in plain Python (a handful of
+    divisions; pandas merges cost more than the arithmetic)."""
     if sums is None:
         sums = division_period_sums(conn, f, k, scope)
-    divs = _divisions_in_scope(conn, f)
+    divs = divisions_in_scope(conn, f) if divisions is None else divisions
     codes = [*divs.division_code, NO_DIVISION]
     names = [*divs.division_name, "No division recorded"]
     found = {

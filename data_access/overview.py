@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import feedback, rollups, stats
-from data_access.db import read_frame
+from data_access.db import read_frame, side_by_side
 from data_access.filters import Filters, format_date
 from data_access.kpi import Kpi
 from data_access.scope import CADENCE_STATUS, feedback_scope, in_list, meeting_scope, staffing_scope
@@ -327,14 +327,21 @@ def overview_page(
     `communities`: how many overdue communities the list names (None: NEEDS_COMMUNITY_ROWS)."""
     sums = feedback.division_period_sums(conn, f, k, scope)
     limit = NEEDS_COMMUNITY_ROWS if communities is None else communities
-    now, before, overdue, overdue_count = coverage_with_overdue(conn, f, limit)
-    needs = _needs(conn, f, k, sums, overdue)
+    # four independent statements, overlapping (the longest here, the others on the worker)
+    (now, before, overdue, overdue_count), tiles, units, divisions = side_by_side(
+        conn,
+        lambda c: coverage_with_overdue(c, f, limit),
+        lambda c: tile_totals_both(c, f),
+        lambda c: _unit_needs(c, f),
+        lambda c: feedback.divisions_in_scope(c, f),
+    )
+    needs = _needs(conn, f, k, sums, overdue, units, divisions)
     counts = Counter(needs["kind"].tolist())
     if overdue_count:
         counts[OVERDUE_KIND] = overdue_count
     # most first; ties in list order (Counter keeps first appearance)
     ordered = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-    return OverviewPage(_kpis(conn, f, k, sums, (now, before)), needs, ordered)
+    return OverviewPage(_kpis(conn, f, k, sums, (now, before), tiles), needs, ordered)
 
 
 def overview_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[str, Kpi]:
@@ -348,8 +355,9 @@ def _kpis(
     k: int,
     sums: pd.DataFrame,
     coverage: tuple[dict[str, int], dict[str, int]] | None = None,
+    tiles: TileTotals | None = None,
 ) -> dict[str, Kpi]:
-    (cur_m, pri_m), (cur_o, pri_o), (cur_s, pri_s) = tile_totals_both(conn, f)
+    (cur_m, pri_m), (cur_o, pri_o), (cur_s, pri_s) = tiles or tile_totals_both(conn, f)
     cur_c, pri_c = coverage or coverage_counts_both(conn, f)
     scores = feedback.score_kpis_from(sums, k)  # reportable responses only, as on the Feedback page
 
@@ -474,7 +482,11 @@ def _unit_needs(conn: Connection, f: Filters) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def score_drops(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, sums: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    sums: pd.DataFrame | None = None,
+    divisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per patrol division whose trust or safety fell notably (z ≤ −2) vs the prior period.
 
@@ -485,9 +497,9 @@ def score_drops(
     """
     if sums is None:
         sums = feedback.division_period_sums(conn, f, k)
-    divisions = feedback.comparison_by_division(conn, f, k, sums)
+    compared = feedback.comparison_by_division(conn, f, k, sums, divisions=divisions)
     rows = []
-    for r in divisions.itertuples():
+    for r in compared.itertuples():
         if r.division_code == feedback.NO_DIVISION:
             continue
         for name, col in (("trust_score", "trust"), ("safety_score", "safety")):
@@ -516,8 +528,16 @@ def needs_attention(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
 
 
 def _needs(
-    conn: Connection, f: Filters, k: int, sums: pd.DataFrame, overdue: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    k: int,
+    sums: pd.DataFrame,
+    overdue: pd.DataFrame | None = None,
+    units: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    divisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """The list from its parts, each read here unless given (`units`: _unit_needs, `divisions`:
+    feedback.divisions_in_scope)."""
     rows: list[dict[str, str]] = []
     od = overdue_communities(conn, f) if overdue is None else overdue
     # plain lists, not itertuples: at L thousands of rows, whose text columns pandas holds in
@@ -532,7 +552,7 @@ def _needs(
             detail = f"{int(days)} days since last contact (target {target}) · last met {format_date(last)}"
         owner = owner if isinstance(owner, str) else "no responsible liaison"
         rows.append({"kind": OVERDUE_KIND, "subject": name, "detail": f"{detail} · {owner}"})
-    below, silent = _unit_needs(conn, f)
+    below, silent = units or _unit_needs(conn, f)
     for r in below.itertuples():
         rows.append(
             {
@@ -541,7 +561,7 @@ def _needs(
                 "detail": f"{r.filled:g} of {r.authorized:g} FTE filled ({r.filled_share:.0%}) in {r.month:%b %Y}",
             }
         )
-    for r in score_drops(conn, f, k, sums).itertuples():
+    for r in score_drops(conn, f, k, sums, divisions).itertuples():
         label = "Trust" if r.metric == "trust_score" else "Safety"
         rows.append(
             {
