@@ -24,11 +24,10 @@ from ui.briefing import (
     SLIDE_KEYS,
     build_deck,
     build_slide,
-    deck_scope,
     deck_stamp,
     render_slide,
-    slide_needs_scope,
     slide_queries,
+    slide_scope,
 )
 from ui.briefing_html import deck_html
 from ui.filters import names
@@ -72,7 +71,7 @@ def _step(delta: int) -> None:
 
 # Only the slide on screen is built: its queries start together on ui.cache's worker threads (the
 # feedback scope first, when the slide reads it). The export builds every slide on click.
-scope = deck_scope(cache.query, filters, k) if slide_needs_scope(index) else None
+scope = slide_scope(cache.query, filters, k, index)
 for query_fn, kwargs in slide_queries(index, k, scope):
     cache.ahead(query_fn, filters, **kwargs)
 reference_names = names(filters.communities)

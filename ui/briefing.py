@@ -566,8 +566,21 @@ SLIDE_KEYS = ("overview", "coverage", "staffing", "feedback")  # the deck's slid
 
 
 def slide_needs_scope(index: int) -> bool:
-    """Whether slide `index` (0-based) reads the feedback scope (deck_scope)."""
+    """Whether slide `index` (0-based) reads a feedback scope (slide_scope)."""
     return SLIDE_KEYS[index] in ("overview", "feedback")
+
+
+def slide_scope(run: Run, f: Filters, k: int, index: int) -> FeedbackScope | None:
+    """The feedback scope slide `index` reads, or None: the overview slide the Overview page's own
+    (no weeks, no topics: the same cached result, and at L a third of the cells of a weekly one),
+    the feedback slide deck_scope (its trend may be weekly)."""
+    match SLIDE_KEYS[index]:
+        case "overview":
+            return run(feedback_scope, f, k=k, topics=False)
+        case "feedback":
+            return deck_scope(run, f, k)
+        case _:
+            return None
 
 
 def slide_queries(
@@ -576,8 +589,8 @@ def slide_queries(
     """The queries `build_slide(index)` runs whatever they answer, with their arguments (the
     feedback trend's grain depends on the response count, so its query is not here): a page can
     start them together (ui.cache.ahead) before building the slide. `scope`: the feedback scope
-    the slide reads (deck_scope, counted first because the feedback queries need it), or None when
-    slide_needs_scope(index) is false."""
+    the slide reads (slide_scope, counted first because the feedback queries need it), or None
+    when slide_needs_scope(index) is false."""
     match SLIDE_KEYS[index]:
         case "overview":
             return ((overview_page, {"k": k, "scope": scope}),)
@@ -594,13 +607,13 @@ def build_slide(run: Run, f: Filters, index: int, *, k: int) -> Slide:
     page shows one slide at a time; the export builds them all)."""
     match SLIDE_KEYS[index]:
         case "overview":
-            return overview_slide(run, f, k, deck_scope(run, f, k))
+            return overview_slide(run, f, k, slide_scope(run, f, k, index))
         case "coverage":
             return coverage_slide(run, f)
         case "staffing":
             return staffing_slide(run, f)
         case _:
-            return feedback_slide(run, f, k, deck_scope(run, f, k))
+            return feedback_slide(run, f, k, slide_scope(run, f, k, index))
 
 
 def deck_stamp(

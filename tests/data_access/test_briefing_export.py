@@ -29,12 +29,14 @@ from data_access.reference import last_import_time, latest_data_date, reference_
 from tests.fixtures import DIVISIONS, STAFF, UNITS, build, community, meeting, response
 from ui.briefing import (
     SLIDE_KEYS,
+    WEEKS_MAX_DAYS,
     _each_kind_first,
     build_deck,
     build_slide,
     plain_md,
     slide_needs_scope,
     slide_queries,
+    slide_scope,
 )
 from ui.briefing_html import SUPPRESSED_MARK, ChartBlock, TableBlock, deck_html
 
@@ -303,10 +305,32 @@ def test_the_overview_keeps_one_item_of_every_kind_on_the_slide():
     assert list(_each_kind_first(items.head(5), 7).index) == [0, 1, 2, 3, 4]
 
 
-def test_each_slide_runs_only_its_own_queries_and_those_started_early(db):
+def test_the_overview_slide_reads_the_overview_pages_scope(db):
+    """The same cached scope as the Overview page (pages/overview.py: topics=False, no weeks), not
+    the feedback slide's weekly one: a presenter coming from the Overview finds it counted."""
+    made: list = []
+
+    def run(fn, filters, **kw):
+        made.append(kw)
+        return fn(db_conn, filters, **kw)
+
+    with db.connect() as db_conn:
+        slide_scope(run, PERIOD, K, SLIDE_KEYS.index("overview"))
+        slide_scope(run, PERIOD, K, SLIDE_KEYS.index("feedback"))
+    assert made == [
+        {"k": K, "topics": False},
+        {"k": K, "weekly": PERIOD.days <= WEEKS_MAX_DAYS, "topics": False},
+    ]
+
+
+@pytest.mark.parametrize(
+    "period", [PERIOD, Filters(date(2026, 8, 3), date(2026, 10, 31))], ids=["153 days", "90 days"]
+)
+def test_each_slide_runs_only_its_own_queries_and_those_started_early(db, period):
     """pages/briefing.py builds only the slide on screen, after starting slide_queries() on worker
     threads; a call there that build_slide does not make with the same arguments would run for
-    nothing, and a slide must not run another slide's queries."""
+    nothing, and a slide must not run another slide's queries. Over 90 days the feedback slide's
+    scope has weeks and the overview slide's has not."""
     seen: dict[str, set[str]] = {}
     with db.connect() as conn:
         for index, key in enumerate(SLIDE_KEYS):
@@ -316,10 +340,14 @@ def test_each_slide_runs_only_its_own_queries_and_those_started_early(db):
                 made.append((fn, filters, kw))
                 return fn(conn, filters, **kw)
 
-            build_slide(run, PERIOD, index, k=K)
+            build_slide(run, period, index, k=K)
             scope = next((kw["scope"] for fn, _, kw in made if "scope" in kw), None)
             assert (scope is not None) == slide_needs_scope(index), key
-            early = [(fn, PERIOD, kw) for fn, kw in slide_queries(index, K, scope)]
+            # the scope the page counts first (slide_scope) is the one the slide reads (its repr:
+            # filters, k, weekly, topics, what the cache keys it by)
+            plain = lambda fn, filters, **kw: fn(conn, filters, **kw)  # noqa: E731 (records nothing)
+            assert repr(scope) == repr(slide_scope(plain, period, K, index)), key
+            early = [(fn, period, kw) for fn, kw in slide_queries(index, K, scope)]
             assert early, f"no query of the {key} slide is started early"
             for call in early:
                 assert call in made, (
@@ -333,7 +361,7 @@ def test_each_slide_runs_only_its_own_queries_and_those_started_early(db):
                 late,
             )
     assert seen == {
-        "overview": {"scope", "overview_page"},
+        "overview": {"scope", "overview_page"},  # the Overview page's own scope: no weeks, no topics
         "coverage": {"status_counts", "cadence_worklist"},
         "staffing": {"staffing_totals", "staffing_by_unit"},
         "feedback": {"scope", "score_kpis", "score_series"},
