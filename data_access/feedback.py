@@ -1466,8 +1466,11 @@ def comment_topics(
 
 def _comment_months(sc: FeedbackScope) -> pd.DataFrame:
     """month, n: the comments of reportable groups in the scope's period per month (those with
-    any), newest first: every comment in scope less the suppressed groups'."""
-    rows = _reportable_rows(sc.cells, ["month"], ["n", "comments"], where={"period_index": CURRENT})
+    any), newest first: every comment in scope less the suppressed groups'. With a weekly scope
+    the "months" are its weeks (7-day buckets from the period's start): finer, so the newest page
+    reads fewer rows; the comment browser only needs each bucket's first day and count."""
+    bucket = "week_start" if sc.weekly else "month"
+    rows = _reportable_rows(sc.cells, [bucket], ["n", "comments"], where={"period_index": CURRENT})
     months = sorted(((m, c) for m, _n, c, _scoped in rows if c > 0), reverse=True)
     return pd.DataFrame(months, columns=["month", "n"])
 
