@@ -73,7 +73,11 @@ class PageResult:
 
     @property
     def page_calls(self) -> list[Call]:
-        return [c for c in self.calls if c.origin == "page"]
+        """The page's own calls, less those the shared sidebar made with the same arguments in the
+        same run (the sidebar runs first, so in the app the page's call is a cache hit: the
+        Briefing's snapshot stamp asks for the latest data date the sidebar has just read)."""
+        framed = {_key(c) for c in self.calls if c.origin == "frame"}
+        return [c for c in self.calls if c.origin == "page" and _key(c) not in framed]
 
 
 def registered_pages() -> list[tuple[str, str]]:
@@ -251,16 +255,22 @@ def _replay(conn: Any, calls: list[Call], counter: _RowCounter | None = None) ->
     return per
 
 
+def _key(c: Call) -> object:
+    """A call's cache identity (its id when an argument cannot be hashed)."""
+    try:
+        k = c.key()
+        hash(k)
+    except TypeError:
+        return id(c)
+    return k
+
+
 def _unique(calls: list[Call]) -> list[Call]:
     """A page asks for the same result more than once in a run (e.g. a KPI and a chart share one);
     the cache answers the repeats, so the set runs each distinct call once."""
     seen, out = set(), []
     for c in calls:
-        try:
-            k = c.key()
-            hash(k)
-        except TypeError:
-            k = id(c)
+        k = _key(c)
         if k in seen:
             continue
         seen.add(k)
