@@ -1395,24 +1395,35 @@ def external_scores(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
     df = read_frame(conn, sql, f.params())
     if df.empty:
         return df
-    df["period_month"] = pd.to_datetime(df["period_month"]).dt.date
-    hidden = df["n"].notna() & (df["n"].fillna(0) < k)
+    # plain lists (a few hundred rows over all time; row tuples and pandas NA checks cost more
+    # than the formatting)
+    months = [pd.Timestamp(m).date() for m in df["period_month"].tolist()]
+    ns = [None if v is None or pd.isna(v) else int(v) for v in df["n"].tolist()]
+    hidden = [n is not None and n < k for n in ns]
+    scores = [None if h else float(v) for v, h in zip(df["score"].tolist(), hidden, strict=True)]
+    shown_ns = [None if h else n for n, h in zip(ns, hidden, strict=True)]
+    df["period_month"] = months
     df["status"] = [SUPPRESSED if h else SHOWN for h in hidden]
-    df["score"] = pd.array(
-        [None if h else float(s) for s, h in zip(df["score"], hidden, strict=True)], "Float64"
-    )
-    df["n"] = pd.array(
-        [None if (h or pd.isna(n)) else int(n) for n, h in zip(df["n"], hidden, strict=True)], "Int64"
-    )
+    df["score"] = pd.array(scores, "Float64")
+    df["n"] = pd.array(shown_ns, "Int64")
     df["hover"] = [
-        f"{row.source} · {row.area} · {row.group_name} · {row.period_month:%b %Y}: "
+        f"{source} · {area} · {group} · {month:%b %Y}: "
         + (
             suppressed_label(k)
-            if row.status != SHOWN
-            else f"{row.metric} {row.score:.1f}"
-            + (f" · n = {int(row.n):,}" if not pd.isna(row.n) else " · n not published")
+            if h
+            else f"{metric} {score:.1f}" + (f" · n = {n:,}" if n is not None else " · n not published")
         )
-        for row in df.itertuples()
+        for source, area, group, month, metric, score, n, h in zip(
+            df["source"].tolist(),
+            df["area"].tolist(),
+            df["group_name"].tolist(),
+            months,
+            df["metric"].tolist(),
+            scores,
+            shown_ns,
+            hidden,
+            strict=True,
+        )
     ]
     return df
 

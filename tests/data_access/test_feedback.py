@@ -339,6 +339,27 @@ def test_external_scores_filtered_by_division_name_and_small_n(conn):
     east_only = fb.external_scores(conn, Filters(start=JUNE.start, end=JUNE.end, divisions=("EAST",)), K)
     assert list(east_only["area"]) == ["East"] and east_only["score"].iloc[0] == pytest.approx(61.5)
     assert east_only["division_code"].iloc[0] == "EAST"
+    # the tooltips, by hand: a shown score with its n, an unpublished n, a suppressed score
+    hover = all_areas.set_index("area")["hover"]
+    assert (
+        hover["East"]
+        == "City resident survey (open data) · East · All residents · Jun 2026: trust 61.5 · n = 400"
+    )
+    assert (
+        hover["Citywide"]
+        == "Vendor panel · Citywide · All residents · Jun 2026: trust 64.0 · n not published"
+    )
+    assert (
+        hover["North"]
+        == f"City resident survey (open data) · North · All residents · Jun 2026: suppressed (n < {K})"
+    )
+    shown = all_areas.set_index("area")
+    assert (
+        pd.isna(shown.loc["North", "n"])
+        and pd.isna(shown.loc["Citywide", "n"])
+        and shown.loc["East", "n"] == 400
+    )
+    assert all_areas["period_month"].tolist() == [date(2026, 6, 1)] * 3
 
 
 # -- comments --------------------------------------------------------------------------------------
