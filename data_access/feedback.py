@@ -318,26 +318,35 @@ def _reportable_rows(
     unless `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
     keys, values = list(keys), list(values)
     where, rename = where or {}, rename or {}
-    # Plain lists first: iterating a pandas column (Arrow-backed strings especially) element by
-    # element costs several times what converting it once does.
-    cols = [frame[c].tolist() for c in ("part", *where, *keys, *values)]
+    # Column by column on plain lists: iterating a pandas column (Arrow-backed strings especially)
+    # element by element, or building each row's key value by value, costs several times more.
+    keep = [True] * len(frame)
+    for column, want in where.items():
+        keep = [k and v == want for k, v in zip(keep, frame[column].tolist(), strict=True)]
+    key_columns = []
+    for column in keys:
+        raw = frame[column].tolist()
+        if column in rename:
+            key_columns.append([rename[column](v) for v in raw])
+        else:  # a missing value reads as NaN in a text column, None in others: None either way
+            key_columns.append(
+                [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in raw]
+            )
     totals: dict[tuple, list[int]] = {}
     minus: dict[tuple, list[int]] = {}
-    n_where = len(where)
-    want = tuple(where.values())
-    for row in zip(*cols, strict=True):
-        if row[1 : 1 + n_where] != want:
+    value_columns = [frame[c].tolist() for c in values]
+    for kept, part, key, *sums in zip(
+        keep, frame["part"].tolist(), zip(*key_columns, strict=True), *value_columns, strict=True
+    ):
+        if not kept:
             continue
-        raw_key = row[1 + n_where : 1 + n_where + len(keys)]
-        key = tuple(
-            rename[k](v)
-            if k in rename
-            else (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
-            for k, v in zip(keys, raw_key, strict=True)
-        )
-        acc = (totals if row[0] == ALL else minus).setdefault(key, [0] * len(values))
-        for i, x in enumerate(row[1 + n_where + len(keys) :]):
-            acc[i] += int(x)
+        into = totals if part == ALL else minus
+        acc = into.get(key)
+        if acc is None:
+            into[key] = [int(x) for x in sums]
+        else:
+            for i, x in enumerate(sums):
+                acc[i] += int(x)
     n_at = values.index("n")
     rows = []
     for key, vals in totals.items():
