@@ -496,8 +496,10 @@ def division_period_sums(
             for c in ("groups_count", "reportable_groups_count")
         },
     }
-    ints = [c for c in columns if c != "division_code"]
-    return pd.DataFrame({c: pd.Series(data[c], dtype="int64" if c in ints else None) for c in columns})
+    frame = pd.DataFrame(data, columns=columns)  # the counts infer as int64 ...
+    if not ordered:  # ... except with no row at all
+        frame = frame.astype({c: object if c == "division_code" else "int64" for c in columns})
+    return frame
 
 
 def scores_from_sums(
