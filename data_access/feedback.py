@@ -127,7 +127,9 @@ class FeedbackScope:
       period_index, week_start (7-day weeks from the period's start; only with `weekly`), month,
       division_code, channel, the SUMS and `comments` (how many of the responses carry a
       comment); the prior period's rows have no week or month;
-    - `topics`: part, period_index, month (none for the prior period), topic, has_comment, n.
+    - `topics`: part, period_index, month (none for the prior period), topic, has_comment, n;
+    - `divisions`: divisions_in_scope, the patrol divisions the filter keeps (read beside the
+      group counts, for the division comparison and split).
 
     `weekly` reads day cells so that weeks can be formed (score_series and channel_volume with
     grain="week" need it); without it whole months come from month cells, far fewer rows over a
@@ -144,6 +146,7 @@ class FeedbackScope:
     hidden_keys: tuple[str, ...]
     cells: pd.DataFrame
     topics: pd.DataFrame
+    divisions: pd.DataFrame
 
     def __repr__(self) -> str:
         return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly}, topics={self.with_topics})"
@@ -212,10 +215,11 @@ def _scope_cells_sql(
 def scope(
     conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: bool = False, topics: bool = True
 ) -> FeedbackScope:
-    """The FeedbackScope of `f` and `k`: three statements. The first counts every group in scope
-    for both periods (whole months plus partial-month days, by integer group id); the other two
-    read the cells and topic cells in scope and, when some group fell under k, that group's part
-    (a semi-join on its id over the period's per-community cells)."""
+    """The FeedbackScope of `f` and `k`: three statements, and the divisions in scope beside the
+    first. The first counts every group in scope for both periods (whole months plus partial-month
+    days, by integer group id); the other two read the cells and topic cells in scope and, when
+    some group fell under k, that group's part (a semi-join on its id over the period's
+    per-community cells)."""
     params = _both_params(f, k)
     periods_sql = f"""
     with cells as ({_group_cells_sql(conn, f, CURRENT)} union all {_group_cells_sql(conn, f, PRIOR)}),
@@ -235,7 +239,10 @@ def scope(
     where s.group_n < :k
     order by 1, 3 nulls first
     """
-    rows = read_frame(conn, periods_sql, params)
+    # the patrol divisions in scope overlap the group counts (the cells need the counts first)
+    rows, divisions = side_by_side(
+        conn, lambda c: read_frame(c, periods_sql, params), lambda c: divisions_in_scope(c, f)
+    )
     summary = rows[rows["group_id"].isna()]
     periods = summary[["period_index", "groups_count", "reportable_groups_count", "scoped_n"]].reset_index(
         drop=True
@@ -277,6 +284,7 @@ def scope(
         tuple(str(x) for x in current["group_key"]),
         frames[0],
         frames[1],
+        divisions,
     )
 
 
@@ -601,9 +609,12 @@ def headline(
 ) -> Headline:
     """The Feedback page's tiles, suppression summary and division comparison from one read of
     division_period_sums."""
-    sums = division_period_sums(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope)
+    sums = division_period_sums(conn, f, k, sc)
     return Headline(
-        score_kpis_from(sums, k), suppression_summary_from(sums), comparison_by_division(conn, f, k, sums)
+        score_kpis_from(sums, k),
+        suppression_summary_from(sums),
+        comparison_by_division(conn, f, k, sums, divisions=sc.divisions),
     )
 
 
@@ -719,7 +730,7 @@ def score_series(
         )
     }
     if split == "division":
-        divs = divisions_in_scope(conn, f)
+        divs = sc.divisions
         cells = [
             *zip(divs.division_code, divs.division_name, strict=True),
             (NO_DIVISION, "No division recorded"),

@@ -325,17 +325,17 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it).
     `communities`: how many overdue communities the list names (None: NEEDS_COMMUNITY_ROWS)."""
+    scope = feedback.scope(conn, f, k, topics=False) if scope is None else scope
     sums = feedback.division_period_sums(conn, f, k, scope)
     limit = NEEDS_COMMUNITY_ROWS if communities is None else communities
-    # four independent statements, overlapping (the longest here, the others on the worker)
-    (now, before, overdue, overdue_count), tiles, units, divisions = side_by_side(
+    # three independent statements, overlapping (the longest here, the others on the worker)
+    (now, before, overdue, overdue_count), tiles, units = side_by_side(
         conn,
         lambda c: coverage_with_overdue(c, f, limit),
         lambda c: tile_totals_both(c, f),
         lambda c: _unit_needs(c, f),
-        lambda c: feedback.divisions_in_scope(c, f),
     )
-    needs = _needs(conn, f, k, sums, overdue, units, divisions)
+    needs = _needs(conn, f, k, sums, overdue, units, scope.divisions)
     counts = Counter(needs["kind"].tolist())
     if overdue_count:
         counts[OVERDUE_KIND] = overdue_count
