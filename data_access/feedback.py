@@ -614,7 +614,7 @@ def headline(
     return Headline(
         score_kpis_from(sums, k),
         suppression_summary_from(sums),
-        comparison_by_division(conn, f, k, sums, divisions=sc.divisions),
+        comparison_by_division(conn, f, k, sums, scope=sc),
     )
 
 
@@ -808,17 +808,18 @@ def comparison_by_division(
     sums: pd.DataFrame | None = None,
     *,
     scope: FeedbackScope | None = None,
-    divisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per patrol division in scope (plus '(none)' for responses without a division):
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total.
-    `sums`: division_period_sums(conn, f, k) when the caller has already read them; `divisions`:
-    divisions_in_scope(conn, f) likewise. Built row by row in plain Python (a handful of
+    `sums`: division_period_sums(conn, f, k) when the caller has already read them; the divisions
+    in scope come from `scope` when given. Built row by row in plain Python (a handful of
     divisions; pandas merges cost more than the arithmetic)."""
+    if scope is not None:
+        scope = _scope_for(conn, f, k, scope)  # checked to be this filter's
     if sums is None:
         sums = division_period_sums(conn, f, k, scope)
-    divs = divisions_in_scope(conn, f) if divisions is None else divisions
+    divs = divisions_in_scope(conn, f) if scope is None else scope.divisions
     codes = [*divs.division_code, NO_DIVISION]
     names = [*divs.division_name, "No division recorded"]
     found = {

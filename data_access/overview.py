@@ -335,7 +335,7 @@ def overview_page(
         lambda c: tile_totals_both(c, f),
         lambda c: _unit_needs(c, f),
     )
-    needs = _needs(conn, f, k, sums, overdue, units, scope.divisions)
+    needs = _needs(conn, f, k, sums, overdue, units, scope)
     counts = Counter(needs["kind"].tolist())
     if overdue_count:
         counts[OVERDUE_KIND] = overdue_count
@@ -486,7 +486,7 @@ def score_drops(
     f: Filters,
     k: int = stats.DEFAULT_K,
     sums: pd.DataFrame | None = None,
-    divisions: pd.DataFrame | None = None,
+    scope: feedback.FeedbackScope | None = None,
 ) -> pd.DataFrame:
     """One row per patrol division whose trust or safety fell notably (z ≤ −2) vs the prior period.
 
@@ -497,7 +497,7 @@ def score_drops(
     """
     if sums is None:
         sums = feedback.division_period_sums(conn, f, k)
-    compared = feedback.comparison_by_division(conn, f, k, sums, divisions=divisions)
+    compared = feedback.comparison_by_division(conn, f, k, sums, scope=scope)
     rows = []
     for r in compared.itertuples():
         if r.division_code == feedback.NO_DIVISION:
@@ -534,10 +534,10 @@ def _needs(
     sums: pd.DataFrame,
     overdue: pd.DataFrame | None = None,
     units: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    divisions: pd.DataFrame | None = None,
+    scope: feedback.FeedbackScope | None = None,
 ) -> pd.DataFrame:
-    """The list from its parts, each read here unless given (`units`: _unit_needs, `divisions`:
-    feedback.divisions_in_scope)."""
+    """The list from its parts, each read here unless given (`units`: _unit_needs; `scope`: the
+    feedback scope `sums` came from, which holds the divisions in scope)."""
     rows: list[dict[str, str]] = []
     od = overdue_communities(conn, f) if overdue is None else overdue
     # plain lists, not itertuples: at L thousands of rows, whose text columns pandas holds in
@@ -561,7 +561,7 @@ def _needs(
                 "detail": f"{r.filled:g} of {r.authorized:g} FTE filled ({r.filled_share:.0%}) in {r.month:%b %Y}",
             }
         )
-    for r in score_drops(conn, f, k, sums, divisions).itertuples():
+    for r in score_drops(conn, f, k, sums, scope).itertuples():
         label = "Trust" if r.metric == "trust_score" else "Safety"
         rows.append(
             {
