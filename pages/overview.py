@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from data_access.feedback import scope as feedback_scope
@@ -36,15 +35,6 @@ st.caption(
     "**significant** at |z| ≥ 3; anything smaller is within normal variation."
 )
 
-database = cache.database()  # resolved here: the whole list is read on the download thread
-
-
-def _whole_list() -> pd.DataFrame:
-    """Every item, read fresh when the CSV is asked for (the table shows the most overdue only)."""
-    with database.connect() as conn:
-        return needs_attention(conn, filters, k)
-
-
 st.subheader("Needs attention")
 items = page.needs
 if not items.empty:
@@ -59,7 +49,8 @@ if not page.complete:
     st.page_link("pages/coverage.py", label="Open the Coverage worklist", icon=":material/checklist:")
 table(
     items,
-    everything=None if page.complete else _whole_list,
+    # the whole list, read through the cache when the CSV is asked for (as the Briefing's slide)
+    everything=None if page.complete else lambda: cache.query(needs_attention, filters, k=k),
     file_name="needs_attention.csv",
     key="dl_needs_attention",
     column_config={
