@@ -62,10 +62,6 @@ SHOWN, EMPTY, SUPPRESSED, COMPLEMENTARY = "shown", "empty", "suppressed", "compl
 HIDDEN = (SUPPRESSED, COMPLEMENTARY)  # no score and no count reach the browser
 
 
-# The same aggregates over feedback cells (sums of n, of respect + listen and of safety, and of squares).
-CELL_SCORE_AGGREGATES = rollups.score_aggregates("r")
-
-
 def _cells_cte(conn: Connection, f: Filters) -> str:
     """CTE `cells`: the score cells of the period [:start, :end] in the filters (whole months plus
     the days of partly covered months; no channel), each with its group_id."""
@@ -937,11 +933,19 @@ class _View:
 
 
 _ORDER_MEANS = {"trust": "x.trust_mean", "safety": "x.safety_mean"}  # COMMUNITY_ORDERS -> column
+# a group's sums (the Python side scores the listed rows from them, scores_from_sums), and the means
+# its order needs: the SQL stays short, and DuckDB parses and plans it for every call (at S that is
+# most of this statement's time)
+_GROUP_SUMS = ", ".join(f"cast(sum(r.{c}) as bigint) as {c}" for c in SUMS)
+_SUMS_AFTER_N = ", ".join(f"g.{c}" for c in SUMS[1:])
+_MEANS = (
+    "cast(g.trust_sum as double) / 2.0 / g.n as trust_mean, cast(g.safety_sum as double) / g.n as safety_mean"
+)
 
 
-def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list[pd.DataFrame]:
+def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list[dict[str, list]]:
     """For each view, rows `offset + 1`… (at most `limit`) of the community comparison in its
-    order, before the Python scoring, with `total_count` (rows matching) and `scope_n` (responses
+    order, before the Python scoring, as plain columns (name -> values), with `total_count` (rows matching) and `scope_n` (responses
     of every group in scope, before suppression: only compared with 0) on each row. An offset
     past the end is moved back to the start of the last page. One statement: the groups are
     counted once whatever the number of views."""
@@ -978,7 +982,7 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
     with {_cells_cte(conn, f)},
     -- one row per group in scope, counted before suppression
     group_sums as (
-        select r.group_id, {CELL_SCORE_AGGREGATES}
+        select r.group_id, {_GROUP_SUMS}
         from cells r
         group by r.group_id
     ),
@@ -998,8 +1002,8 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
                coalesce(g.community_id, l.community_id) as community_id,
                case when coalesce(g.community_id, l.community_id) is null then coalesce(g.no_community_division, '')
                     else c.division_code end as division_code,
-               c.name as name, coalesce(g.n, 0) as n,
-               g.trust_mean, g.trust_sd, g.safety_mean, g.safety_sd
+               c.name as name, coalesce(g.n, 0) as n, {_SUMS_AFTER_N},
+               {_MEANS}
         from group_scores g
         full join listed l using (group_key)
         left join communities c on c.community_id = coalesce(g.community_id, l.community_id)
@@ -1026,28 +1030,30 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
     order by view, row_no
     """
     df = read_frame(conn, sql, params)
-    return [df[df["view"] == i].drop(columns="view").reset_index(drop=True) for i in range(len(views))]
+    # split into the views as plain columns (masking and dropping in pandas cost ~1 ms a call)
+    columns = {c: df[c].tolist() for c in df.columns}
+    of_view = columns.pop("view")
+    rows_of = [[j for j, v in enumerate(of_view) if v == i] for i in range(len(views))]
+    return [{c: [values[j] for j in rows] for c, values in columns.items()} for rows in rows_of]
 
 
-def _score_communities(df: pd.DataFrame, k: int) -> pd.DataFrame:
-    """COMMUNITY_COLUMNS of the listed groups, each scored by _score_fields: the rows are the
-    suppression groups themselves, so each is shown or suppressed on its own n. Built as plain
-    columns (a page is at most a thousand rows; pandas column edits cost ~2 ms per page)."""
+def _score_communities(df: dict[str, list], k: int) -> pd.DataFrame:
+    """COMMUNITY_COLUMNS of the listed groups, each scored from its sums (scores_from_sums,
+    _score_fields): the rows are the suppression groups themselves, so each is shown or suppressed
+    on its own n. Built as plain columns (a page is at most a thousand rows; pandas column edits cost ~2 ms per page)."""
     n = [int(x) for x in df["n"]]
     status = protect_values(n, k=k, margin_keys=[], zero_is_empty=False)
-    means = [df[f"{m}_{x}"] for m in SCORES for x in ("mean", "sd")]
+    sums = [[0 if v is None or pd.isna(v) else int(v) for v in df[c]] for c in SUMS[1:]]
     fields = [
-        _score_fields(
-            {"n": n_i, **{f"{m}_{x}": _num(v) for (m, x), v in zip(_MEAN_SD, values, strict=True)}}, s, k
-        )
-        for n_i, s, *values in zip(n, status, *means, strict=True)
+        _score_fields(scores_from_sums(n_i, *rest), s, k)
+        for n_i, s, *rest in zip(n, status, *sums, strict=True)
     ]
     columns = {
-        "community_id": df["community_id"].tolist(),
-        "community_name": df["community_name"].tolist(),
-        "home_division": df["home_division"].tolist(),
-        "home_division_code": df["division_code"].fillna("").tolist(),
-        "is_community": pd.array(df["is_community"].astype(bool).tolist(), dtype=bool),
+        "community_id": df["community_id"],
+        "community_name": df["community_name"],
+        "home_division": df["home_division"],
+        "home_division_code": ["" if v is None or pd.isna(v) else v for v in df["division_code"]],
+        "is_community": pd.array([bool(v) for v in df["is_community"]], dtype=bool),
         "n": pd.array([r["n"] for r in fields], dtype="Int64"),
         **{
             f"{m}_{x}": pd.array([r[f"{m}_{x}"] for r in fields], dtype="Float64")
@@ -1059,9 +1065,6 @@ def _score_communities(df: pd.DataFrame, k: int) -> pd.DataFrame:
         "status_label": [r["status_label"] for r in fields],
     }
     return pd.DataFrame(columns)[COMMUNITY_COLUMNS]
-
-
-_MEAN_SD = [(m, x) for m in SCORES for x in ("mean", "sd")]
 
 
 def comparison_by_community(
@@ -1125,10 +1128,10 @@ def _page_view(*, search: str, order: str, reportable_only: bool, page: int, pag
     return _View(search, order, reportable_only, size, (max(1, int(page)) - 1) * size)
 
 
-def _community_page(df: pd.DataFrame, k: int, page: int, page_size: int) -> CommunityPage:
-    if df.empty or int(df["scope_n"].iloc[0]) == 0:
+def _community_page(df: dict[str, list], k: int, page: int, page_size: int) -> CommunityPage:
+    if not df["n"] or int(df["scope_n"][0]) == 0:
         return CommunityPage(rows=pd.DataFrame(columns=COMMUNITY_COLUMNS), total=0, page=1, pages=1)
-    total = int(df["total_count"].iloc[0])
+    total = int(df["total_count"][0])
     pages = max(1, math.ceil(total / page_size))
     return CommunityPage(
         rows=_score_communities(df, k), total=total, page=min(max(1, int(page)), pages), pages=pages
@@ -1148,7 +1151,7 @@ def comparison_by_community_export(
     if int(cap) < 1:
         raise ValueError("cap must be a positive number")
     (df,) = _community_rows(conn, f, k, _View(search, "trust", False, int(cap), 0))
-    if df.empty or int(df["scope_n"].iloc[0]) == 0:
+    if not df["n"] or int(df["scope_n"][0]) == 0:
         return pd.DataFrame(columns=COMMUNITY_COLUMNS)
     return _score_communities(df, k)
 
