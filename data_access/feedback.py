@@ -538,11 +538,12 @@ def score_kpis(
 def _period_totals(sums: pd.DataFrame, index: int) -> dict[str, Any]:
     """One period's whole-scope n, means and sds (exact: integer sums added over divisions) and
     scoped_n, from division_period_sums."""
-    rows = sums[sums["period_index"] == index]
+    rows = [int(p) == index for p in sums["period_index"]]  # plain lists: a dozen rows
     totals = {
-        c: sum(int(v) for v in rows[c]) for c in ("n", "trust_sum", "trust_sq", "safety_sum", "safety_sq")
+        c: sum(int(v) for v, keep in zip(sums[c], rows, strict=True) if keep) for c in (*SUMS, "scoped_n")
     }
-    return {**scores_from_sums(**totals), "scoped_n": sum(int(v) for v in rows["scoped_n"])}
+    scoped_n = totals.pop("scoped_n")
+    return {**scores_from_sums(**totals), "scoped_n": scoped_n}
 
 
 def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
@@ -586,11 +587,12 @@ def suppression_summary(
 
 
 def suppression_summary_from(sums: pd.DataFrame) -> dict[str, int]:
-    current = sums[sums["period_index"] == CURRENT]
-    if current.empty:
-        return {"groups": 0, "suppressed_groups": 0}
-    groups = int(current["groups_count"].iloc[0])
-    return {"groups": groups, "suppressed_groups": groups - int(current["reportable_groups_count"].iloc[0])}
+    for p, groups, reportable in zip(
+        sums["period_index"], sums["groups_count"], sums["reportable_groups_count"], strict=True
+    ):
+        if int(p) == CURRENT:  # the counts repeat on each of the period's rows
+            return {"groups": int(groups), "suppressed_groups": int(groups) - int(reportable)}
+    return {"groups": 0, "suppressed_groups": 0}
 
 
 @dataclass(frozen=True)
@@ -840,8 +842,8 @@ def comparison_by_division(
             else {"n": 0}
             for code in codes
         ]
-        frame = pd.DataFrame({"division_code": codes, "n": [s["n"] for s in scored]})
-        return scored, list(protect(frame, k=k, order=["division_code"]))  # the series' tie-break
+        # ties broken by division code, as the series' are
+        return scored, protect_values([s["n"] for s in scored], k=k, ties=[(c,) for c in codes])
 
     (cur, cur_status), (pri, pri_status) = one(CURRENT), one(PRIOR)
     if sum(s["n"] for s in cur) == 0:
