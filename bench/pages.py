@@ -212,8 +212,9 @@ class _RowCounter:
             self.statements.append(Statement(self.current, 1, time.perf_counter() - t0, sql))
             return v
 
-        def on_execute(*_args: Any, **_kw: Any) -> None:
-            self.executed += 1
+        def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any, **_kw: Any) -> None:
+            if not statement.startswith(db.MACRO_DDL):  # a statement text made a macro (db._run)
+                self.executed += 1
 
         patched = []
         for name, mod in list(sys.modules.items()):

@@ -648,7 +648,9 @@ def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> str:
 def _month_before(month: str, running: str) -> str:
     """A one-row FROM item: the month before `month`, or the `running` totals' last month when
     that is earlier (they hold from there on)."""
-    return f"(select least(cast({month} - interval 1 month as date), max(r.month)) as month from {running} r)"
+    # the latest month as a scalar subquery: no parameter beside an aggregate (db._run's macros
+    # would take it for a column there)
+    return f"(select least(cast({month} - interval 1 month as date), (select max(r.month) from {running} r)) as month)"
 
 
 # Whole months from which a ranking reads two running totals per key instead of the months' cells
