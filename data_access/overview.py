@@ -209,6 +209,19 @@ _OVERDUE_ORDER = (
 # on each filter change was a third of the Overview's time.
 NEEDS_COMMUNITY_ROWS = 50
 OVERDUE_KIND = "Overdue community"
+NO_MEETINGS_KIND = "No meetings logged"  # a unit's item
+
+
+def needs_count_words(kind: str, n: int) -> str:
+    """The words after the number in the needs-attention counts line, for `n` items of `kind`:
+    "overdue communities", "unit below 85% filled", "significant drops in trust"."""
+    text = "unit with no meetings logged" if kind == NO_MEETINGS_KIND else kind.lower()
+    if n == 1:
+        return text
+    for one, many in (("community", "communities"), ("unit ", "units "), (" drop ", " drops ")):
+        if one in text:
+            return text.replace(one, many, 1)
+    return text
 
 
 def coverage_with_overdue(
@@ -574,7 +587,7 @@ def _needs(
         last = r.last_meeting_date if isinstance(r.last_meeting_date, date) else None
         rows.append(
             {
-                "kind": "No meetings logged",
+                "kind": NO_MEETINGS_KIND,
                 "subject": r.unit_name,
                 "detail": f"nothing logged this period · last meeting {format_date(last)}",
             }

@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.feedback import scope as feedback_scope
-from data_access.overview import NEEDS_COMMUNITY_ROWS, OVERDUE_KIND, needs_attention, overview_page
+from data_access.overview import (
+    NEEDS_COMMUNITY_ROWS,
+    OVERDUE_KIND,
+    needs_attention,
+    needs_count_words,
+    overview_page,
+)
 from data_access.settings import small_n_k
 from ui import cache
 from ui.widgets import header, kpi_tile, table
@@ -38,7 +44,7 @@ st.caption(
 st.subheader("Needs attention")
 items = page.needs
 if not items.empty:
-    st.markdown(" · ".join(f"**{n:,}** {kind.lower()}" for kind, n in page.counts.items()))
+    st.markdown(" · ".join(f"**{n:,}** {needs_count_words(kind, n)}" for kind, n in page.counts.items()))
     items = items.assign(kind=[f"{KIND_ICONS.get(k_, '▼')} {k_}" for k_ in items["kind"]])
 if not page.complete:
     overdue = page.counts[OVERDUE_KIND]

@@ -231,3 +231,21 @@ def test_overview_shows_the_same_trust_n_as_the_feedback_page(sample_db):
     assert everyone > tile.n  # a small group really is left out here, so the check is not vacuous
     east = divisions.set_index("division_code").loc["EAST"]
     assert drops[drops.division_code == "EAST"].n.tolist() == [int(east.n), int(east.n)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "words"),
+    [
+        ("Overdue community", 1, "overdue community"),
+        ("Overdue community", 7, "overdue communities"),
+        ("Overdue community", 1064, "overdue communities"),
+        ("Unit below 85% filled", 1, "unit below 85% filled"),
+        ("Unit below 85% filled", 2, "units below 85% filled"),
+        ("Significant drop in trust", 1, "significant drop in trust"),
+        ("Notable drop in safety", 3, "notable drops in safety"),
+        ("No meetings logged", 1, "unit with no meetings logged"),
+        ("No meetings logged", 4, "units with no meetings logged"),
+    ],
+)
+def test_the_counts_line_words_each_kind_in_the_singular_or_plural(kind, n, words):
+    assert overview.needs_count_words(kind, n) == words

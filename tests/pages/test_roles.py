@@ -155,7 +155,9 @@ def test_overview_shows_the_most_overdue_and_its_csv_holds_the_whole_list(
     shown = at.dataframe[0].value
     assert [k.endswith("Overdue community") for k in shown["kind"]].count(True) == short_needs_list
     assert len(shown) == len(whole) - overdue + short_needs_list  # every other item still shown
-    assert any(f"**{overdue:,}** overdue community" in m.value for m in at.markdown)  # counts: the whole list
+    assert any(
+        f"**{overdue:,}** overdue communities" in m.value for m in at.markdown
+    )  # counts: the whole list
     assert any(f"Showing the {short_needs_list} most overdue of {overdue:,}" in c.value for c in at.caption)
     body = s.download(0).decode("utf-8-sig")
     assert len(body.splitlines()) - 1 == len(whole)  # the CSV: the whole list, not the table
