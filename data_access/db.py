@@ -256,6 +256,8 @@ def bind(sql: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
 # its :parameters the macro's parameters; from then on the connection sends
 # `select * from <macro>(:a, :b, ...)` with the values bound as before. DuckDB keeps the macro
 # parsed, and binds and plans it with each call's values (so date ranges still prune row groups).
+# The rows keep the text's ORDER BY: a SELECT from a single table subquery preserves row order
+# (DuckDB's documented order-preservation rules).
 # Only the text is kept, never a result: every call reads the data. The macros are created
 # outside any caller's transaction (a temporary object created in one would go with its rollback
 # when the connection returns to the pool), which is safe because every connection here is read-only.
