@@ -947,10 +947,10 @@ _MEANS = (
 
 def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list[dict[str, list]]:
     """For each view, rows `offset + 1`… (at most `limit`) of the community comparison in its
-    order, before the Python scoring, as plain columns (name -> values), with `total_count` (rows matching) and `scope_n` (responses
-    of every group in scope, before suppression: only compared with 0) on each row. An offset
-    past the end is moved back to the start of the last page. One statement: the groups are
-    counted once whatever the number of views."""
+    order, before the Python scoring, as plain columns (name -> values), with `total_count` (rows
+    matching) and `scope_n` (responses of every group in scope, before suppression: only compared
+    with 0) on each row. An offset past the end is moved back to the start of the last page. One
+    statement: the groups are counted once whatever the number of views."""
     for v in views:
         if v.order not in COMMUNITY_ORDERS:
             raise ValueError(f"order must be one of {COMMUNITY_ORDERS}")
@@ -1042,7 +1042,8 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
 def _score_communities(df: dict[str, list], k: int) -> pd.DataFrame:
     """COMMUNITY_COLUMNS of the listed groups, each scored from its sums (scores_from_sums,
     _score_fields): the rows are the suppression groups themselves, so each is shown or suppressed
-    on its own n. Built as plain columns (a page is at most a thousand rows; pandas column edits cost ~2 ms per page)."""
+    on its own n. Built as plain columns (a page is at most a thousand rows; pandas column edits
+    cost ~2 ms per page)."""
     n = [int(x) for x in df["n"]]
     status = protect_values(n, k=k, margin_keys=[], zero_is_empty=False)
     sums = [[0 if v is None or pd.isna(v) else int(v) for v in df[c]] for c in SUMS[1:]]

@@ -620,8 +620,8 @@ def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> str:
     meeting, never its lead), meetings_count.
 
     Without a community selection: the whole months, and the days of a partly covered month from
-    the meetings (meeting_supports for kind support; community_id null, except for kind community). A few whole months are their
-    month cells (meeting_<kind>_months); from RUNNING_FROM_MONTHS on, two rows per key of
+    the meetings (meeting_supports for kind support; community_id null, except for kind
+    community). A few whole months are their month cells (meeting_<kind>_months); from RUNNING_FROM_MONTHS on, two rows per key of
     meeting_<kind>_running: the totals through the last whole month less those through the month
     before the first (negative counts), so a key can come with rows that cancel out: callers keep
     the keys whose meetings add up to more than zero. With a community selection: one cell per
@@ -662,7 +662,8 @@ def _month_before(month: str, running: str) -> str:
     that is earlier (they hold from there on)."""
     # the latest month as a scalar subquery: no parameter beside an aggregate (db._run's macros
     # would take it for a column there)
-    return f"(select least(cast({month} - interval 1 month as date), (select max(r.month) from {running} r)) as month)"
+    latest = f"(select max(r.month) from {running} r)"
+    return f"(select least(cast({month} - interval 1 month as date), {latest}) as month)"
 
 
 # Whole months from which a ranking reads two running totals per key instead of the months' cells
