@@ -426,7 +426,7 @@ def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | i
     with scoped as (
         select fu.opened_date, fu.closed_date
         from {rollups.source(conn, "follow_up_facts")} fu
-        where fu.opened_date <= :end and {meeting_scope("fu")}
+        where fu.opened_date <= :end and {meeting_scope("fu", f)}
     )
     select
         count(*) filter (where {is_open}) as open_count,
@@ -482,7 +482,7 @@ def open_follow_up_list(
     left join staff s on s.staff_id = fu.owner_staff_id
     where fu.opened_date <= :end
       and fu.open_until > :end
-      and {meeting_scope("fu")}
+      and {meeting_scope("fu", f)}
     order by fu.opened_date, fu.follow_up_id
     limit :limit offset :offset
     """

@@ -129,7 +129,7 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
            cast(coalesce({total}, 0) as bigint) as residents_count,
            {rollups.sample_sd(n, total, sq)} as residents_sd
     from {rollups.meeting_cells(conn, f)} m
-    where m.meeting_date between :prior_start and :end and {meeting_scope("m")}
+    where m.meeting_date between :prior_start and :end and {meeting_scope("m", f)}
     group by 1
     """
     df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
@@ -178,7 +178,7 @@ def meetings_over_time(
                cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count
         from {rollups.meeting_cells(conn, f)} m
-        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)}
         group by 1, 2
     ),
     splits as (select distinct split_value from counts)
@@ -211,7 +211,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
         select m.community_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count, max(m.last_meeting_date) as last_meeting_date
         from {rollups.meeting_rank_cells(conn, f, "community")} m
-        where {meeting_scope("m")}
+        where {meeting_scope("m", f)}
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
@@ -244,7 +244,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
         select m.org_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count
         from {rollups.meeting_rank_cells(conn, f, "org")} m
-        where {meeting_scope("m")}
+        where {meeting_scope("m", f)}
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
@@ -287,11 +287,11 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     with cells as (
         select m.staff_id, m.meetings_count as led, m.residents_sum as residents, 0 as supported
         from {rollups.meeting_rank_cells(conn, f, "lead")} m
-        where {meeting_scope("m")}
+        where {meeting_scope("m", f)}
         union all
         select m.staff_id, 0, 0, m.meetings_count
         from {rollups.meeting_rank_cells(conn, f, "support")} m
-        where {meeting_scope("m")}
+        where {meeting_scope("m", f)}
     ),
     -- one row per staff member who led or supported a meeting in scope (running totals of a long
     -- period can cancel out to zero: such a member led or supported nothing in it)
@@ -331,7 +331,7 @@ def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
         -- one row per day with meetings
         select m.meeting_date as day, cast(sum(m.meetings_count) as bigint) as meetings_count
         from {rollups.meeting_cells(conn, f)} m
-        where m.meeting_date between :heat_start and :end and {meeting_scope("m")}
+        where m.meeting_date between :heat_start and :end and {meeting_scope("m", f)}
         group by 1
     )
     select cast(date_trunc('week', d.day) as date) as week_start, isodow(d.day) as iso_dow, d.day,
@@ -373,7 +373,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags,
                m.meetings_count
         from {rollups.concern_cells(conn, f, by_month=g == "month")} m
-        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)}
     ),
     raised as (
         -- one row per cell per distinct tag its meetings raised
@@ -505,7 +505,7 @@ def meeting_log_count(conn: Connection, f: Filters, search: str = "") -> int:
     sql = f"""
     select count(*)
     from {rollups.meetings(conn, f)} m
-    where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
+    where m.meeting_date between :start and :end and {meeting_scope("m", f)} and {predicate}
     """
     return int(read_value(conn, sql, {**f.params(), **binds}))
 
@@ -518,20 +518,18 @@ def _log_rows(
     sort_join = LOG_SORT_JOINS[sort] if sort in LOG_SORT_JOINS else ""
     sql = f"""
     with page as (
-        -- the page's meeting ids: sort only the key columns, then fetch the wide rows for these alone
-        select m.meeting_id
+        -- the page's meetings: DuckDB's top-N sorts the key columns and reads the other columns
+        -- for the page's rows alone
+        select m.*
         from {rollups.meetings(conn, f)} m
         {sort_join}
-        where m.meeting_date between :start and :end and {meeting_scope("m")} and {predicate}
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)} and {predicate}
         order by {order_by}
         limit :limit offset :offset
     )
-    -- one row per meeting on the page
+    -- one row per meeting on the page, with the names
     select {_LOG_COLUMNS}
-    {_LOG_FROM.format(meetings=rollups.meetings(conn, f))}
-    join page p on p.meeting_id = m.meeting_id
-    -- the page's rows already pass these; repeated here they let the scan skip other row groups
-    where m.meeting_date between :start and :end and {meeting_scope("m")}
+    {_LOG_FROM.format(meetings="page")}
     order by {order_by}
     """
     df = read_frame(conn, sql, {**f.params(), **binds, "limit": limit, "offset": offset})

@@ -34,7 +34,7 @@ def _meeting_totals_sql(conn: Connection, f: Filters) -> str:
     -- one row for the whole period
     select coalesce(sum(m.meetings_count), 0) as meetings_count, coalesce(sum(m.residents_sum), 0) as residents_count
     from {rollups.meeting_cells(conn, f)} m
-    where m.meeting_date between :start and :end and {meeting_scope("m")}
+    where m.meeting_date between :start and :end and {meeting_scope("m", f)}
     """
 
 

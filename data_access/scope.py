@@ -16,17 +16,30 @@ How each filter applies:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from data_access.filters import Filters
+
 
 def in_list(param: str, column: str) -> str:
     """True when the list parameter is empty or contains the column's value."""
     return f"(len(cast(:{param} as varchar[])) = 0 or list_contains(cast(:{param} as varchar[]), {column}))"
 
 
-def meeting_scope(alias: str = "m") -> str:
-    """Community, division and unit filters on a meetings row (not the date)."""
+def meeting_scope(alias: str = "m", f: Filters | None = None) -> str:
+    """Community, division and unit filters on a meetings row (not the date). Given the filters,
+    a community selection is a semi-join on the chosen ids: DuckDB then filters the scan by them
+    and reads the other columns for the matching rows alone (list_contains is planned as a mark
+    join over every row of the row groups read; the divisions and units are a handful of values,
+    which it folds into the scan's own filter)."""
+    if f is not None and f.communities:
+        communities = f"{alias}.community_id in (select unnest(cast(:communities as varchar[])))"
+    else:
+        communities = in_list("communities", f"{alias}.community_id")
     return " and ".join(
         [
-            in_list("communities", f"{alias}.community_id"),
+            communities,
             in_list("divisions", f"{alias}.division_code"),
             in_list("units", f"{alias}.unit_code"),
         ]

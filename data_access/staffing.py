@@ -243,7 +243,7 @@ def workload_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
     held as (
         select m.unit_code, cast(sum(m.meetings_count) as bigint) as meetings_count
         from {rollups.meeting_cells(conn, f)} m
-        where m.meeting_date between :start and :end and {meeting_scope("m")}
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)}
         group by m.unit_code
     )
     select u.unit_code, u.name as unit_name,

@@ -46,7 +46,7 @@ SINK_WRAPPERS = {
     ("data_access.db", "_run"),
     ("data_access.db", "_make_macro"),
 }
-FRAGMENT_BUILDERS = {"in_list", "meeting_scope", "feedback_scope", "staffing_scope"}
+FRAGMENT_BUILDERS = {"in_list", "feedback_scope", "staffing_scope"}
 # frozen declarations made in code: tables.py (tables, columns, row rules) and rollups.py (roll-up SELECTs)
 METADATA_TYPES = {"TableSpec", "Column", "RowRule", "Rollup"}
 SAFE_CALLS = {"int", "float", "len", "bool", "round", "abs"}  # results cannot carry SQL text

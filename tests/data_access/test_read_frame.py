@@ -86,6 +86,33 @@ def test_specialised_queries_select_the_same_rows_as_the_written_test(sample_db,
         assert len(new) > 0
 
 
+# scope.meeting_scope given the filters: a community selection is a semi-join on the chosen ids
+# (unknown ids, a repeated id and quote characters included); the same rows as the written test.
+@pytest.mark.parametrize("table", ["meetings", "meetings_by_community"])
+@pytest.mark.parametrize(
+    "communities",
+    [("C004", "C011"), ("C004", "C004", "C011"), ("NOPE",), ("C004", "' OR '1'='1"), ()],
+)
+def test_meeting_scope_of_a_selection_selects_the_rows_of_the_written_test(sample_db, table, communities):
+    from datetime import date
+
+    from data_access.filters import Filters
+
+    f = Filters(start=date(2025, 1, 1), end=date(2026, 11, 20), communities=communities, divisions=("EAST",))
+    sql = "select m.meeting_id from {t} m where m.meeting_date between :start and :end and {scope} order by 1"
+    fitted = sql.format(t=table, scope=meeting_scope("m", f))
+    written = sql.format(t=table, scope=meeting_scope("m"))
+    assert ("unnest" in fitted) == bool(communities)
+    with sample_db.connect() as conn:
+        got = read_frame(conn, fitted, f.params())["meeting_id"].tolist()
+        want = _before(conn, written, f.params())["meeting_id"].tolist()
+        every = _before(conn, sql.format(t=table, scope="m.division_code = 'EAST'"), f.params())
+    assert got == want
+    assert len(set(got)) == len(got)  # a repeated id selects its meetings once
+    if "C004" in communities:
+        assert 0 < len(got) < len(every)
+
+
 # db.bind: the roll-ups' period bounds are dates derived from a bound date, by hand here.
 @pytest.mark.parametrize(
     ("start", "end", "whole_from", "whole_to", "day_after"),
