@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Connection
@@ -510,10 +510,54 @@ def meeting_log_count(conn: Connection, f: Filters, search: str = "") -> int:
     return int(read_value(conn, sql, {**f.params(), **binds}))
 
 
+def _log_window(
+    conn: Connection, f: Filters, descending: bool, page: int, page_size: int
+) -> tuple[int, date, date]:
+    """The log's total and the dates a page sorted by date lies between, for a log without a search
+    or a community selection, from the day cells (meeting_days) in one statement. The page ends
+    with the (page x page_size)-th meeting from the sorted end, so every meeting on it is dated on
+    or after (newest first) or on or before (oldest first) that meeting's day: the rows statement
+    reads those days' row groups only, not every meeting of the period (the meetings are stored
+    roughly by date). A page past the end gets the whole period."""
+    direction, bound = ("desc", "max") if descending else ("asc", "min")
+    sql = f"""
+    with days as (
+        -- one row per day with meetings in scope
+        select m.meeting_date as day, cast(sum(m.meetings_count) as bigint) as meetings_count
+        from {rollups.meeting_cells(conn, f)} m
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)}
+        group by 1
+    ),
+    -- each day with the meetings from the sorted end through it
+    reached as (
+        select d.day, sum(d.meetings_count) over (order by d.day {direction}) as meetings_through
+        from days d
+    )
+    select (select cast(coalesce(sum(meetings_count), 0) as bigint) from days) as total,
+           (select {bound}(day) from reached where meetings_through >= :reach) as bound
+    """
+    row = read_frame(conn, sql, {**f.params(), "reach": int(page) * int(page_size)}).iloc[0]
+    total = int(row["total"])
+    if pd.isna(row["bound"]):  # past the end
+        return total, f.start, f.end
+    day = pd.Timestamp(row["bound"]).date()
+    return (total, day, f.end) if descending else (total, f.start, day)
+
+
 def _log_rows(
-    conn: Connection, f: Filters, search: str, sort: str, descending: bool, limit: int, offset: int
+    conn: Connection,
+    f: Filters,
+    search: str,
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+    window: tuple[date, date] | None = None,
 ) -> pd.DataFrame:
+    """The log's rows `offset` + 1 .. + `limit`; `window`: the dates they lie between (default:
+    the period)."""
     predicate, binds = _search_params(search)
+    log_from, log_to = window or (f.start, f.end)
     order_by = _order_by(sort, descending)
     sort_join = LOG_SORT_JOINS[sort] if sort in LOG_SORT_JOINS else ""
     sql = f"""
@@ -523,7 +567,7 @@ def _log_rows(
         select m.*
         from {rollups.meetings(conn, f)} m
         {sort_join}
-        where m.meeting_date between :start and :end and {meeting_scope("m", f)} and {predicate}
+        where m.meeting_date between :log_from and :log_to and {meeting_scope("m", f)} and {predicate}
         order by {order_by}
         limit :limit offset :offset
     )
@@ -532,7 +576,8 @@ def _log_rows(
     {_LOG_FROM.format(meetings="page")}
     order by {order_by}
     """
-    df = read_frame(conn, sql, {**f.params(), **binds, "limit": limit, "offset": offset})
+    params = {**f.params(), **binds, "limit": limit, "offset": offset, "log_from": log_from, "log_to": log_to}
+    df = read_frame(conn, sql, params)
     df["meeting_type"] = df["meeting_type"].map(type_label)
     return df
 
@@ -552,10 +597,15 @@ def meeting_log(
     _order_by(sort, descending)  # reject a bad sort before touching the database
     if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    total = meeting_log_count(conn, f, search)
+    window: tuple[date, date] | None = None
+    if sort == "date" and not (search or "").strip() and not f.communities:
+        total, log_from, log_to = _log_window(conn, f, descending, max(1, int(page)), int(page_size))
+        window = (log_from, log_to)
+    else:
+        total = meeting_log_count(conn, f, search)
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, int(page)), pages)
-    rows = _log_rows(conn, f, search, sort, descending, page_size, (page - 1) * page_size)
+    rows = _log_rows(conn, f, search, sort, descending, page_size, (page - 1) * page_size, window)
     return LogPage(rows=rows, total=total, page=page, page_size=page_size)
 
 

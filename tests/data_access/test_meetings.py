@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pandas as pd
 import pytest
@@ -508,3 +508,34 @@ def test_monthly_counts_match_a_pandas_groupby_over_the_sample_csv(sample_db):
     assert len(expected) > 50
     assert got.to_dict() == expected.to_dict()
     assert df.drop_duplicates("period_start")["is_partial"].tolist() == [True] + [False] * 10
+
+
+@pytest.mark.parametrize("divisions", [(), ("SHOAL",)])
+@pytest.mark.parametrize("descending", [True, False])
+def test_log_pages_by_date_match_a_pandas_sort_of_the_sample_csv(sample_db, divisions, descending):
+    # by date without a search, the log reads only the days its page lies in (_log_window, from
+    # the day cells); every page must still be the slice of the whole sorted period, ties on a
+    # day included, and a page past the end the last one
+    start, end, size = date(2025, 2, 10), date(2025, 12, 31), 7
+    raw = pd.read_csv(
+        ROOT / "sample_data" / "meetings.csv", parse_dates=["meeting_date"], dtype={"start_time": str}
+    )
+    raw = raw[(raw["meeting_date"].dt.date >= start) & (raw["meeting_date"].dt.date <= end)]
+    if divisions:
+        raw = raw[raw["division_code"].isin(divisions)]
+    order = raw.sort_values(
+        ["meeting_date", "start_time", "meeting_id"], ascending=not descending, na_position="last"
+    )["meeting_id"].tolist()
+    pages = -(-len(order) // size)
+    assert len(order) > 100 and raw["meeting_date"].duplicated().any()  # several meetings share a day
+    f = Filters(start=start, end=end, divisions=divisions)
+    with sample_db.connect() as c:
+        for page in (1, 2, 3, pages // 2, pages - 1, pages, pages + 5):
+            log = mt.meeting_log(c, f, sort="date", descending=descending, page=page, page_size=size)
+            shown = min(page, pages)
+            assert (log.total, log.page) == (len(order), shown)
+            assert log.rows["meeting_id"].tolist() == order[(shown - 1) * size : shown * size], page
+        total, log_from, log_to = mt._log_window(c, f, descending, 1, size)
+    assert total == len(order)
+    # the first page's window is a few days at the sorted end, not the period
+    assert (log_from > start + timedelta(days=200)) if descending else (log_to < end - timedelta(days=200))
