@@ -348,6 +348,18 @@ def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
 
 # concerns_over_time's tags per cell: stored distinct in the roll-ups, so one unnest (at M over all
 # time 20 -> 13 ms against deduplicating them again) ...
+# the folded row's counts; only a database with more distinct tags than MAX_CONCERN_TAGS can have
+# rare ones in any filter (without, this part cost about a fifth of the statement: a nested-loop
+# test of every cell's tags)
+_FOLDED_TAGS = """
+        union all
+        -- a meeting raising several rare tags counts once in the folded row
+        select period_start, :other as concern_tag, cast(sum(meetings_count) as bigint) as meetings_count
+        from scoped
+        where list_has_any(
+            concern_tags, (select coalesce(list(concern_tag), []) from ranked where tag_rank > :max_tags)
+        )
+        group by 1"""
 _RAISED_TAGS = "select period_start, unnest(concern_tags) as concern_tag, meetings_count from scoped"
 # ... while a meeting's own list may repeat a tag; most list one, and list_distinct is costly at
 # scale, so only lists of two or more pay for it
@@ -393,14 +405,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         select p.period_start, p.concern_tag, p.meetings_count
         from per_tag p join ranked k using (concern_tag)
         where k.tag_rank <= :max_tags
-        union all
-        -- a meeting raising several rare tags counts once in the folded row
-        select period_start, :other as concern_tag, cast(sum(meetings_count) as bigint) as meetings_count
-        from scoped
-        where list_has_any(
-            concern_tags, (select coalesce(list(concern_tag), []) from ranked where tag_rank > :max_tags)
-        )
-        group by 1
+        {_FOLDED_TAGS if rollups.concern_tag_count(conn) > MAX_CONCERN_TAGS else ""}
     ),
     tags as (
         select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1

@@ -78,6 +78,7 @@ from dataclasses import dataclass
 import duckdb
 from sqlalchemy.engine import Connection
 
+from data_access.db import read_value
 from data_access.filters import Filters, after_whole_months, first_whole_month
 
 FOREVER = "date '9999-12-31'"
@@ -534,6 +535,24 @@ def _has(conn: Connection, name: str) -> bool:
     found = _is_current(conn.connection.driver_connection, BY_NAME[name])
     with _present_lock:
         _present[key] = found
+    return found
+
+
+_tag_counts: dict[str, int] = {}
+
+
+def concern_tag_count(conn: Connection) -> int:
+    """How many distinct concern tags this database version's meetings raise, from the month cells.
+    Versions never change, so the answer is cached."""
+    key = str(conn.engine.url.database)
+    with _present_lock:
+        if key in _tag_counts:
+            return _tag_counts[key]
+    cells = source(conn, "meeting_concern_months")
+    sql = f"select count(distinct t.tag) from (select unnest(c.concern_tags) as tag from {cells} c) t"
+    found = int(read_value(conn, sql))
+    with _present_lock:
+        _tag_counts[key] = found
     return found
 
 
