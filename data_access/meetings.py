@@ -232,7 +232,8 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.community_name, b.community_id
     """
-    return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
+    top_n = _positive(top_n)
+    return read_frame(conn, sql, {**f.params(), "top_n": top_n, "cut_offset": top_n - 1})
 
 
 def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
@@ -255,8 +256,21 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
                    as no_org_meetings_count
         from per_org
     ),
-    named as materialized (
-        select b.*, o.name as org_name, o.community_id from by_org b join organizations o using (org_id)
+    -- the top_n-th organization's counts: only organizations counted at least as high can make the
+    -- list (names break ties), so only they are joined to their names (at L, 90 days: 15 + ties of
+    -- 57k organizations met)
+    cut as (
+        select meetings_count, residents_count from by_org
+        order by meetings_count desc, residents_count desc
+        limit 1 offset :cut_offset
+    ),
+    named as (
+        select b.*, o.name as org_name, o.community_id
+        from by_org b
+        left join cut k on true
+        join organizations o using (org_id)
+        where k.meetings_count is null
+           or (b.meetings_count, b.residents_count) >= (k.meetings_count, k.residents_count)
     ),
     -- the top organizations first, then their communities' names (for these rows only), and the
     -- count as one aggregate (a window over every organization met cost as much as the ranking)
@@ -265,14 +279,17 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
         order by meetings_count desc, residents_count desc, org_name, org_id
         limit :top_n
     )
+    -- every organization met is in the organizations table: an import checks a meeting's org_id
+    -- against it and never removes a row
     select b.org_id, b.org_name, c.name as community_name, b.meetings_count, b.residents_count,
-           (select count(*) from named) as orgs_count, t.all_meetings_count, t.no_org_meetings_count
+           (select count(*) from by_org) as orgs_count, t.all_meetings_count, t.no_org_meetings_count
     from top b
     left join communities c on c.community_id = b.community_id
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.org_name, b.org_id
     """
-    return read_frame(conn, sql, {**f.params(), "top_n": _positive(top_n)})
+    top_n = _positive(top_n)
+    return read_frame(conn, sql, {**f.params(), "top_n": top_n, "cut_offset": top_n - 1})
 
 
 # -- by whom -------------------------------------------------------------------------------------------
@@ -295,19 +312,29 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     ),
     -- one row per staff member who led or supported a meeting in scope (running totals of a long
     -- period can cancel out to zero: such a member led or supported nothing in it)
-    people as (
+    people as materialized (
         select staff_id, cast(sum(led) as bigint) as led, cast(sum(residents) as bigint) as residents,
                cast(sum(supported) as bigint) as supported
         from cells
         group by staff_id
         having sum(led) > 0 or sum(supported) > 0
+    ),
+    -- the last listed member's counts: only members counted at least as high can be listed (names
+    -- break ties), so only they are joined to the staff table
+    cut as (
+        select led, residents, supported from people
+        order by led desc, residents desc, supported desc
+        limit 1 offset {MAX_STAFF_ROWS - 1}
     )
     select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
            x.led as meetings_led_count, x.residents as residents_count,
            x.residents * 1.0 / nullif(x.led, 0) as mean_attendance, x.supported as meetings_supported_count
     from people x
+    left join cut k on true
     join staff s using (staff_id)
     left join patrol_divisions dv on dv.division_code = s.division_code
+    where k.led is null
+       or (x.led, x.residents, x.supported) >= (k.led, k.residents, k.supported)
     order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
              s.staff_id
     limit {MAX_STAFF_ROWS}

@@ -539,3 +539,70 @@ def test_log_pages_by_date_match_a_pandas_sort_of_the_sample_csv(sample_db, divi
     assert total == len(order)
     # the first page's window is a few days at the sorted end, not the period
     assert (log_from > start + timedelta(days=200)) if descending else (log_to < end - timedelta(days=200))
+
+
+def _sample_rankings(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per organization and per staff member, counted by hand in pandas from the sample CSVs."""
+    raw = pd.read_csv(ROOT / "sample_data" / "meetings.csv", parse_dates=["meeting_date"], dtype=str)
+    raw = raw[(raw["meeting_date"].dt.date >= start) & (raw["meeting_date"].dt.date <= end)]
+    raw["residents"] = raw["residents_count"].astype(int)
+    orgs = pd.read_csv(ROOT / "sample_data" / "organizations.csv", dtype=str)
+    by_org = (
+        raw.dropna(subset=["org_id"])
+        .groupby("org_id")
+        .agg(meetings=("meeting_id", "size"), residents=("residents", "sum"))
+    )
+    by_org = by_org.reset_index().merge(orgs[["org_id", "name"]], on="org_id")
+    by_org = by_org.sort_values(
+        ["meetings", "residents", "name", "org_id"], ascending=[False, False, True, True]
+    )
+    led = raw.groupby("lead_staff_id").agg(led=("meeting_id", "size"), residents=("residents", "sum"))
+    supports = {
+        (m, s)
+        for m, lead, others in zip(
+            raw["meeting_id"], raw["lead_staff_id"], raw["other_staff_ids"].fillna(""), strict=True
+        )
+        for s in others.split(";")
+        if s and s != lead
+    }
+    supported = pd.Series([s for _, s in supports]).value_counts().rename("supported")
+    staff = pd.read_csv(ROOT / "sample_data" / "staff.csv", dtype=str)
+    people = led.join(supported, how="outer").fillna(0).astype(int).rename_axis("staff_id").reset_index()
+    people = people.merge(staff[["staff_id", "display_name"]], on="staff_id")
+    people = people.sort_values(
+        ["led", "residents", "supported", "display_name", "staff_id"],
+        ascending=[False, False, False, True, True],
+    )
+    return by_org, people
+
+
+def _cuts_through_ties(ranked: pd.DataFrame, counts: list[str]) -> list[int]:
+    """List lengths that end inside a run of equal counts (the names decide who is listed)."""
+    values = list(zip(*(ranked[c] for c in counts), strict=True))
+    return [i + 1 for i in range(len(values) - 1) if values[i] == values[i + 1]][:6]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(2026, 11, 1), date(2026, 11, 15)), (date(2024, 7, 1), date(2026, 11, 20))]
+)
+def test_rankings_cut_to_their_length_match_a_pandas_ranking_of_the_sample(
+    sample_db, monkeypatch, start, end
+):
+    # only the entities counted at least as high as the last listed one are joined to their names;
+    # the lists must still be the first rows of the whole ranking, ties broken by name, at every length
+    by_org, people = _sample_rankings(start, end)
+    org_cuts = _cuts_through_ties(by_org, ["meetings", "residents"])
+    staff_cuts = _cuts_through_ties(people, ["led", "residents", "supported"])
+    if (end - start).days < 30:  # over a short period some lengths cut through ties
+        assert org_cuts and staff_cuts
+    f = Filters(start=start, end=end)
+    with sample_db.connect() as c:
+        for top_n in (1, 3, 15, len(by_org) + 3, *org_cuts):
+            got = mt.meetings_by_organization(c, f, top_n=top_n)
+            assert got["org_id"].tolist() == by_org["org_id"].head(top_n).tolist(), top_n
+            assert set(got["orgs_count"]) == {len(by_org)}
+        for rows in (1, 3, 12, len(people) + 2, *staff_cuts):
+            monkeypatch.setattr(mt, "MAX_STAFF_ROWS", rows)
+            got = mt.meetings_by_staff(c, f)
+            assert got["staff_id"].tolist() == people["staff_id"].head(rows).tolist(), rows
+            assert got["meetings_supported_count"].tolist() == people["supported"].head(rows).tolist()
