@@ -206,7 +206,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
     sql = f"""
-    with by_community as (
+    with by_community as materialized (
         -- one row per community met
         select m.community_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count, max(m.last_meeting_date) as last_meeting_date
@@ -215,12 +215,25 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
-    named as materialized (
-        select b.*, c.name as community_name from by_community b join communities c using (community_id)
+    -- the top_n-th community's counts: only communities counted at least as high can make the list
+    -- (names break ties), so only they are joined to their names
+    cut as (
+        select meetings_count, residents_count from by_community
+        order by meetings_count desc, residents_count desc
+        limit 1 offset :cut_offset
     ),
-    -- the totals as one aggregate (a window over every community met cost as much as the ranking)
+    named as (
+        select b.*, c.name as community_name
+        from by_community b
+        left join cut k on true
+        join communities c using (community_id)
+        where k.meetings_count is null
+           or (b.meetings_count, b.residents_count) >= (k.meetings_count, k.residents_count)
+    ),
+    -- the totals as one aggregate (a window over every community met cost as much as the ranking);
+    -- every community of a meeting is in the communities table (an import checks it, never removes one)
     totals as (
-        select count(*) as communities_count, sum(meetings_count) as all_meetings_count from named
+        select count(*) as communities_count, sum(meetings_count) as all_meetings_count from by_community
     )
     select b.community_id, b.community_name, b.meetings_count, b.residents_count, b.last_meeting_date,
            t.communities_count, t.all_meetings_count

@@ -541,8 +541,8 @@ def test_log_pages_by_date_match_a_pandas_sort_of_the_sample_csv(sample_db, divi
     assert (log_from > start + timedelta(days=200)) if descending else (log_to < end - timedelta(days=200))
 
 
-def _sample_rankings(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per organization and per staff member, counted by hand in pandas from the sample CSVs."""
+def _sample_rankings(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per organization, staff member and community, counted by hand in pandas from the sample CSVs."""
     raw = pd.read_csv(ROOT / "sample_data" / "meetings.csv", parse_dates=["meeting_date"], dtype=str)
     raw = raw[(raw["meeting_date"].dt.date >= start) & (raw["meeting_date"].dt.date <= end)]
     raw["residents"] = raw["residents_count"].astype(int)
@@ -573,7 +573,15 @@ def _sample_rankings(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame
         ["led", "residents", "supported", "display_name", "staff_id"],
         ascending=[False, False, False, True, True],
     )
-    return by_org, people
+    communities = pd.read_csv(ROOT / "sample_data" / "communities.csv", dtype=str)
+    by_community = raw.groupby("community_id").agg(
+        meetings=("meeting_id", "size"), residents=("residents", "sum")
+    )
+    by_community = by_community.reset_index().merge(communities[["community_id", "name"]], on="community_id")
+    by_community = by_community.sort_values(
+        ["meetings", "residents", "name", "community_id"], ascending=[False, False, True, True]
+    )
+    return by_org, people, by_community
 
 
 def _cuts_through_ties(ranked: pd.DataFrame, counts: list[str]) -> list[int]:
@@ -583,20 +591,26 @@ def _cuts_through_ties(ranked: pd.DataFrame, counts: list[str]) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("start", "end"), [(date(2026, 11, 1), date(2026, 11, 15)), (date(2024, 7, 1), date(2026, 11, 20))]
+    ("start", "end"), [(date(2026, 11, 8), date(2026, 11, 15)), (date(2024, 7, 1), date(2026, 11, 20))]
 )
 def test_rankings_cut_to_their_length_match_a_pandas_ranking_of_the_sample(
     sample_db, monkeypatch, start, end
 ):
     # only the entities counted at least as high as the last listed one are joined to their names;
     # the lists must still be the first rows of the whole ranking, ties broken by name, at every length
-    by_org, people = _sample_rankings(start, end)
+    by_org, people, by_community = _sample_rankings(start, end)
     org_cuts = _cuts_through_ties(by_org, ["meetings", "residents"])
+    community_cuts = _cuts_through_ties(by_community, ["meetings", "residents"])
     staff_cuts = _cuts_through_ties(people, ["led", "residents", "supported"])
     if (end - start).days < 30:  # over a short period some lengths cut through ties
-        assert org_cuts and staff_cuts
+        assert org_cuts and staff_cuts and community_cuts
     f = Filters(start=start, end=end)
     with sample_db.connect() as c:
+        for top_n in (1, 3, 15, len(by_community) + 3, *community_cuts):
+            got = mt.meetings_by_community(c, f, top_n=top_n)
+            assert got["community_id"].tolist() == by_community["community_id"].head(top_n).tolist(), top_n
+            assert set(got["communities_count"]) == {len(by_community)}
+            assert set(got["all_meetings_count"]) == {by_community["meetings"].sum()}
         for top_n in (1, 3, 15, len(by_org) + 3, *org_cuts):
             got = mt.meetings_by_organization(c, f, top_n=top_n)
             assert got["org_id"].tolist() == by_org["org_id"].head(top_n).tolist(), top_n
