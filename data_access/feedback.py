@@ -130,13 +130,17 @@ class FeedbackScope:
     `weekly` reads day cells so that weeks can be formed (score_series and channel_volume with
     grain="week" need it); without it whole months come from month cells, far fewer rows over a
     long period. Without `topics` the topic cells are not read (the Overview and the Briefing show
-    no topic). Its repr names the filters, k, weekly and topics only: what the query cache keys it
-    by (the result is a function of them and of the database version, which the key holds too)."""
+    no topic). Without `channels` the cells have no channel and no comment count (null): they are
+    summed from the score cells, which have neither, fewer rows for the same sums (the Overview
+    and the Briefing show neither). Its repr names the filters, k, weekly, topics and channels
+    only: what the query cache keys it by (the result is a function of them and of the database
+    version, which the key holds too)."""
 
     filters: Filters
     k: int
     weekly: bool
     with_topics: bool
+    with_channels: bool
     periods: pd.DataFrame
     hidden_ids: tuple[int, ...]
     hidden_keys: tuple[str, ...]
@@ -145,7 +149,10 @@ class FeedbackScope:
     divisions: pd.DataFrame
 
     def __repr__(self) -> str:
-        return f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly}, topics={self.with_topics})"
+        return (
+            f"FeedbackScope({self.filters!r}, k={self.k}, weekly={self.weekly}, topics={self.with_topics}, "
+            f"channels={self.with_channels})"
+        )
 
     def period(self, index: int) -> dict[str, int]:
         names = ("groups_count", "reportable_groups_count", "scoped_n")
@@ -168,14 +175,22 @@ def _group_cells_sql(conn: Connection, f: Filters, index: int) -> str:
 
 
 def _scope_cells_sql(
-    conn: Connection, f: Filters, index: int, *, hidden: bool, weekly: bool, topics: bool
+    conn: Connection,
+    f: Filters,
+    index: int,
+    *,
+    hidden: bool,
+    weekly: bool,
+    topics: bool,
+    channels: bool = True,
 ) -> str:
     """One part of FeedbackScope.cells (or .topics): every response in scope of one period, or
     (`hidden`) the suppressed groups' (:hidden / :p_hidden ids), summed to the scope's grain.
 
     In scope, without a community selection: the roll-ups without a community (feedback_days,
     feedback_topic_days). Otherwise the per-community cells, day cells for a weekly current period,
-    else whole months plus partial-month days."""
+    else whole months plus partial-month days. Without `channels` (cells only): the score cells,
+    summed without channel and comment count (both null)."""
     current = index == CURRENT
     start, end, ids = ("start", "end", "hidden") if current else ("p_start", "p_end", "p_hidden")
     if not hidden and not f.communities:
@@ -188,7 +203,7 @@ def _scope_cells_sql(
     else:
         daily = current and weekly and not topics
         cells = rollups.feedback_period_cells(
-            conn, daily=daily, topics=topics, start=start, end=end, channels=True
+            conn, daily=daily, topics=topics, start=start, end=end, channels=channels or topics
         )
         source = f"(select * from {cells} c where {_in_filters(conn, f, 'c')})"
         where = f"c.group_id in (select * from unnest(cast(:{ids} as integer[])))" if hidden else "true"
@@ -199,8 +214,14 @@ def _scope_cells_sql(
         sums = "cast(sum(c.n) as bigint) as n"
     else:
         week = bucket_sql("week", "c.response_date") if current and weekly else "cast(null as date)"
-        keys = f"{week} as week_start, {month} as month, c.division_code, c.channel"
-        sums = ", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in (*SUMS, "comments"))
+        channel = "c.channel" if channels else "cast(null as varchar)"
+        keys = f"{week} as week_start, {month} as month, c.division_code, {channel} as channel"
+        sums = ", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in SUMS)
+        sums += (
+            ", cast(sum(c.comments) as bigint) as comments"
+            if channels
+            else ", cast(null as bigint) as comments"
+        )
     return f"""
         select '{part}' as part, {int(index)} as period_index, {keys}, {sums}
         from {source} c
@@ -209,7 +230,13 @@ def _scope_cells_sql(
 
 
 def scope(
-    conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, weekly: bool = False, topics: bool = True
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    *,
+    weekly: bool = False,
+    topics: bool = True,
+    channels: bool = True,
 ) -> FeedbackScope:
     """The FeedbackScope of `f` and `k`: three statements, and the divisions in scope beside the
     first. The first counts every group in scope for both periods (whole months plus partial-month
@@ -248,7 +275,7 @@ def scope(
 
     def cells(c: Connection, of_topics: bool) -> pd.DataFrame:
         parts = [
-            _scope_cells_sql(c, f, i, hidden=part, weekly=weekly, topics=of_topics)
+            _scope_cells_sql(c, f, i, hidden=part, weekly=weekly, topics=of_topics, channels=channels)
             for part, i in ((False, CURRENT), (False, PRIOR), (True, CURRENT), (True, PRIOR))
             if not part or ids[i]  # a suppressed part only when some group is suppressed
         ]
@@ -275,6 +302,7 @@ def scope(
         int(k),
         bool(weekly),
         bool(topics),
+        bool(channels),
         periods,
         tuple(ids[CURRENT]),
         tuple(str(x) for x in current["group_key"]),
@@ -292,17 +320,20 @@ def _scope_for(
     *,
     weekly: bool = False,
     topics: bool = False,
+    channels: bool = False,
 ) -> FeedbackScope:
-    """The scope a function was handed (checked to be this filter's and k's, and to hold weeks or
-    topics when they are asked for), or a new one."""
+    """The scope a function was handed (checked to be this filter's and k's, and to hold weeks,
+    topics or channels when they are asked for), or a new one."""
     if given is None:
-        return scope(conn, f, k, weekly=weekly, topics=topics)
+        return scope(conn, f, k, weekly=weekly, topics=topics, channels=channels)
     if given.filters != f or given.k != int(k):
         raise ValueError(f"{given!r} does not belong to {f!r}, k={k}")
     if weekly and not given.weekly:
         raise ValueError(f"{given!r} has no weeks: count it with weekly=True")
     if topics and not given.with_topics:
         raise ValueError(f"{given!r} has no topics: count it with topics=True")
+    if channels and not given.with_channels:
+        raise ValueError(f"{given!r} has no channels: count it with channels=True")
     return given
 
 
@@ -1264,7 +1295,7 @@ def channel_volume(
     bucket's total (the trend's n) and each channel's period total."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
-    sc = _scope_for(conn, f, k, scope, weekly=grain == "week")
+    sc = _scope_for(conn, f, k, scope, weekly=grain == "week", channels=True)
     bucket = "week_start" if grain == "week" else "month"
     rows = _reportable_rows(sc.cells, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
     if not rows:
@@ -1301,7 +1332,7 @@ def channel_totals(
 ) -> pd.DataFrame:
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
-    sc = _scope_for(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope, channels=True)
     cur, pri = _reportable_n(sc.cells, "channel", CURRENT), _reportable_n(sc.cells, "channel", PRIOR)
     if sum(cur.values()) == 0:
         return pd.DataFrame(columns=CHANNEL_TOTAL_COLUMNS)
@@ -1531,7 +1562,7 @@ def comment_page(
     roles that may not read comments."""
     if not may_view_comments(f.role):
         raise PermissionError(f"role {f.role!r} may not read comments")
-    sc = _scope_for(conn, f, k, scope)
+    sc = _scope_for(conn, f, k, scope, channels=True)
     page_size = max(1, min(int(page_size), 200))
     where, extra = _comment_where(search, topic)
     params = _params(f, k, hidden=list(sc.hidden_ids), **extra)

@@ -338,7 +338,7 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it).
     `communities`: how many overdue communities the list names (None: NEEDS_COMMUNITY_ROWS)."""
-    scope = feedback.scope(conn, f, k, topics=False) if scope is None else scope
+    scope = feedback.scope(conn, f, k, topics=False, channels=False) if scope is None else scope
     sums = feedback.division_period_sums(conn, f, k, scope)
     limit = NEEDS_COMMUNITY_ROWS if communities is None else communities
     # three independent statements, overlapping (the longest here, the others on the worker)

@@ -26,7 +26,9 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Overview", "How are we doing this period, and what needs attention now?", filters)
 
-page = cache.query(overview_page, filters, k=k, scope=cache.query(feedback_scope, filters, k=k, topics=False))
+page = cache.query(
+    overview_page, filters, k=k, scope=cache.query(feedback_scope, filters, k=k, topics=False, channels=False)
+)
 kpis = page.kpis
 row1 = st.columns(3)
 row2 = st.columns(3)

@@ -507,7 +507,7 @@ def _trend_grain(f: Filters, responses: float | None, k: int) -> str:
 
 def deck_scope(run: Run, f: Filters, k: int) -> FeedbackScope:
     """The feedback scope the deck reads, with weeks whenever its trend may use them."""
-    return run(feedback_scope, f, k=k, weekly=f.days <= WEEKS_MAX_DAYS, topics=False)
+    return run(feedback_scope, f, k=k, weekly=f.days <= WEEKS_MAX_DAYS, topics=False, channels=False)
 
 
 def feedback_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
@@ -576,7 +576,7 @@ def slide_scope(run: Run, f: Filters, k: int, index: int) -> FeedbackScope | Non
     the feedback slide deck_scope (its trend may be weekly)."""
     match SLIDE_KEYS[index]:
         case "overview":
-            return run(feedback_scope, f, k=k, topics=False)
+            return run(feedback_scope, f, k=k, topics=False, channels=False)
         case "feedback":
             return deck_scope(run, f, k)
         case _:

@@ -318,8 +318,8 @@ def test_the_overview_slide_reads_the_overview_pages_scope(db):
         slide_scope(run, PERIOD, K, SLIDE_KEYS.index("overview"))
         slide_scope(run, PERIOD, K, SLIDE_KEYS.index("feedback"))
     assert made == [
-        {"k": K, "topics": False},
-        {"k": K, "weekly": PERIOD.days <= WEEKS_MAX_DAYS, "topics": False},
+        {"k": K, "topics": False, "channels": False},
+        {"k": K, "weekly": PERIOD.days <= WEEKS_MAX_DAYS, "topics": False, "channels": False},
     ]
 
 

@@ -164,7 +164,12 @@ def test_a_scope_belongs_to_its_filters_and_k(conn):
         fb.channel_totals(conn, JUNE, K + 1, scope=sc)
     with pytest.raises(ValueError):
         fb.score_series(conn, JUNE, K, grain="week", scope=sc)  # weeks need a weekly scope
-    assert repr(sc) == f"FeedbackScope({JUNE!r}, k=3, weekly=False, topics=True)"  # the query cache's key
+    # the query cache's key
+    assert repr(sc) == f"FeedbackScope({JUNE!r}, k=3, weekly=False, topics=True, channels=True)"
+    no_channels = fb.scope(conn, JUNE, K, topics=False, channels=False)
+    for needs_channels in (fb.channel_totals, fb.channel_volume, fb.comment_page):
+        with pytest.raises(ValueError, match="no channels"):
+            needs_channels(conn, JUNE, K, scope=no_channels)
     no_topics = fb.scope(conn, JUNE, K, topics=False)
     assert no_topics.topics.empty and not no_topics.cells.empty
     with pytest.raises(ValueError):
@@ -460,6 +465,48 @@ def test_sample_scope_matches_pandas_group_counts(sample_db, divisions):
         if index == fb.CURRENT:
             assert sc.hidden_keys == tuple(sorted(sizes[sizes < 10].index))
             assert len(sc.hidden_keys) > 0  # September has small groups to suppress
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(SEPT.start, SEPT.end),
+        Filters(date(2026, 8, 23), date(2026, 11, 20), divisions=("EAST", "NORTH")),
+        Filters(date(2024, 7, 1), date(2026, 11, 20)),
+        Filters(date(2025, 1, 10), date(2026, 2, 20), communities=("C001", "C004", "C011")),
+    ],
+    ids=["september", "90 days, two divisions", "all time", "three communities"],
+)
+@pytest.mark.parametrize("weekly", [False, True])
+def test_a_scope_without_channels_gives_every_score_of_one_with_them(sample_db, f, weekly):
+    """The Overview's and the Briefing's scope sums the score cells (no channel, no comment count);
+    every number they read from it must be the one the Feedback page's scope gives."""
+    with sample_db.connect() as conn:
+        full = fb.scope(conn, f, 10, weekly=weekly, topics=False)
+        lean = fb.scope(conn, f, 10, weekly=weekly, topics=False, channels=False)
+        assert lean.hidden_ids == full.hidden_ids and lean.periods.equals(full.periods)
+        assert lean.cells["channel"].isna().all() and lean.cells["comments"].isna().all()
+        for part in (fb.ALL, fb.SUPPRESSED_PART):  # the same sums, fewer cells
+            a, b = (sc.cells[sc.cells["part"] == part] for sc in (full, lean))
+            assert list(a[list(fb.SUMS)].sum()) == list(b[list(fb.SUMS)].sum())
+        pd.testing.assert_frame_equal(
+            fb.division_period_sums(conn, f, 10, lean), fb.division_period_sums(conn, f, 10, full)
+        )
+        pd.testing.assert_frame_equal(
+            fb.comparison_by_division(conn, f, 10, scope=lean),
+            fb.comparison_by_division(conn, f, 10, scope=full),
+        )
+        for grain in ("month", "week") if weekly else ("month",):
+            for split in ("none", "division"):
+                pd.testing.assert_frame_equal(
+                    fb.score_series(conn, f, 10, grain=grain, split=split, scope=lean),
+                    fb.score_series(conn, f, 10, grain=grain, split=split, scope=full),
+                )
+        a, b = (overview.overview_page(conn, f, 10, scope=sc) for sc in (lean, full))
+        assert (a.kpis, a.counts) == (b.kpis, b.counts)
+        pd.testing.assert_frame_equal(a.needs, b.needs)
+    if f.start == SEPT.start:
+        assert lean.hidden_ids  # September has small groups, so the suppressed part is compared too
 
 
 def _pandas_score(values: pd.Series) -> tuple[int, float, float]:
