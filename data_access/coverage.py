@@ -424,9 +424,12 @@ def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | i
     )
     sql = f"""
     with scoped as (
+        -- every row counted below has open_until >= :start (open at the end, or opened in the
+        -- period and not closed before it was opened: an import rejects that), and the facts are
+        -- stored by open_until: the follow-ups closed before the period are skipped unread
         select fu.opened_date, fu.closed_date
         from {rollups.source(conn, "follow_up_facts")} fu
-        where fu.opened_date <= :end and {meeting_scope("fu", f)}
+        where fu.opened_date <= :end and fu.open_until >= :start and {meeting_scope("fu", f)}
     )
     select
         count(*) filter (where {is_open}) as open_count,
@@ -471,19 +474,25 @@ def open_follow_up_list(
 ) -> pd.DataFrame:
     """One row per follow-up open at end of period (a page of them), oldest first."""
     sql = f"""
-    -- one row per open follow-up
+    -- the page's open follow-ups (a top-N), then their names for these rows only
+    with page as (
+        select fu.*
+        from {rollups.source(conn, "follow_up_facts")} fu
+        where fu.opened_date <= :end
+          and fu.open_until > :end
+          and {meeting_scope("fu", f)}
+        order by fu.opened_date, fu.follow_up_id
+        limit :limit offset :offset
+    )
+    -- one row per open follow-up on the page
     select fu.follow_up_id, fu.opened_date,
            date_diff('day', fu.opened_date, cast(:end as date)) as age_days,
            fu.concern_tag, c.name as community_name, d.name as division_name,
            s.display_name as owner_name, fu.meeting_id
-    from {rollups.source(conn, "follow_up_facts")} fu
+    from page fu
     left join communities c on c.community_id = fu.community_id
     left join patrol_divisions d on d.division_code = fu.division_code
     left join staff s on s.staff_id = fu.owner_staff_id
-    where fu.opened_date <= :end
-      and fu.open_until > :end
-      and {meeting_scope("fu", f)}
     order by fu.opened_date, fu.follow_up_id
-    limit :limit offset :offset
     """
     return read_frame(conn, sql, {**f.params(), "limit": int(limit), "offset": int(offset)})
