@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups
 from data_access.db import read_frame
 from data_access.filters import Filters
-from data_access.scope import SCOPED_COMMUNITIES_CTE, in_list, meeting_scope, page_of, page_params
+from data_access.scope import in_list, meeting_scope, page_of, page_params
 
 STATUSES = ("on track", "due", "overdue", "never met")
 GRAINS = ("week", "month")
@@ -275,7 +275,7 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
         where day <= :end
     )"""
     sql = f"""
-    with {SCOPED_COMMUNITIES_CTE},
+    with {rollups.scoped_communities_cte(conn)},
     as_of_dates as (
         select cast(t.d as date) as as_of_date
         from range(cast(:start as timestamp), cast(:end as timestamp) + interval 1 day, interval 1 day) t(d)

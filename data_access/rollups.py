@@ -43,6 +43,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   keeping it on track and -1 for each that stops (its cadence ran out or the next contact):
   the running sum is the number of active communities on track, which the coverage rate over
   time reads when nothing is filtered.
+- `community_roster`: each community with its responsible staff member's name, unit and dates:
+  the coverage statements' `scoped_communities` without a join with the staff table.
 - `follow_up_facts`: follow-ups with their meeting's community, division and unit (the filters
   that apply to them) and `open_until` (closed date, or 9999-12-31 while open); stored by
   open_until, so "open at D" (open_until > D) reads only the follow-ups still open then.
@@ -471,6 +473,22 @@ ROLLUPS += (
         "response_date, response_id",
     ),
 )
+# Each community with its responsible staff member's name, unit and dates: what every coverage
+# statement's scoped_communities reads (the filters on the community and its liaison's unit), one
+# table instead of a join of every community with the staff table per statement.
+ROLLUPS += (
+    Rollup(
+        "community_roster",
+        ("communities", "staff"),
+        """
+        select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit,
+               s.start_date as responsible_start_date, s.end_date as responsible_end_date
+        from communities c
+        left join staff s on s.staff_id = c.responsible_staff_id
+        """,
+        "community_id",
+    ),
+)
 BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
 
 
@@ -848,12 +866,29 @@ def score_aggregates(alias: str = "c") -> str:
     {sample_sd(n, s, sq)} as safety_sd"""
 
 
-def community_status_cte(conn: Connection, f: Filters) -> str:
-    """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the last
-    contact read from the spells roll-ups instead of every meeting."""
-    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, SCOPED_COMMUNITIES_CTE
+def scoped_communities_cte(conn: Connection) -> str:
+    """scope.SCOPED_COMMUNITIES_CTE (the same CTE name, columns and rows) read from the
+    community_roster roll-up: no join with the staff table."""
+    from data_access.scope import in_list
 
-    return f"""{SCOPED_COMMUNITIES_CTE},
+    return f"""
+scoped_communities as (
+    select c.*
+    from {source(conn, "community_roster")} c
+    where c.is_active
+      and {in_list("communities", "c.community_id")}
+      and (c.division_code is null or {in_list("divisions", "c.division_code")})
+      and {in_list("units", "c.responsible_unit")}
+)"""
+
+
+def community_status_cte(conn: Connection, f: Filters) -> str:
+    """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the
+    communities read from community_roster and the last contact from the spells roll-ups instead
+    of every meeting."""
+    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT
+
+    return f"""{scoped_communities_cte(conn)},
 {last_contact_cte(conn, f)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
 
 

@@ -22,7 +22,6 @@ from data_access.db import read_frame
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, BELOW_FILLED_TEST
 from data_access.scope import (
-    SCOPED_COMMUNITIES_CTE,
     in_list,
     meeting_scope,
     page_of,
@@ -269,7 +268,7 @@ def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     end are counted apart (`liaison_left_count`): they need reassigning, nobody carries them.
     """
     sql = f"""
-    with {SCOPED_COMMUNITIES_CTE},
+    with {rollups.scoped_communities_cte(conn)},
     -- one row per unit × responsible staff member (null: no liaison) × whether they still serve:
     -- how many active communities in scope they carry (one pass; a count(distinct) beside the
     -- counts made DuckDB group the communities twice)

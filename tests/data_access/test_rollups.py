@@ -916,13 +916,17 @@ def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
     with database.connect() as conn:
         assert overview.meeting_totals(conn, f) == {"meetings": 2, "residents": 64}
         assert overview.coverage_counts(conn, f) == {"communities": 1, "on_track": 1}
-        # a staff file moving S1 to another unit re-labels the meetings in the roll-up too
+        # a staff file moving S1 to another unit re-labels the meetings in the roll-up too, and
+        # the community S1 is responsible for (community_roster: a liaison's unit filters it)
         assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("LIA",)))["meetings"] == 2
+        assert overview.coverage_counts(conn, Filters(f.start, f.end, units=("LIA",)))["communities"] == 1
     staff = [{**s, "unit_code": "CIO"} if s["staff_id"] == "S1" else s for s in _fixture_staff()]
     assert import_files([("staff", "s.csv", csv_bytes("staff", staff))], url=database.url)[0].committed
     with database.connect() as conn:
         assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("LIA",)))["meetings"] == 0
         assert overview.meeting_totals(conn, Filters(f.start, f.end, units=("CIO",)))["meetings"] == 2
+        assert overview.coverage_counts(conn, Filters(f.start, f.end, units=("LIA",)))["communities"] == 0
+        assert overview.coverage_counts(conn, Filters(f.start, f.end, units=("CIO",)))["communities"] == 1
 
 
 def _fixture_staff() -> list[dict]:
