@@ -337,7 +337,7 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     cut as (
         select led, residents, supported from people
         order by led desc, residents desc, supported desc
-        limit 1 offset {MAX_STAFF_ROWS - 1}
+        limit 1 offset :cut_offset
     )
     select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
            x.led as meetings_led_count, x.residents as residents_count,
@@ -350,9 +350,10 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
        or (x.led, x.residents, x.supported) >= (k.led, k.residents, k.supported)
     order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
              s.staff_id
-    limit {MAX_STAFF_ROWS}
+    limit :rows
     """
-    return read_frame(conn, sql, f.params())
+    rows = MAX_STAFF_ROWS
+    return read_frame(conn, sql, {**f.params(), "rows": rows, "cut_offset": rows - 1})
 
 
 # -- when ----------------------------------------------------------------------------------------------

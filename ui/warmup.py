@@ -38,6 +38,8 @@ def warm() -> dict[str, float]:
     for role in ROLES:
         t0 = time.perf_counter()
         f = default_filters(anchor, role)
-        cache.query(overview_page, f, k=k, scope=cache.query(feedback_scope, f, k=k, topics=False, channels=False))
+        cache.query(
+            overview_page, f, k=k, scope=cache.query(feedback_scope, f, k=k, topics=False, channels=False)
+        )
         took[f"overview {role}"] = time.perf_counter() - t0
     return took

@@ -33,6 +33,15 @@ def _plain(conn, sql: str, params: dict) -> list[tuple]:
     return [tuple(r) for r in conn.execute(sa.text(sql), params).fetchall()]
 
 
+@pytest.fixture
+def fresh(sample_db):
+    """The sample database through a pool of its own: its connections hold no macro yet, whatever
+    the tests before made on the shared pool (a connection keeps at most 512)."""
+    own = Database(sample_db.url)
+    yield own
+    own.dispose()
+
+
 def test_a_text_is_made_a_macro_once_and_kept_when_the_connection_returns_to_the_pool(sample_db):
     params = {"start": date(2025, 1, 1), "end": date(2025, 3, 31)}
     own = Database(sample_db.url)  # a pool of its own: one connection, checked out twice
@@ -54,7 +63,7 @@ def test_a_text_is_made_a_macro_once_and_kept_when_the_connection_returns_to_the
     own.dispose()
 
 
-def test_values_never_enter_a_text(sample_db):
+def test_values_never_enter_a_text(fresh):
     """Other dates, divisions and communities (non-empty lists stay non-empty) reuse the macros a
     page's functions made: the texts are the code's, so a connection holds a bounded number."""
     filters = [
@@ -64,7 +73,7 @@ def test_values_never_enter_a_text(sample_db):
         ),
         Filters(date(2026, 2, 3), date(2026, 2, 17), divisions=("EAST", "NORTH"), communities=("C022",)),
     ]
-    with sample_db.connect() as conn:
+    with fresh.connect() as conn:
         meetings.meetings_by_staff(conn, filters[0])
         meetings.meeting_log(conn, filters[0], search="park")
         made = dict(_macros(conn))
@@ -74,10 +83,10 @@ def test_values_never_enter_a_text(sample_db):
         assert _macros(conn) == made
 
 
-def test_a_text_duckdb_will_not_take_as_a_macro_runs_as_sent(sample_db):
+def test_a_text_duckdb_will_not_take_as_a_macro_runs_as_sent(fresh):
     # a parameter beside an aggregate: a table macro's binder takes it for a column
     sql = "select cast(:as_of as date) as as_of, count(*) as n from communities"
-    with sample_db.connect() as conn:
+    with fresh.connect() as conn:
         got = read_frame(conn, sql, {"as_of": date(2026, 1, 2)})
         assert _macros(conn)[sql] is None
         assert [tuple(r) for r in got.itertuples(index=False)] == _plain(
@@ -89,8 +98,8 @@ def test_a_text_duckdb_will_not_take_as_a_macro_runs_as_sent(sample_db):
         assert _macros(conn)[SQL] is not None
 
 
-def test_an_error_is_raised_from_the_statement_itself(sample_db):
-    with sample_db.connect() as conn:
+def test_an_error_is_raised_from_the_statement_itself(fresh):
+    with fresh.connect() as conn:
         with pytest.raises(sa.exc.ProgrammingError, match="no_such_table"):
             read_frame(conn, "select * from no_such_table where x = :a", {"a": 1})
         assert read_value(conn, "select count(*) from communities where name <> :n", {"n": ""}) > 0
