@@ -202,6 +202,34 @@ def meetings_over_time(
 # -- with whom ----------------------------------------------------------------------------------------
 
 
+# A ranking lists its first :top_n rows by counts (descending), then by name. Only the rows counted
+# at least as high as the :top_n-th can be listed (the names only break ties), so only they are
+# joined to their names: the cut's counts come from the counts alone.
+_BY_MEETINGS = ("meetings_count", "residents_count")
+_BY_LED = ("led", "residents", "supported")
+
+
+def _cut_cte(source: str, counts: tuple[str, ...]) -> str:
+    """CTE `cut`: the `counts` of the :top_n-th row of `source` in descending order of them (no
+    row when `source` has fewer)."""
+    return f"""-- the last listed row's counts
+    cut as (
+        select {", ".join(counts)} from {source}
+        order by {", ".join(f"{c} desc" for c in counts)}
+        limit 1 offset :cut_offset
+    )"""
+
+
+def _within_cut(alias: str, counts: tuple[str, ...]) -> str:
+    """True for a row `alias` counted at least as high as `cut` (joined as k), or when there is no cut."""
+    mine, theirs = (", ".join(f"{a}.{c}" for c in counts) for a in (alias, "k"))
+    return f"(k.{counts[0]} is null or ({mine}) >= ({theirs}))"
+
+
+def _cut_params(top_n: int) -> dict[str, int]:
+    return {"top_n": top_n, "cut_offset": top_n - 1}
+
+
 def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
@@ -215,20 +243,13 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
-    -- the top_n-th community's counts: only communities counted at least as high can make the list
-    -- (names break ties), so only they are joined to their names
-    cut as (
-        select meetings_count, residents_count from by_community
-        order by meetings_count desc, residents_count desc
-        limit 1 offset :cut_offset
-    ),
+    {_cut_cte("by_community", _BY_MEETINGS)},
     named as (
         select b.*, c.name as community_name
         from by_community b
         left join cut k on true
         join communities c using (community_id)
-        where k.meetings_count is null
-           or (b.meetings_count, b.residents_count) >= (k.meetings_count, k.residents_count)
+        where {_within_cut("b", _BY_MEETINGS)}
     ),
     -- the totals as one aggregate (a window over every community met cost as much as the ranking);
     -- every community of a meeting is in the communities table (an import checks it, never removes one)
@@ -245,8 +266,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.community_name, b.community_id
     """
-    top_n = _positive(top_n)
-    return read_frame(conn, sql, {**f.params(), "top_n": top_n, "cut_offset": top_n - 1})
+    return read_frame(conn, sql, {**f.params(), **_cut_params(_positive(top_n))})
 
 
 def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
@@ -269,21 +289,14 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
                    as no_org_meetings_count
         from per_org
     ),
-    -- the top_n-th organization's counts: only organizations counted at least as high can make the
-    -- list (names break ties), so only they are joined to their names (at L, 90 days: 15 + ties of
-    -- 57k organizations met)
-    cut as (
-        select meetings_count, residents_count from by_org
-        order by meetings_count desc, residents_count desc
-        limit 1 offset :cut_offset
-    ),
+    -- (at L over 90 days: 15 and their ties of the 57k organizations met)
+    {_cut_cte("by_org", _BY_MEETINGS)},
     named as (
         select b.*, o.name as org_name, o.community_id
         from by_org b
         left join cut k on true
         join organizations o using (org_id)
-        where k.meetings_count is null
-           or (b.meetings_count, b.residents_count) >= (k.meetings_count, k.residents_count)
+        where {_within_cut("b", _BY_MEETINGS)}
     ),
     -- the top organizations first, then their communities' names (for these rows only), and the
     -- count as one aggregate (a window over every organization met cost as much as the ranking)
@@ -301,8 +314,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.org_name, b.org_id
     """
-    top_n = _positive(top_n)
-    return read_frame(conn, sql, {**f.params(), "top_n": top_n, "cut_offset": top_n - 1})
+    return read_frame(conn, sql, {**f.params(), **_cut_params(_positive(top_n))})
 
 
 # -- by whom -------------------------------------------------------------------------------------------
@@ -332,13 +344,7 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
         group by staff_id
         having sum(led) > 0 or sum(supported) > 0
     ),
-    -- the last listed member's counts: only members counted at least as high can be listed (names
-    -- break ties), so only they are joined to the staff table
-    cut as (
-        select led, residents, supported from people
-        order by led desc, residents desc, supported desc
-        limit 1 offset :cut_offset
-    )
+    {_cut_cte("people", _BY_LED)}
     select s.staff_id, s.display_name, s.title, s.unit_code, dv.name as division_name,
            x.led as meetings_led_count, x.residents as residents_count,
            x.residents * 1.0 / nullif(x.led, 0) as mean_attendance, x.supported as meetings_supported_count
@@ -346,14 +352,12 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     left join cut k on true
     join staff s using (staff_id)
     left join patrol_divisions dv on dv.division_code = s.division_code
-    where k.led is null
-       or (x.led, x.residents, x.supported) >= (k.led, k.residents, k.supported)
+    where {_within_cut("x", _BY_LED)}
     order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,
              s.staff_id
-    limit :rows
+    limit :top_n
     """
-    rows = MAX_STAFF_ROWS
-    return read_frame(conn, sql, {**f.params(), "rows": rows, "cut_offset": rows - 1})
+    return read_frame(conn, sql, {**f.params(), **_cut_params(MAX_STAFF_ROWS)})
 
 
 # -- when ----------------------------------------------------------------------------------------------
