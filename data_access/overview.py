@@ -210,6 +210,9 @@ _OVERDUE_ORDER = (
 NEEDS_COMMUNITY_ROWS = 50
 OVERDUE_KIND = "Overdue community"
 NO_MEETINGS_KIND = "No meetings logged"  # a unit's item
+# The feedback scope the Overview reads (no topics, no channels: it shows neither), the Briefing's
+# overview slide and the server's warm-up too, so all three find the same cached result.
+OVERVIEW_SCOPE: dict[str, bool] = {"topics": False, "channels": False}
 
 
 def needs_count_words(kind: str, n: int) -> str:
@@ -338,7 +341,7 @@ def overview_page(
     sums (both periods, every division) once for the trust/safety tiles and the score drops.
     `scope`: feedback.scope(conn, f, k) when already counted (the Briefing shares it).
     `communities`: how many overdue communities the list names (None: NEEDS_COMMUNITY_ROWS)."""
-    scope = feedback.scope(conn, f, k, topics=False, channels=False) if scope is None else scope
+    scope = feedback.scope(conn, f, k, **OVERVIEW_SCOPE) if scope is None else scope
     sums = feedback.division_period_sums(conn, f, k, scope)
     limit = NEEDS_COMMUNITY_ROWS if communities is None else communities
     # three independent statements, overlapping (the longest here, the others on the worker)

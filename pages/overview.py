@@ -8,6 +8,7 @@ from data_access.feedback import scope as feedback_scope
 from data_access.overview import (
     NEEDS_COMMUNITY_ROWS,
     OVERDUE_KIND,
+    OVERVIEW_SCOPE,
     needs_attention,
     needs_count_words,
     overview_page,
@@ -27,7 +28,7 @@ k = small_n_k()
 header("Overview", "How are we doing this period, and what needs attention now?", filters)
 
 page = cache.query(
-    overview_page, filters, k=k, scope=cache.query(feedback_scope, filters, k=k, topics=False, channels=False)
+    overview_page, filters, k=k, scope=cache.query(feedback_scope, filters, k=k, **OVERVIEW_SCOPE)
 )
 kpis = page.kpis
 row1 = st.columns(3)

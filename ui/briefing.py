@@ -23,7 +23,14 @@ from data_access.feedback import HIDDEN, SHOWN, SUPPRESSED, FeedbackScope, score
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import Filters, format_date
 from data_access.metrics import format_value, metric
-from data_access.overview import BELOW_FILLED_SHARE, Kpi, needs_attention, overview_page, staffing_totals
+from data_access.overview import (
+    BELOW_FILLED_SHARE,
+    OVERVIEW_SCOPE,
+    Kpi,
+    needs_attention,
+    overview_page,
+    staffing_totals,
+)
 from data_access.staffing import staffing_by_unit
 from data_access.stats import SMALL_SAMPLE_N
 from ui.briefing_html import (
@@ -576,7 +583,7 @@ def slide_scope(run: Run, f: Filters, k: int, index: int) -> FeedbackScope | Non
     the feedback slide deck_scope (its trend may be weekly)."""
     match SLIDE_KEYS[index]:
         case "overview":
-            return run(feedback_scope, f, k=k, topics=False, channels=False)
+            return run(feedback_scope, f, k=k, **OVERVIEW_SCOPE)
         case "feedback":
             return deck_scope(run, f, k)
         case _:

@@ -13,7 +13,7 @@ import time
 
 from data_access.feedback import scope as feedback_scope
 from data_access.filters import ROLES, Filters, resolve_period
-from data_access.overview import overview_page
+from data_access.overview import OVERVIEW_SCOPE, overview_page
 from data_access.reference import latest_data_date
 from data_access.settings import small_n_k
 from ui import cache, filters
@@ -38,8 +38,6 @@ def warm() -> dict[str, float]:
     for role in ROLES:
         t0 = time.perf_counter()
         f = default_filters(anchor, role)
-        cache.query(
-            overview_page, f, k=k, scope=cache.query(feedback_scope, f, k=k, topics=False, channels=False)
-        )
+        cache.query(overview_page, f, k=k, scope=cache.query(feedback_scope, f, k=k, **OVERVIEW_SCOPE))
         took[f"overview {role}"] = time.perf_counter() - t0
     return took
