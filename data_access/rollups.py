@@ -82,6 +82,7 @@ from sqlalchemy.engine import Connection
 
 from data_access.db import read_value
 from data_access.filters import Filters, after_whole_months, first_whole_month
+from data_access.scope import COMMUNITY_ROSTER_SELECT
 
 FOREVER = "date '9999-12-31'"
 
@@ -480,12 +481,7 @@ ROLLUPS += (
     Rollup(
         "community_roster",
         ("communities", "staff"),
-        """
-        select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit,
-               s.start_date as responsible_start_date, s.end_date as responsible_end_date
-        from communities c
-        left join staff s on s.staff_id = c.responsible_staff_id
-        """,
+        COMMUNITY_ROSTER_SELECT,
         "community_id",
     ),
 )
@@ -869,17 +865,9 @@ def score_aggregates(alias: str = "c") -> str:
 def scoped_communities_cte(conn: Connection) -> str:
     """scope.SCOPED_COMMUNITIES_CTE (the same CTE name, columns and rows) read from the
     community_roster roll-up: no join with the staff table."""
-    from data_access.scope import in_list
+    from data_access import scope
 
-    return f"""
-scoped_communities as (
-    select c.*
-    from {source(conn, "community_roster")} c
-    where c.is_active
-      and {in_list("communities", "c.community_id")}
-      and (c.division_code is null or {in_list("divisions", "c.division_code")})
-      and {in_list("units", "c.responsible_unit")}
-)"""
+    return scope.scoped_communities_cte(source(conn, "community_roster"))
 
 
 def community_status_cte(conn: Connection, f: Filters) -> str:

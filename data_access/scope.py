@@ -59,18 +59,30 @@ def staffing_scope(alias: str = "s") -> str:
 
 
 # -- the CTEs behind COMMUNITY_STATUS_CTE; rollups.community_status_cte swaps in its own last_contact
-# active communities in scope, with their responsible staff member
-SCOPED_COMMUNITIES_CTE = f"""
+# each community with its responsible staff member (also the community_roster roll-up's SELECT)
+COMMUNITY_ROSTER_SELECT = """
+        select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit,
+               s.start_date as responsible_start_date, s.end_date as responsible_end_date
+        from communities c
+        left join staff s on s.staff_id = c.responsible_staff_id
+        """
+
+
+def scoped_communities_cte(roster: str) -> str:
+    """CTE scoped_communities: the active communities in scope, with their responsible staff
+    member, from `roster` (a FROM item with COMMUNITY_ROSTER_SELECT's columns)."""
+    return f"""
 scoped_communities as (
-    select c.*, s.display_name as responsible_name, s.unit_code as responsible_unit,
-           s.start_date as responsible_start_date, s.end_date as responsible_end_date
-    from communities c
-    left join staff s on s.staff_id = c.responsible_staff_id
+    select c.*
+    from {roster} c
     where c.is_active
       and {in_list("communities", "c.community_id")}
       and (c.division_code is null or {in_list("divisions", "c.division_code")})
-      and {in_list("units", "s.unit_code")}
+      and {in_list("units", "c.responsible_unit")}
 )"""
+
+
+SCOPED_COMMUNITIES_CTE = scoped_communities_cte(f"({COMMUNITY_ROSTER_SELECT})")
 
 # A community's cadence status from its last contact on or before :{as_of} (None: never met) and
 # its target cadence in days: the one definition (SPEC §3), formatted with the columns at hand.
