@@ -124,10 +124,12 @@ def _rebuild_rollups(scale: str) -> None:
     from data_access.rollups import publish_with_rollups
 
     stamp_file = db_path(scale).parent / ".stamp.json"
+    # the code this process loaded: an edit made during a long rebuild leaves the stamp stale
+    built_from = _hash(ROLLUP_CODE)
     t0 = time.perf_counter()
     publish_with_rollups(db_url(scale))
     stamp = _stamp(stamp_file)
-    stamp["rollups"] = _hash(ROLLUP_CODE)
+    stamp["rollups"] = built_from
     stamp["rollups_seconds"] = round(time.perf_counter() - t0, 1)
     stamp["db_mb"] = round(db_path(scale).resolve().stat().st_size / 1e6)
     stamp_file.write_text(json.dumps(stamp, indent=1))

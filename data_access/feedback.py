@@ -62,14 +62,17 @@ SHOWN, EMPTY, SUPPRESSED, COMPLEMENTARY = "shown", "empty", "suppressed", "compl
 HIDDEN = (SUPPRESSED, COMPLEMENTARY)  # no score and no count reach the browser
 
 
-def _cells_cte(conn: Connection, f: Filters) -> str:
-    """CTE `cells`: the score cells of the period [:start, :end] in the filters (whole months plus
-    the days of partly covered months; no channel), each with its group_id."""
+def _group_sums_cte(conn: Connection, f: Filters) -> str:
+    """CTE `group_sums`: one row per group with responses in the period [:start, :end] and the
+    filters: group_id and the SUMS, counted before suppression (rollups.feedback_score_sums; bind
+    rollups.feedback_score_sums_params)."""
     return f"""
-    cells as (
-        select c.*
-        from {rollups.feedback_period_cells(conn, channels=False)} c
+    group_sums as (
+        select c.group_id, {", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in SUMS)}
+        from {rollups.feedback_score_sums(conn, f)} c
         where {_in_filters(conn, f, "c")}
+        group by c.group_id
+        having sum(c.n) > 0
     )"""
 
 
@@ -100,7 +103,7 @@ def _params(f: Filters, k: int, **extra: Any) -> dict[str, Any]:
 # The scope: the small-n groups and the page's cells, counted once per filter
 # ---------------------------------------------------------------------------------------------
 
-SUMS = ("n", "trust_sum", "trust_sq", "safety_sum", "safety_sq")  # additive, exact integers
+SUMS = rollups.FEEDBACK_SUMS  # additive, exact integers
 ALL = "all"  # FeedbackScope.cells / .topics part: every response in scope
 SUPPRESSED_PART = "hidden"  # ... and the suppressed groups' part of them
 
@@ -166,12 +169,18 @@ CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", 
 TOPIC_CELL_COLUMNS = ["part", "period_index", "month", "topic", "has_comment", "n"]
 
 
-def _group_cells_sql(conn: Connection, f: Filters, index: int) -> str:
-    """One period's score cells in the filters (CURRENT: :start–:end, PRIOR: :p_start–:p_end) as
-    period_index, group_id, n: whole months plus the days of partly covered months."""
+def _group_n_sql(conn: Connection, f: Filters, index: int) -> str:
+    """One period's groups in the filters (CURRENT: :start–:end, PRIOR: :p_start–:p_end) as
+    period_index, group_id, group_n (responses; groups with none left out)."""
     start, end = ("start", "end") if index == CURRENT else ("p_start", "p_end")
-    period = rollups.feedback_period_cells(conn, start=start, end=end, channels=False)
-    return f"select {int(index)} as period_index, c.group_id, c.n from {period} c where {_in_filters(conn, f, 'c')}"
+    period = f if index == CURRENT else f.prior()
+    sums = rollups.feedback_score_sums(conn, period, start=start, end=end)
+    return f"""
+        select {int(index)} as period_index, c.group_id, sum(c.n) as group_n
+        from {sums} c
+        where {_in_filters(conn, f, "c")}
+        group by c.group_id
+        having sum(c.n) > 0"""
 
 
 def _scope_cells_sql(
@@ -243,12 +252,11 @@ def scope(
     days, by integer group id); the other two read the cells and topic cells in scope and, when
     some group fell under k, that group's part (a semi-join on its id over the period's
     per-community cells)."""
-    params = _both_params(f, k)
+    params = {**_both_params(f, k), **rollups.feedback_score_sums_params(conn)}
     periods_sql = f"""
-    with cells as ({_group_cells_sql(conn, f, CURRENT)} union all {_group_cells_sql(conn, f, PRIOR)}),
     -- one row per period × group in scope
-    groups as (
-        select period_index, group_id, sum(n) as group_n from cells group by all
+    with groups as ({_group_n_sql(conn, f, CURRENT)}
+        union all{_group_n_sql(conn, f, PRIOR)}
     )
     -- one row per period, then one per suppressed group
     select period_index, cast(null as integer) as group_id, cast(null as varchar) as group_key,
@@ -969,7 +977,6 @@ _ORDER_MEANS = {"trust": "x.trust_mean", "safety": "x.safety_mean"}  # COMMUNITY
 # a group's sums (the Python side scores the listed rows from them, scores_from_sums), and the means
 # its order needs: the SQL stays short, and DuckDB parses and plans it for every call (at S that is
 # most of this statement's time)
-_GROUP_SUMS = ", ".join(f"cast(sum(r.{c}) as bigint) as {c}" for c in SUMS)
 _SUMS_AFTER_N = ", ".join(f"g.{c}" for c in SUMS[1:])
 _MEANS = (
     "cast(g.trust_sum as double) / 2.0 / g.n as trust_mean, cast(g.safety_sum as double) / g.n as safety_mean"
@@ -987,7 +994,7 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
             raise ValueError(f"order must be one of {COMMUNITY_ORDERS}")
         if int(v.limit) < 1:
             raise ValueError("limit must be a positive number")
-    params = _params(f, k)
+    params = _params(f, k, **rollups.feedback_score_sums_params(conn))
     counts, listings = [], []
     for i in range(len(views)):
         v = views[i]
@@ -1012,50 +1019,19 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
     )"""
         )
     sql = f"""
-    with {_cells_cte(conn, f)},
-    -- one row per group in scope, counted before suppression
-    group_sums as (
-        select r.group_id, {_GROUP_SUMS}
-        from cells r
-        group by r.group_id
-    ),
-    group_scores as (
-        select g.group_key, g.community_id, g.division_code as no_community_division, s.* exclude (group_id)
-        from group_sums s join {rollups.source(conn, "feedback_groups")} g using (group_id)
-    ),
-    listed as (
-        select 'c:' || c.community_id as group_key, c.community_id
-        from communities c
-        where c.is_active
-          and {in_list("communities", "c.community_id")}
-          and (c.division_code is null or {in_list("divisions", "c.division_code")})
-    ),
-    joined as (
-        select coalesce(g.group_key, l.group_key) as group_key,
-               coalesce(g.community_id, l.community_id) as community_id,
-               case when coalesce(g.community_id, l.community_id) is null then coalesce(g.no_community_division, '')
-                    else c.division_code end as division_code,
-               c.name as name, coalesce(g.n, 0) as n, {_SUMS_AFTER_N},
-               {_MEANS}
-        from group_scores g
-        full join listed l using (group_key)
-        left join communities c on c.community_id = coalesce(g.community_id, l.community_id)
-    ),
-    labelled as (
-        select j.*, j.community_id is not null as is_community,
-               case when coalesce(j.division_code, '') = ''
-                    then (case when j.community_id is not null then 'citywide' else 'no division recorded' end)
-                    else coalesce(d.name, j.division_code) end as home_division
-        from joined j
-        left join patrol_divisions d on d.division_code = j.division_code
-    ),
-    -- one row per listed group (a community, or a division's responses without one)
+    with {_group_sums_cte(conn, f)},
+    -- one row per listed group (a community, or a division's responses without one): every group
+    -- with responses in scope, and every active community the filters select
     named as materialized (
-        select l.*,
-               case when l.is_community then l.name else 'No community recorded · ' || l.home_division end
-                   as community_name,
-               sum(l.n) over () as scope_n
-        from labelled l
+        select l.group_key, l.community_id, l.division_code, l.name, coalesce(g.n, 0) as n, {_SUMS_AFTER_N},
+               {_MEANS}, l.is_community, l.home_division, l.community_name,
+               sum(coalesce(g.n, 0)) over () as scope_n
+        from {rollups.source(conn, "feedback_listing")} l
+        left join group_sums g using (group_id)
+        where g.n is not null
+           or (l.is_community and l.is_active
+               and {in_list("communities", "l.community_id")}
+               and (l.division_code is null or {in_list("divisions", "l.division_code")}))
     ),
     {", ".join(counts)}
     -- one row per listed group on each view's page

@@ -60,6 +60,13 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   `feedback_topic_day_cells` / `feedback_topic_month_cells`: responses per topic tag (and whether they carry a comment). The small-n rule needs each
   group's n over the period, so these keep the community; `feedback_period_cells` serves a
   period as whole-month cells plus day cells for the partly covered months at its ends.
+- `feedback_listing`: the Feedback page's community comparison rows before any period (every
+  community, and each division's responses without one), with their group id, names and labels.
+- `feedback_score_running`: the score cells' running totals per small-n group × division, one row
+  per day with responses and per month's 1st, stored by day: a period of a few months or more
+  reads each group's sums as two rows (through its last day, less through the day before its
+  first) instead of every cell (`feedback_score_sums`: the Feedback scope's group counts and the
+  community comparison).
 
 Means and standard deviations from these sums equal the raw-table ones up to floating-point
 rounding (~1e-15 relative); counts and sums are exact. tests/data_access/test_rollups.py checks
@@ -75,7 +82,10 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy.engine import Connection
@@ -85,6 +95,7 @@ from data_access.filters import Filters, after_whole_months, first_whole_month
 from data_access.scope import COMMUNITY_ROSTER_SELECT
 
 FOREVER = "date '9999-12-31'"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,8 @@ _CELL_SUMS = """count(*) as n,
                cast(sum((f.respect + f.listen) * (f.respect + f.listen)) as bigint) as trust_sq,
                cast(sum(f.safety) as bigint) as safety_sum,
                cast(sum(f.safety * f.safety) as bigint) as safety_sq"""
+
+FEEDBACK_SUMS = ("n", "trust_sum", "trust_sq", "safety_sum", "safety_sq")  # _CELL_SUMS' columns
 
 _HAS_COMMENT = "coalesce(trim(f.comment) <> '', false)"
 # ... and how many of them carry a comment (the comment browser's monthly counts, see
@@ -485,6 +498,70 @@ ROLLUPS += (
         "community_id",
     ),
 )
+# The community comparison's rows before any period: every community (its small-n group's id when
+# it has responses) and every division's group of responses without a community, named and
+# labelled as the comparison shows them. A period's group sums then join it by integer id.
+_LISTING_SELECT = f"""
+        with j as (
+            select coalesce(g.group_key, 'c:' || c.community_id) as group_key, g.group_id,
+                   coalesce(g.community_id, c.community_id) as community_id,
+                   case when coalesce(g.community_id, c.community_id) is null then coalesce(g.division_code, '')
+                        else c.division_code end as division_code,
+                   c.name, coalesce(c.is_active, false) as is_active
+            from ({_GROUPS_SELECT}) g
+            full join communities c on c.community_id = g.community_id
+        ),
+        labelled as (
+            select j.*, j.community_id is not null as is_community,
+                   case when coalesce(j.division_code, '') = ''
+                        then (case when j.community_id is not null then 'citywide' else 'no division recorded' end)
+                        else coalesce(d.name, j.division_code) end as home_division
+            from j
+            left join patrol_divisions d on d.division_code = j.division_code
+        )
+        select l.*,
+               case when l.is_community then l.name else 'No community recorded · ' || l.home_division end
+                   as community_name
+        from labelled l"""
+ROLLUPS += (
+    Rollup("feedback_listing", ("feedback", "communities", "patrol_divisions"), _LISTING_SELECT, "group_key"),
+)
+
+# The score cells' running totals per group × division, for periods of a few months or more
+# (feedback_score_sums): one row per day with responses, and one on the 1st of every month from the
+# pair's first month to the last month with any response, each with the sums through its day since
+# the pair's first response and `next_day`, the next row's day (at most the 1st of the next month).
+# "Through day D" is then the one row per pair with month = D's month and day <= D < next_day: a
+# read of D's month only.
+_SCORE_RUNNING_SELECT = f"""
+        with d as materialized (
+            select f.response_date as day, f.division_code, g.group_id, {_CELL_SUMS}
+            from feedback f {_WITH_GROUP}
+            group by all
+        ),
+        -- a row on the 1st of each month from the pair's first month on (zero sums), beside its days
+        firsts as (
+            select k.group_id, k.division_code,
+                   cast(unnest(generate_series(k.first_month, k.last_month, interval 1 month)) as date) as day
+            from (select group_id, division_code, cast(date_trunc('month', min(day)) as date) as first_month,
+                         (select cast(date_trunc('month', max(day)) as date) from d) as last_month
+                  from d group by all) k
+        ),
+        x as (
+            select day, group_id, division_code, {", ".join(f"sum({c}) as {c}" for c in FEEDBACK_SUMS)}
+            from (select * from d union all by name
+                  select *, {", ".join(f"0 as {c}" for c in FEEDBACK_SUMS)} from firsts)
+            group by all
+        )
+        select cast(date_trunc('month', x.day) as date) as month, x.day,
+               least(lead(x.day) over pair, cast(date_trunc('month', x.day) + interval 1 month as date)) as next_day,
+               x.group_id, x.division_code,
+               {", ".join(f"cast(sum(x.{c}) over through as bigint) as {c}" for c in FEEDBACK_SUMS)}
+        from x
+        window pair as (partition by x.group_id, x.division_code order by x.day),
+               through as (partition by x.group_id, x.division_code order by x.day
+                           rows between unbounded preceding and current row)"""
+ROLLUPS += (Rollup("feedback_score_running", ("feedback",), _SCORE_RUNNING_SELECT, "day, group_id"),)
 BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
 
 
@@ -534,40 +611,37 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 # ---------------------------------------------------------------- reading (query time)
 
-_present: dict[str, bool] = {}
-_present_lock = threading.Lock()
+# Answers about one database version (versions never change once published), computed once each
+_per_version: dict[tuple[str, str], Any] = {}
+_per_version_lock = threading.Lock()
+
+
+def _once_per_version(conn: Connection, question: str, answer: Callable[[], T]) -> T:
+    """`answer()` for this database version, computed the first time `question` is asked of it."""
+    key = (str(conn.engine.url.database), question)
+    with _per_version_lock:
+        if key in _per_version:
+            return _per_version[key]
+    found = answer()
+    with _per_version_lock:
+        _per_version[key] = found
+    return found
 
 
 def _has(conn: Connection, name: str) -> bool:
     """Whether this database version has the roll-up table as this code builds it: the same columns
     as its SELECT (a table left by an older version is read through the SELECT instead, until the
-    next import rebuilds it). Versions never change, so the answer is cached."""
-    key = f"{conn.engine.url.database}|{name}"
-    with _present_lock:
-        if key in _present:
-            return _present[key]
-    found = _is_current(conn.connection.driver_connection, BY_NAME[name])
-    with _present_lock:
-        _present[key] = found
-    return found
-
-
-_tag_counts: dict[str, int] = {}
+    next import rebuilds it)."""
+    return _once_per_version(
+        conn, f"has {name}", lambda: _is_current(conn.connection.driver_connection, BY_NAME[name])
+    )
 
 
 def concern_tag_count(conn: Connection) -> int:
-    """How many distinct concern tags this database version's meetings raise, from the month cells.
-    Versions never change, so the answer is cached."""
-    key = str(conn.engine.url.database)
-    with _present_lock:
-        if key in _tag_counts:
-            return _tag_counts[key]
+    """How many distinct concern tags this database version's meetings raise, from the month cells."""
     cells = source(conn, "meeting_concern_months")
     sql = f"select count(distinct t.tag) from (select unnest(c.concern_tags) as tag from {cells} c) t"
-    found = int(read_value(conn, sql))
-    with _present_lock:
-        _tag_counts[key] = found
-    return found
+    return _once_per_version(conn, "concern tags", lambda: int(read_value(conn, sql)))
 
 
 def source(conn: Connection, name: str) -> str:
@@ -802,6 +876,66 @@ def feedback_period_cells(
     if daily:
         return f"(select * from {day} d where d.response_date between cast(:{start} as date) and cast(:{end} as date))"
     return month_split(day, "response_date", month, start=start, end=end)
+
+
+# Periods of at least this many whole months read each group's score sums from
+# feedback_score_running (two rows per group × division) instead of the period's cells: at L over
+# 28 months 38 -> 9 ms, over 90 days 21 -> 15 ms; a week or a month is cheaper from the cells
+# (8 -> 13 ms the other way), as is a year of whole months (14 -> 16 ms).
+RUNNING_SCORES_FROM_MONTHS = 2
+LAST_DAY_PARAM = "feedback_last_day"  # bound by feedback_score_sums_params
+
+
+def feedback_last_day(conn: Connection) -> date | None:
+    """The last day feedback_score_running holds (the latest response's), None without responses."""
+    running = source(conn, "feedback_score_running")
+    return _once_per_version(
+        conn, "feedback last day", lambda: read_value(conn, f"select max(r.day) from {running} r")
+    )
+
+
+def _reads_running_scores(conn: Connection, period: Filters) -> bool:
+    return (
+        _has(conn, "feedback_score_running")
+        and whole_months(period) >= RUNNING_SCORES_FROM_MONTHS
+        and feedback_last_day(conn) is not None
+    )
+
+
+def feedback_score_sums_params(conn: Connection) -> dict[str, Any]:
+    """The parameter feedback_score_sums' running totals need beside the period's dates."""
+    return {LAST_DAY_PARAM: feedback_last_day(conn) if _has(conn, "feedback_score_running") else None}
+
+
+def feedback_score_sums(conn: Connection, period: Filters, *, start: str = "start", end: str = "end") -> str:
+    """A FROM item whose rows, summed per group (and division), give each feedback group's score
+    sums over the period [:start, :end] (`period` holds those dates): columns group_id,
+    division_code and FEEDBACK_SUMS; bind feedback_score_sums_params too.
+
+    The period's score cells (feedback_period_cells without channel); or, for a period of
+    RUNNING_SCORES_FROM_MONTHS whole months or more, two rows per group × division from
+    feedback_score_running: its totals through :end less those through the day before :start
+    (negative sums), each day taken no later than the last day the totals hold. A group can then
+    come with rows that add up to nothing: callers keep the groups whose n sums to more than zero.
+    """
+    sums = ", ".join(f"c.{c}" for c in FEEDBACK_SUMS)
+    if not _reads_running_scores(conn, period):
+        cells = feedback_period_cells(conn, start=start, end=end, channels=False)
+        return f"(select c.group_id, c.division_code, {sums} from {cells} c)"
+    running = source(conn, "feedback_score_running")
+    return f"""({_running_through(running, f"cast(:{end} as date)", "")}
+            union all{_running_through(running, f"cast(:{start} as date) - 1", "-")}
+        )"""
+
+
+def _running_through(running: str, day: str, sign: str) -> str:
+    """feedback_score_running's one row per group × division through `day` (an SQL date; no later
+    than the last day it holds), its sums signed with `sign` ('' or '-')."""
+    at = f"least({day}, cast(:{LAST_DAY_PARAM} as date))"
+    return f"""
+            select c.group_id, c.division_code, {", ".join(f"{sign}c.{x} as {x}" for x in FEEDBACK_SUMS)}
+            from {running} c
+            where c.month = cast(date_trunc('month', {at}) as date) and c.day <= {at} and c.next_day > {at}"""
 
 
 def month_split(

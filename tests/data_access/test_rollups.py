@@ -690,7 +690,7 @@ def test_tiny_values_worked_out_by_hand(tiny):
 
 
 def _raw_frames(database: Database) -> dict[str, pd.DataFrame]:
-    names = ["meetings", "follow_ups", "feedback"] + [r.name for r in rollups.ROLLUPS]
+    names = ["meetings", "follow_ups", "feedback", "communities"] + [r.name for r in rollups.ROLLUPS]
     with database.connect() as conn:
         out = {t: read_frame(conn, f"select * from {t}") for t in names}
     for df in out.values():  # dates as datetime64, as pandas compares them
@@ -834,14 +834,77 @@ def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
     tables = [
         r.name for r in rollups.ROLLUPS if "group_id" in t[r.name].columns and r.name != "feedback_groups"
     ]
-    assert len(tables) == 7, tables  # day/month cells, score cells, topic cells, comments
+    # day/month cells, score cells, topic cells, comments; the score running totals (no community)
+    # and the community comparison's rows (every community, with or without responses)
+    assert len(tables) == 9, tables
     for table in tables:
         df = t[table]
+        if table == "feedback_score_running":
+            assert set(df.group_id) == set(groups.group_id)
+            continue
+        if table == "feedback_listing":
+            named = df[df.group_id.notna()]
+            assert dict(zip(named.group_key, named.group_id.astype(int), strict=True)) == id_of
+            assert set(df.community_id.dropna()) == set(t["communities"].community_id) | {
+                c for c in f.community_id if isinstance(c, str)
+            }
+            continue
         want = [
             id_of[f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")]
             for c, d in zip(df.community_id, df.division_code, strict=True)
         ]
         assert list(df.group_id) == want, table
+
+
+def test_feedback_score_running_holds_each_group_and_divisions_totals_through_any_day(sample_db):
+    """ "Through day D" is the one feedback_score_running row per group × division with D's month,
+    day <= D < next_day (D no later than the last response's day); its sums are the raw responses'
+    through D, summed in pandas. Days before, inside and after the data, month ends and 1sts."""
+    t = _raw_frames(sample_db)
+    f = t["feedback"].copy()
+    groups = t["feedback_groups"]
+    id_of = dict(zip(groups.group_key, groups.group_id, strict=True))
+    f["group_id"] = [
+        id_of[f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")]
+        for c, d in zip(f.community_id, f.division_code, strict=True)
+    ]
+    f["division_code"] = f["division_code"].fillna("(none)")
+    f["trust"] = f["respect"] + f["listen"]
+    f["trust_sq"], f["safety_sq"] = f["trust"] ** 2, f["safety"] ** 2
+    running = t["feedback_score_running"].copy()
+    running["division_code"] = running["division_code"].fillna("(none)")
+    for col in ("month", "day", "next_day"):
+        running[col] = pd.to_datetime(running[col])
+    last = f["response_date"].max()
+    assert running["day"].max() == last
+    days = [
+        *pd.date_range("2024-05-20", "2027-02-10", freq="23D"),
+        *pd.to_datetime(["2024-06-30", "2024-07-01", "2025-12-31", "2026-01-01", "2026-02-28", "2026-03-01"]),
+        last - pd.Timedelta(days=1),
+        last,
+        last + pd.Timedelta(days=1),
+    ]
+    for day in days:
+        at = min(day, last)
+        rows = running[(running.month == at.replace(day=1)) & (running.day <= at) & (running.next_day > at)]
+        got = rows.set_index(["group_id", "division_code"])[list(rollups.FEEDBACK_SUMS)].sort_index()
+        want = (
+            f[f.response_date <= day]
+            .groupby(["group_id", "division_code"])
+            .agg(
+                n=("respect", "size"),
+                trust_sum=("trust", "sum"),
+                trust_sq=("trust_sq", "sum"),
+                safety_sum=("safety", "sum"),
+                safety_sq=("safety_sq", "sum"),
+            )
+            .sort_index()
+        )
+        # one row per pair at most, holding its totals; a pair first answered later in D's month
+        # has a row of zeros (its month's 1st), an earlier or later one none
+        assert not got.index.duplicated().any(), day
+        assert (got.loc[got.n == 0] == 0).all().all(), day
+        assert got.loc[got.n > 0].astype("int64").equals(want.astype("int64")), day
 
 
 def test_contact_spells_give_the_last_contact_on_every_day(sample_db):
