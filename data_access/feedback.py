@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import pandas as pd
@@ -157,12 +157,32 @@ class FeedbackScope:
             f"channels={self.with_channels})"
         )
 
+    @cached_property
+    def cell_columns(self) -> dict[str, list[Any]]:
+        """`cells` as plain lists (a missing value as None), what the aggregates add up."""
+        return _plain_columns(self.cells)
+
+    @cached_property
+    def topic_columns(self) -> dict[str, list[Any]]:
+        """`topics` as plain lists (a missing value as None)."""
+        return _plain_columns(self.topics)
+
     def period(self, index: int) -> dict[str, int]:
         names = ("groups_count", "reportable_groups_count", "scoped_n")
         for i, *values in zip(self.periods["period_index"], *(self.periods[c] for c in names), strict=True):
             if int(i) == index:
                 return {c: int(v) for c, v in zip(names, values, strict=True)}
         return dict.fromkeys(names, 0)
+
+
+def _plain_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """Each column as a list, a missing value (NaN in a text column, None in others) as None:
+    iterating a pandas column element by element, or selecting it (~30 µs a time), costs several
+    times more than reading a list, and the aggregates read the same few columns many times."""
+    return {
+        c: [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in frame[c].tolist()]
+        for c in frame.columns
+    }
 
 
 CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", "channel", *SUMS, "comments"]
@@ -346,7 +366,7 @@ def _scope_for(
 
 
 def _reportable_rows(
-    frame: pd.DataFrame,
+    columns: dict[str, list[Any]],
     keys: Sequence[str],
     values: Sequence[str] = SUMS,
     *,
@@ -354,32 +374,26 @@ def _reportable_rows(
     rename: dict[str, Callable[[Any], Any]] | None = None,
     keep_empty: bool = False,
 ) -> list[tuple]:
-    """Scope cells summed to `keys`: every response in scope less the suppressed groups' part, one
-    row per key: the key's values, then `values` (reportable), then scoped_n (in scope). `where`
-    keeps rows whose columns equal the given values; `rename` maps a key column's values first
-    (e.g. a missing division to '(none)'). Rows left with no reportable response are dropped
-    unless `keep_empty`. Plain Python: the cells are at most a few thousand rows."""
+    """Scope cells (FeedbackScope.cell_columns or .topic_columns) summed to `keys`: every response
+    in scope less the suppressed groups' part, one row per key: the key's values, then `values`
+    (reportable), then scoped_n (in scope). `where` keeps rows whose columns equal the given values;
+    `rename` maps a key column's values first (e.g. a missing division to '(none)'). Rows left with
+    no reportable response are dropped unless `keep_empty`. Plain Python: the cells are at most a
+    few thousand rows."""
     keys, values = list(keys), list(values)
     where, rename = where or {}, rename or {}
-    # Column by column on plain lists: iterating a pandas column (Arrow-backed strings especially)
-    # element by element, or building each row's key value by value, costs several times more.
-    keep = [True] * len(frame)
+    keep = [True] * len(columns["part"])
     for column, want in where.items():
-        keep = [k and v == want for k, v in zip(keep, frame[column].tolist(), strict=True)]
-    key_columns = []
-    for column in keys:
-        raw = frame[column].tolist()
-        if column in rename:
-            key_columns.append([rename[column](v) for v in raw])
-        else:  # a missing value reads as NaN in a text column, None in others: None either way
-            key_columns.append(
-                [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in raw]
-            )
+        keep = [k and v == want for k, v in zip(keep, columns[column], strict=True)]
+    key_columns = [
+        [rename[column](v) for v in columns[column]] if column in rename else columns[column]
+        for column in keys
+    ]
     totals: dict[tuple, list[int]] = {}
     minus: dict[tuple, list[int]] = {}
-    value_columns = [frame[c].tolist() for c in values]
+    value_columns = [columns[c] for c in values]
     for kept, part, key, *sums in zip(
-        keep, frame["part"].tolist(), zip(*key_columns, strict=True), *value_columns, strict=True
+        keep, columns["part"], zip(*key_columns, strict=True), *value_columns, strict=True
     ):
         if not kept:
             continue
@@ -400,9 +414,9 @@ def _reportable_rows(
     return rows
 
 
-def _reportable_n(frame: pd.DataFrame, key: str, index: int) -> dict[Any, int]:
+def _reportable_n(columns: dict[str, list[Any]], key: str, index: int) -> dict[Any, int]:
     """Reportable responses per value of one key column in one period (rows with none left out)."""
-    return {r[0]: r[1] for r in _reportable_rows(frame, [key], ["n"], where={"period_index": index})}
+    return {r[0]: r[1] for r in _reportable_rows(columns, [key], ["n"], where={"period_index": index})}
 
 
 def _no_division(code: object) -> object:
@@ -524,7 +538,7 @@ def division_period_sums(
     comparison both come from this one read. `scope`: scope(conn, f, k) when already counted."""
     sc = _scope_for(conn, f, k, scope)
     keys = ["period_index", "division_code"]
-    rows = _reportable_rows(sc.cells, keys, rename={"division_code": _no_division}, keep_empty=True)
+    rows = _reportable_rows(sc.cell_columns, keys, rename={"division_code": _no_division}, keep_empty=True)
     counts = {i: sc.period(i) for i in (CURRENT, PRIOR)}
     columns = [*keys, "scoped_n", *SUMS, "groups_count", "reportable_groups_count"]
     # one frame built once (plain Python on a dozen rows; pandas edits cost more than the sums)
@@ -760,7 +774,7 @@ def score_series(
     found = {
         (row[0], row[1]): scores_from_sums(*row[2:7])
         for row in _reportable_rows(
-            sc.cells,
+            sc.cell_columns,
             [bucket, "division_code"],
             where={"period_index": CURRENT},
             rename={"division_code": cell_of},
@@ -1273,7 +1287,7 @@ def channel_volume(
         raise ValueError(f"grain must be one of {GRAINS}")
     sc = _scope_for(conn, f, k, scope, weekly=grain == "week", channels=True)
     bucket = "week_start" if grain == "week" else "month"
-    rows = _reportable_rows(sc.cells, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
+    rows = _reportable_rows(sc.cell_columns, [bucket, "channel"], ["n"], where={"period_index": CURRENT})
     if not rows:
         return pd.DataFrame(columns=CHANNEL_COLUMNS)
     found = {(r[0], r[1]): r[2] for r in rows}
@@ -1309,7 +1323,10 @@ def channel_totals(
     """One row per channel: reportable responses in the period and the prior period with the
     Poisson change z; cells under k suppressed, protected against the shown total."""
     sc = _scope_for(conn, f, k, scope, channels=True)
-    cur, pri = _reportable_n(sc.cells, "channel", CURRENT), _reportable_n(sc.cells, "channel", PRIOR)
+    cur, pri = (
+        _reportable_n(sc.cell_columns, "channel", CURRENT),
+        _reportable_n(sc.cell_columns, "channel", PRIOR),
+    )
     if sum(cur.values()) == 0:
         return pd.DataFrame(columns=CHANNEL_TOTAL_COLUMNS)
     # every channel the form knows, then any other the current period used, by name
@@ -1352,7 +1369,10 @@ def topic_counts(
     with it, the prior count and the Poisson change z. Counts under k are suppressed and
     protected against the shown total of commented responses; most mentioned first."""
     sc = _scope_for(conn, f, k, scope, topics=True)
-    cur, pri = _reportable_n(sc.topics, "topic", CURRENT), _reportable_n(sc.topics, "topic", PRIOR)
+    cur, pri = (
+        _reportable_n(sc.topic_columns, "topic", CURRENT),
+        _reportable_n(sc.topic_columns, "topic", PRIOR),
+    )
     if not cur:
         return pd.DataFrame(columns=TOPIC_COLUMNS)
     topics = sorted(set(cur) | set(pri))
@@ -1389,7 +1409,7 @@ def topic_trend(
     """One row per month × topic seen in the period: tagged reportable responses (monthly, so counts
     clear k more often), suppressed under k, protected against month and topic totals."""
     sc = _scope_for(conn, f, k, scope, topics=True)
-    rows = _reportable_rows(sc.topics, ["month", "topic"], ["n"], where={"period_index": CURRENT})
+    rows = _reportable_rows(sc.topic_columns, ["month", "topic"], ["n"], where={"period_index": CURRENT})
     if not rows:
         return pd.DataFrame(columns=TOPIC_TREND_COLUMNS)
     found = {(r[0], r[1]): r[2] for r in rows}
@@ -1507,7 +1527,9 @@ def comment_topics(
     if not may_view_comments(f.role):
         return []
     sc = _scope_for(conn, f, k, scope, topics=True)
-    rows = _reportable_rows(sc.topics, ["topic", "has_comment"], ["n"], where={"period_index": CURRENT})
+    rows = _reportable_rows(
+        sc.topic_columns, ["topic", "has_comment"], ["n"], where={"period_index": CURRENT}
+    )
     return sorted({topic for topic, has_comment, *_ in rows if has_comment})
 
 
@@ -1517,7 +1539,7 @@ def _comment_months(sc: FeedbackScope) -> pd.DataFrame:
     the "months" are its weeks (7-day buckets from the period's start): finer, so the newest page
     reads fewer rows; the comment browser only needs each bucket's first day and count."""
     bucket = "week_start" if sc.weekly else "month"
-    rows = _reportable_rows(sc.cells, [bucket], ["n", "comments"], where={"period_index": CURRENT})
+    rows = _reportable_rows(sc.cell_columns, [bucket], ["n", "comments"], where={"period_index": CURRENT})
     months = sorted(((m, c) for m, _n, c, _scoped in rows if c > 0), reverse=True)
     return pd.DataFrame(months, columns=["month", "n"])
 
