@@ -1453,7 +1453,11 @@ def external_scores(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
         return df
     # plain lists (a few hundred rows over all time; row tuples and pandas NA checks cost more
     # than the formatting)
-    months = [pd.Timestamp(m).date() for m in df["period_month"].tolist()]
+    raw_months = df["period_month"].tolist()
+    # each distinct month converted and labelled once (a few dozen; per row it was most of the time)
+    month_of = {m: pd.Timestamp(m).date() for m in set(raw_months)}
+    months = [month_of[m] for m in raw_months]
+    label_of = {m: f"{m:%b %Y}" for m in month_of.values()}
     ns = [None if v is None or pd.isna(v) else int(v) for v in df["n"].tolist()]
     hidden = [n is not None and n < k for n in ns]
     scores = [None if h else float(v) for v, h in zip(df["score"].tolist(), hidden, strict=True)]
@@ -1463,7 +1467,7 @@ def external_scores(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
     df["score"] = pd.array(scores, "Float64")
     df["n"] = pd.array(shown_ns, "Int64")
     df["hover"] = [
-        f"{source} · {area} · {group} · {month:%b %Y}: "
+        f"{source} · {area} · {group} · {label_of[month]}: "
         + (
             suppressed_label(k)
             if h
