@@ -864,8 +864,31 @@ def comparison_by_division(
     trust and safety with CI and n over reportable responses, the prior period's scores and the
     change z (same test as the Overview's score drops). Cells are protected against the shown total.
     `sums`: division_period_sums(conn, f, k) when the caller has already read them; the divisions
-    in scope come from `scope` when given. Built row by row in plain Python (a handful of
-    divisions; pandas merges cost more than the arithmetic)."""
+    in scope come from `scope` when given."""
+    out = division_comparison_columns(conn, f, k, sums, scope=scope)
+    if not out["division_code"]:
+        return pd.DataFrame(columns=DIVISION_COLUMNS)
+    floats = [f"{m}_{x}" for m in SCORES for x in ("score", "ci_low", "ci_high", "prior", "z")]
+    return pd.DataFrame(
+        {
+            c: pd.array(v, dtype="Float64") if c in floats else pd.array(v, dtype="Int64") if c == "n" else v
+            for c, v in out.items()
+        }
+    )
+
+
+def division_comparison_columns(
+    conn: Connection,
+    f: Filters,
+    k: int = stats.DEFAULT_K,
+    sums: pd.DataFrame | None = None,
+    *,
+    scope: FeedbackScope | None = None,
+) -> dict[str, list[Any]]:
+    """comparison_by_division as plain columns (DIVISION_COLUMNS -> values; every list empty when
+    the period has no reportable response), for callers that only read it (the Overview's score
+    drops). Built row by row in plain Python (a handful of divisions; pandas merges cost more than
+    the arithmetic)."""
     if scope is not None:
         scope = _scope_for(conn, f, k, scope)  # checked to be this filter's
     if sums is None:
@@ -899,9 +922,9 @@ def comparison_by_division(
         return scored, protect_values([s["n"] for s in scored], k=k, ties=[(c,) for c in codes])
 
     (cur, cur_status), (pri, pri_status) = one(CURRENT), one(PRIOR)
-    if sum(s["n"] for s in cur) == 0:
-        return pd.DataFrame(columns=DIVISION_COLUMNS)
     out: dict[str, list[Any]] = {c: [] for c in DIVISION_COLUMNS}
+    if sum(s["n"] for s in cur) == 0:
+        return out
     for i, code in enumerate(codes):
         shown, prior_shown = cur_status[i] == SHOWN, pri_status[i] == SHOWN
         n = int(cur[i]["n"])
@@ -931,13 +954,7 @@ def comparison_by_division(
         out["small_sample"].append(small)
         out["status"].append(cur_status[i])
         out["status_label"].append(status_label(cur_status[i], small, k))
-    floats = [f"{m}_{x}" for m in SCORES for x in ("score", "ci_low", "ci_high", "prior", "z")]
-    return pd.DataFrame(
-        {
-            c: pd.array(v, dtype="Float64") if c in floats else pd.array(v, dtype="Int64") if c == "n" else v
-            for c, v in out.items()
-        }
-    )
+    return out
 
 
 DIVISION_COLUMNS = [
