@@ -315,7 +315,7 @@ def scope(
         )
         for col in ("week_start", "month"):
             if col in df.columns:
-                df[col] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in df[col]]
+                df[col] = _as_dates(df[col].tolist())
         return df[TOPIC_CELL_COLUMNS if of_topics else CELL_COLUMNS]
 
     # the cells and the topic cells overlap (independent statements)
@@ -338,6 +338,13 @@ def scope(
         frames[1],
         divisions,
     )
+
+
+def _as_dates(values: list[Any]) -> list[date | None]:
+    """Dates (None for a missing value), each distinct value converted once: a cell column holds
+    a few dozen distinct weeks or months over hundreds of rows."""
+    date_of = {v: None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in set(values)}
+    return [date_of[v] for v in values]
 
 
 def _scope_for(
