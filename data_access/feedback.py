@@ -298,8 +298,18 @@ def scope(
     periods = summary[["period_index", "groups_count", "reportable_groups_count", "scoped_n"]].reset_index(
         drop=True
     )
-    hidden = rows[rows["group_id"].notna()]
-    ids = {i: [int(x) for x in hidden.loc[hidden["period_index"] == i, "group_id"]] for i in (CURRENT, PRIOR)}
+    # the suppressed groups' ids per period and the current ones' keys, from plain lists (boolean
+    # masks over a frame of hundreds of rows cost more than this loop)
+    ids: dict[int, list[int]] = {CURRENT: [], PRIOR: []}
+    hidden_keys: list[str] = []
+    for index, group_id, key in zip(
+        rows["period_index"].tolist(), rows["group_id"].tolist(), rows["group_key"].tolist(), strict=True
+    ):
+        if group_id is None or pd.isna(group_id):
+            continue
+        ids[int(index)].append(int(group_id))
+        if int(index) == CURRENT:
+            hidden_keys.append(str(key))
 
     def cells(c: Connection, of_topics: bool) -> pd.DataFrame:
         parts = [
@@ -324,7 +334,6 @@ def scope(
     )
     if not topics:
         frames.append(pd.DataFrame(columns=TOPIC_CELL_COLUMNS))
-    current = hidden[hidden["period_index"] == CURRENT]
     return FeedbackScope(
         f,
         int(k),
@@ -333,7 +342,7 @@ def scope(
         bool(channels),
         periods,
         tuple(ids[CURRENT]),
-        tuple(str(x) for x in current["group_key"]),
+        tuple(hidden_keys),
         frames[0],
         frames[1],
         divisions,
