@@ -62,18 +62,19 @@ SHOWN, EMPTY, SUPPRESSED, COMPLEMENTARY = "shown", "empty", "suppressed", "compl
 HIDDEN = (SUPPRESSED, COMPLEMENTARY)  # no score and no count reach the browser
 
 
-def _group_sums_cte(conn: Connection, f: Filters) -> str:
-    """CTE `group_sums`: one row per group with responses in the period [:start, :end] and the
-    filters: group_id and the SUMS, counted before suppression (rollups.feedback_score_sums; bind
-    rollups.feedback_score_sums_params)."""
+def _group_sums_sql(conn: Connection, f: Filters, index: int, sums: Sequence[str]) -> str:
+    """One period's groups in the filters (CURRENT: :start–:end, PRIOR: :p_start–:p_end), counted
+    before suppression: period_index, group_id and `sums` (of SUMS), one row per group with
+    responses (rollups.feedback_score_sums; bind rollups.feedback_score_sums_params)."""
+    start, end = ("start", "end") if index == CURRENT else ("p_start", "p_end")
+    period = f if index == CURRENT else f.prior()
     return f"""
-    group_sums as (
-        select c.group_id, {", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in SUMS)}
-        from {rollups.feedback_score_sums(conn, f)} c
+        select {int(index)} as period_index, c.group_id,
+               {", ".join(f"cast(sum(c.{x}) as bigint) as {x}" for x in sums)}
+        from {rollups.feedback_score_sums(conn, period, start=start, end=end)} c
         where {_in_filters(conn, f, "c")}
         group by c.group_id
-        having sum(c.n) > 0
-    )"""
+        having sum(c.n) > 0"""
 
 
 def _in_filters(conn: Connection, f: Filters, alias: str) -> str:
@@ -189,20 +190,6 @@ CELL_COLUMNS = ["part", "period_index", "week_start", "month", "division_code", 
 TOPIC_CELL_COLUMNS = ["part", "period_index", "month", "topic", "has_comment", "n"]
 
 
-def _group_n_sql(conn: Connection, f: Filters, index: int) -> str:
-    """One period's groups in the filters (CURRENT: :start–:end, PRIOR: :p_start–:p_end) as
-    period_index, group_id, group_n (responses; groups with none left out)."""
-    start, end = ("start", "end") if index == CURRENT else ("p_start", "p_end")
-    period = f if index == CURRENT else f.prior()
-    sums = rollups.feedback_score_sums(conn, period, start=start, end=end)
-    return f"""
-        select {int(index)} as period_index, c.group_id, sum(c.n) as group_n
-        from {sums} c
-        where {_in_filters(conn, f, "c")}
-        group by c.group_id
-        having sum(c.n) > 0"""
-
-
 def _scope_cells_sql(
     conn: Connection,
     f: Filters,
@@ -275,19 +262,19 @@ def scope(
     params = {**_both_params(f, k), **rollups.feedback_score_sums_params(conn)}
     periods_sql = f"""
     -- one row per period × group in scope
-    with groups as ({_group_n_sql(conn, f, CURRENT)}
-        union all{_group_n_sql(conn, f, PRIOR)}
+    with groups as ({_group_sums_sql(conn, f, CURRENT, ["n"])}
+        union all{_group_sums_sql(conn, f, PRIOR, ["n"])}
     )
     -- one row per period, then one per suppressed group
     select period_index, cast(null as integer) as group_id, cast(null as varchar) as group_key,
-           count(*) as groups_count, count(*) filter (where group_n >= :k) as reportable_groups_count,
-           cast(sum(group_n) as bigint) as scoped_n
+           count(*) as groups_count, count(*) filter (where n >= :k) as reportable_groups_count,
+           cast(sum(n) as bigint) as scoped_n
     from groups
     group by period_index
     union all
     select s.period_index, s.group_id, g.group_key, null, null, null
     from groups s join {rollups.source(conn, "feedback_groups")} g using (group_id)
-    where s.group_n < :k
+    where s.n < :k
     order by 1, 3 nulls first
     """
     # the patrol divisions in scope overlap the group counts (the cells need the counts first)
@@ -1066,7 +1053,9 @@ def _community_rows(conn: Connection, f: Filters, k: int, *views: _View) -> list
     )"""
         )
     sql = f"""
-    with {_group_sums_cte(conn, f)},
+    -- one row per group in scope, counted before suppression
+    with group_sums as ({_group_sums_sql(conn, f, CURRENT, SUMS)}
+    ),
     -- one row per listed group (a community, or a division's responses without one): every group
     -- with responses in scope, and every active community the filters select
     named as materialized (
@@ -1486,11 +1475,9 @@ def external_scores(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> p
         return df
     # plain lists (a few hundred rows over all time; row tuples and pandas NA checks cost more
     # than the formatting)
-    raw_months = df["period_month"].tolist()
     # each distinct month converted and labelled once (a few dozen; per row it was most of the time)
-    month_of = {m: pd.Timestamp(m).date() for m in set(raw_months)}
-    months = [month_of[m] for m in raw_months]
-    label_of = {m: f"{m:%b %Y}" for m in month_of.values()}
+    months = _as_dates(df["period_month"].tolist())
+    label_of = {m: f"{m:%b %Y}" for m in set(months)}
     ns = [None if v is None or pd.isna(v) else int(v) for v in df["n"].tolist()]
     hidden = [n is not None and n < k for n in ns]
     scores = [None if h else float(v) for v, h in zip(df["score"].tolist(), hidden, strict=True)]

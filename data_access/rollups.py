@@ -887,24 +887,21 @@ LAST_DAY_PARAM = "feedback_last_day"  # bound by feedback_score_sums_params
 
 
 def feedback_last_day(conn: Connection) -> date | None:
-    """The last day feedback_score_running holds (the latest response's), None without responses."""
-    running = source(conn, "feedback_score_running")
-    return _once_per_version(
-        conn, "feedback last day", lambda: read_value(conn, f"select max(r.day) from {running} r")
-    )
+    """The last day feedback_score_running holds (the latest response's); None without responses,
+    or in a database without the table (its SELECT is not derived inline for this: the cells serve)."""
+    if not _has(conn, "feedback_score_running"):
+        return None
+    sql = "select max(r.day) from feedback_score_running r"
+    return _once_per_version(conn, "feedback last day", lambda: read_value(conn, sql))
 
 
 def _reads_running_scores(conn: Connection, period: Filters) -> bool:
-    return (
-        _has(conn, "feedback_score_running")
-        and whole_months(period) >= RUNNING_SCORES_FROM_MONTHS
-        and feedback_last_day(conn) is not None
-    )
+    return whole_months(period) >= RUNNING_SCORES_FROM_MONTHS and feedback_last_day(conn) is not None
 
 
 def feedback_score_sums_params(conn: Connection) -> dict[str, Any]:
     """The parameter feedback_score_sums' running totals need beside the period's dates."""
-    return {LAST_DAY_PARAM: feedback_last_day(conn) if _has(conn, "feedback_score_running") else None}
+    return {LAST_DAY_PARAM: feedback_last_day(conn)}
 
 
 def feedback_score_sums(conn: Connection, period: Filters, *, start: str = "start", end: str = "end") -> str:
@@ -922,19 +919,18 @@ def feedback_score_sums(conn: Connection, period: Filters, *, start: str = "star
     if not _reads_running_scores(conn, period):
         cells = feedback_period_cells(conn, start=start, end=end, channels=False)
         return f"(select c.group_id, c.division_code, {sums} from {cells} c)"
-    running = source(conn, "feedback_score_running")
-    return f"""({_running_through(running, f"cast(:{end} as date)", "")}
-            union all{_running_through(running, f"cast(:{start} as date) - 1", "-")}
+    return f"""({_running_through(f"cast(:{end} as date)", "")}
+            union all{_running_through(f"cast(:{start} as date) - 1", "-")}
         )"""
 
 
-def _running_through(running: str, day: str, sign: str) -> str:
+def _running_through(day: str, sign: str) -> str:
     """feedback_score_running's one row per group × division through `day` (an SQL date; no later
     than the last day it holds), its sums signed with `sign` ('' or '-')."""
     at = f"least({day}, cast(:{LAST_DAY_PARAM} as date))"
     return f"""
             select c.group_id, c.division_code, {", ".join(f"{sign}c.{x} as {x}" for x in FEEDBACK_SUMS)}
-            from {running} c
+            from feedback_score_running c
             where c.month = cast(date_trunc('month', {at}) as date) and c.day <= {at} and c.next_day > {at}"""
 
 
