@@ -219,6 +219,8 @@ def _import(scale: str) -> None:
                 old.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     files = import_files_for(scale)
+    if not files:  # an empty database would pass for a cached one: refuse instead
+        raise SystemExit(f"no CSVs in {csv_dir(scale)}: generate them first (bench.data.prepare)")
     marks: list[tuple[float, str]] = []
     t0 = time.perf_counter()
 
