@@ -171,6 +171,24 @@ def cadence_worklist_export(
     return _worklist_rows(conn, f, search, int(cap), 0)[WORKLIST_COLUMNS]
 
 
+def _cell_contacts(conn: Connection, f: Filters) -> str:
+    """SELECT community_id, division_code, last_contact_date: the last meeting on or before :as_of
+    with each community of the grid's `page` in each division in scope it was met in."""
+    if f.communities:  # the chosen communities' meetings alone (rollups.selected_meetings)
+        return f"""
+        select m.community_id, m.division_code, max(m.meeting_date) as last_contact_date
+        from {rollups.selected_meetings(conn)} and m.meeting_date <= :as_of
+          and m.community_id in (select community_id from page)
+        group by m.community_id, m.division_code"""
+    # the spell holding :as_of in each community × division: its contact is the last on or before it
+    return f"""
+        select sp.community_id, sp.division_code, sp.contact_date as last_contact_date
+        from {rollups.source(conn, "contact_spells")} sp
+        where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
+          and sp.community_id in (select community_id from page)
+          and {in_list("divisions", "sp.division_code")}"""
+
+
 def contact_grid(
     conn: Connection, f: Filters, *, limit: int = GRID_PAGE_SIZE, offset: int = 0
 ) -> pd.DataFrame:
@@ -194,13 +212,7 @@ def contact_grid(
         where {in_list("divisions", "d.division_code")}
     ),
     -- one row per community × division with any meeting on or before the end
-    -- (the spell holding :as_of in each community × division: its contact is the last on or before it)
-    cell_contact as (
-        select sp.community_id, sp.division_code, sp.contact_date as last_contact_date
-        from {rollups.source(conn, "contact_spells")} sp
-        where sp.contact_date <= :as_of and sp.next_contact_date > :as_of
-          and sp.community_id in (select community_id from page)
-          and {in_list("divisions", "sp.division_code")}
+    cell_contact as ({_cell_contacts(conn, f)}
     ),
     cells as (
         select p.rank_no, p.community_id, p.name, p.division_code as home_division_code,

@@ -32,7 +32,9 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   days of a partly covered month without a community selection.
 - `meetings_by_community`: the raw meetings again, every column, stored by community then date:
   with a community selection every meetings query reads these rows instead (only the selected
-  communities' row groups), and `meeting_cells` / `concern_cells` make one cell per meeting.
+  communities' row groups), and `meeting_cells` / `concern_cells` make one cell per meeting;
+  so do the coverage statements' last contacts and spells (`selected_meetings`), where both
+  spell roll-ups, stored by date, would be read whole.
 - `contact_spells`: one row per community × division × day it was met, with the next day it was
   met there (9999-12-31 when none). "Last contact on or before D" is the one spell per community
   × division with contact_date <= D < next_contact_date; stored by next_contact_date, so for a
@@ -44,7 +46,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   the running sum is the number of active communities on track, which the coverage rate over
   time reads when nothing is filtered.
 - `community_roster`: each community with its responsible staff member's name, unit and dates:
-  the coverage statements' `scoped_communities` without a join with the staff table.
+  the coverage statements' `scoped_communities` without a join with the staff table; and the
+  day it was last met (`last_met_date`), its status at any end from the latest meeting on.
 - `follow_up_facts`: follow-ups with their meeting's community, division and unit (the filters
   that apply to them) and `open_until` (closed date, or 9999-12-31 while open); stored by
   open_until, so "open at D" (open_until > D) reads only the follow-ups still open then.
@@ -491,10 +494,18 @@ ROLLUPS += (
 # statement's scoped_communities reads (the filters on the community and its liaison's unit), one
 # table instead of a join of every community with the staff table per statement.
 ROLLUPS += (
+    # ... with the day of its last meeting (any division): its last contact on or before any day
+    # from the latest meeting on, without reading a spell (see community_status_cte)
     Rollup(
         "community_roster",
-        ("communities", "staff"),
-        COMMUNITY_ROSTER_SELECT,
+        ("communities", "staff", "meetings"),
+        f"""
+        select r.*, lm.last_met_date
+        from ({COMMUNITY_ROSTER_SELECT}) r
+        left join (
+            select m.community_id, max(m.meeting_date) as last_met_date from meetings m group by m.community_id
+        ) lm using (community_id)
+        """,
         "community_id",
     ),
 )
@@ -659,10 +670,22 @@ def community_spells(conn: Connection, f: Filters) -> str:
     contact_spells of those divisions that reach past :start, of communities in scope. Leaving
     out a division's older spells can only change the next contact of a spell that ends before
     :start anyway: the last contact before :start, in any division, is kept, and so is every
-    contact after it."""
+    contact after it.
+
+    With a community selection: derived from those communities' meetings (meetings_by_community,
+    stored by community: only their row groups are read, where both spell roll-ups, stored by
+    date, are read whole)."""
+    from data_access.scope import in_list
+
+    if f.communities:
+        return f"""(
+            select d.community_id, d.contact_date,
+                   coalesce(lead(d.contact_date) over (
+                       partition by d.community_id order by d.contact_date), {FOREVER}) as next_contact_date
+            from (select distinct m.community_id, m.meeting_date as contact_date
+                  from {selected_meetings(conn)}) d)"""
     if not f.divisions:
         return source(conn, "community_spells")
-    from data_access.scope import in_list
 
     return f"""(
             select d.community_id, d.contact_date,
@@ -674,6 +697,18 @@ def community_spells(conn: Connection, f: Filters) -> str:
                 where {in_list("divisions", "sp.division_code")} and sp.next_contact_date > :start
                   and sp.community_id in (select community_id from scoped_communities)
             ) d)"""
+
+
+def selected_meetings(conn: Connection) -> str:
+    """FROM item and WHERE of the meetings `m` of the chosen communities in scope held in the
+    divisions in scope, from the meetings stored by community (only those communities' row groups
+    are read). Needs a community selection and a `scoped_communities` CTE."""
+    from data_access.scope import in_list
+
+    return f"""{source(conn, "meetings_by_community")} m
+                where m.community_id in (select unnest(cast(:communities as varchar[])))
+                  and m.community_id in (select community_id from scoped_communities)
+                  and {in_list("divisions", "m.division_code")}"""
 
 
 def meetings(conn: Connection, f: Filters) -> str:
@@ -1003,11 +1038,32 @@ def scoped_communities_cte(conn: Connection) -> str:
 def community_status_cte(conn: Connection, f: Filters) -> str:
     """scope.COMMUNITY_STATUS_CTE (same CTE names, columns and rows; needs :as_of), with the
     communities read from community_roster and the last contact from the spells roll-ups instead
-    of every meeting."""
-    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT
+    of every meeting.
 
-    return f"""{scoped_communities_cte(conn)},
+    Without a division filter, a community last met on or before :as_of has its last meeting
+    ever (community_roster's last_met_date) as its last contact; only a community met after
+    :as_of needs its spell holding :as_of, one whose next contact is a real day. The spells are
+    stored by next contact, so from the latest meeting on that lookup reads nothing (at L, 33k
+    communities: a 34k-row spell scan and a hash join of it less in each status statement)."""
+    from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, community_status_select
+
+    if f.divisions or not _has(conn, "community_roster"):
+        return f"""{scoped_communities_cte(conn)},
 {last_contact_cte(conn, f)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
+    met_again = "c.last_met_date > :as_of"
+    return f"""{scoped_communities_cte(conn)},
+last_contact as (
+    -- the spell holding :as_of of each community met again after it: its contact is the last on or before it
+    select sp.community_id, sp.contact_date as last_contact_date
+    from {source(conn, "community_spells")} sp
+    where sp.contact_date <= :as_of and sp.next_contact_date > :as_of and sp.next_contact_date < {FOREVER}
+),
+community_status as (
+    -- last met on or before :as_of (or never): that meeting; met again after it: the spell's contact
+    -- (two branches, so that the join has no rows to probe from the latest meeting on)
+    {community_status_select("c.last_met_date", where=f"not coalesce({met_again}, false)")}
+    union all{community_status_select("lc.last_contact_date", "left join last_contact lc using (community_id)", met_again)}
+)"""
 
 
 def last_contact_cte(conn: Connection, f: Filters, name: str = "last_contact", as_of: str = "as_of") -> str:
@@ -1021,6 +1077,12 @@ def last_contact_cte(conn: Connection, f: Filters, name: str = "last_contact", a
     per-division spells of those divisions holding it: the latest of their contacts."""
     from data_access.scope import in_list
 
+    if f.communities:  # the chosen communities' meetings alone (see community_spells)
+        return f"""{name} as (
+    select m.community_id, max(m.meeting_date) as last_contact_date
+    from {selected_meetings(conn)} and m.meeting_date <= :{as_of}
+    group by m.community_id
+)"""
     if not f.divisions:
         return f"""{name} as (
     -- the community's spell holding :{as_of}: its contact_date is the last contact on or before it

@@ -93,9 +93,12 @@ CADENCE_STATUS = """case
             else 'overdue'
         end"""
 
-# needs `scoped_communities` and a `last_contact` CTE (community_id, last_contact_date on or before :as_of)
-COMMUNITY_STATUS_FROM_LAST_CONTACT = f"""
-community_status as (
+
+def community_status_select(last: str, join: str = "", where: str = "true") -> str:
+    """A SELECT of community_status's columns: each community of `scoped_communities` (alias c)
+    that `where` keeps, with its cadence status at :as_of, its last contact on or before :as_of
+    being the SQL `last` (null: never met) over `scoped_communities` and the optional `join`."""
+    return f"""
     select
         c.community_id,
         c.name,
@@ -106,12 +109,18 @@ community_status as (
         c.responsible_name,
         c.responsible_unit,
         c.responsible_end_date,
-        lc.last_contact_date,
-        date_diff('day', lc.last_contact_date, cast(:as_of as date)) as days_since_contact,
-        {CADENCE_STATUS.format(last="lc.last_contact_date", as_of="as_of", target="c.target_cadence_days")}
+        {last} as last_contact_date,
+        date_diff('day', {last}, cast(:as_of as date)) as days_since_contact,
+        {CADENCE_STATUS.format(last=last, as_of="as_of", target="c.target_cadence_days")}
             as cadence_status
     from scoped_communities c
-    left join last_contact lc using (community_id)
+    {join}
+    where {where}"""
+
+
+# needs `scoped_communities` and a `last_contact` CTE (community_id, last_contact_date on or before :as_of)
+COMMUNITY_STATUS_FROM_LAST_CONTACT = f"""
+community_status as ({community_status_select("lc.last_contact_date", "left join last_contact lc using (community_id)")}
 )
 """
 
