@@ -705,6 +705,8 @@ def selected_meetings(conn: Connection) -> str:
     are read). Needs a community selection and a `scoped_communities` CTE."""
     from data_access.scope import in_list
 
+    # the chosen ids as a constant list (scoped_communities applies them too): DuckDB prunes the
+    # scan's row groups with it
     return f"""{source(conn, "meetings_by_community")} m
                 where m.community_id in (select unnest(cast(:communities as varchar[])))
                   and m.community_id in (select community_id from scoped_communities)
@@ -1047,7 +1049,7 @@ def community_status_cte(conn: Connection, f: Filters) -> str:
     communities: a 34k-row spell scan and a hash join of it less in each status statement)."""
     from data_access.scope import COMMUNITY_STATUS_FROM_LAST_CONTACT, community_status_select
 
-    if f.divisions or not _has(conn, "community_roster"):
+    if f.divisions:
         return f"""{scoped_communities_cte(conn)},
 {last_contact_cte(conn, f)},{COMMUNITY_STATUS_FROM_LAST_CONTACT}"""
     met_again = "c.last_met_date > :as_of"
