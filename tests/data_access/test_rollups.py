@@ -1547,10 +1547,12 @@ def test_meeting_month_rollups_equal_pandas_recomputations(sample_db):
     same("meeting_concern_months", keys, want)
 
 
-def test_meeting_running_totals_equal_pandas_recomputations(sample_db):
-    """meeting_<kind>_running: per division × unit × entity, every month from its first month with a
-    meeting to the table's last, the month cells added up through it (and the latest meeting date
-    through it), recomputed in pandas from the month roll-ups (themselves checked above)."""
+@pytest.mark.parametrize("citywide", [False, True])
+def test_meeting_running_totals_equal_pandas_recomputations(sample_db, citywide):
+    """meeting_<kind>_running: per division × unit × entity (meeting_<kind>_city_running: per
+    entity alone), every month from its first month with a meeting to the table's last, the month
+    cells added up through it (and the latest meeting date through it), recomputed in pandas from
+    the month roll-ups (themselves checked above)."""
     t = _raw_frames(sample_db)
     for kind, entity, sums, latest in (
         ("community", "community_id", ["meetings_count", "residents_sum"], "last_meeting_date"),
@@ -1559,8 +1561,12 @@ def test_meeting_running_totals_equal_pandas_recomputations(sample_db):
         ("support", "staff_id", ["meetings_count"], None),
     ):
         months = t[f"meeting_{kind}_months"].assign(month=lambda d: pd.to_datetime(d.month))
-        keys = ["division_code", "unit_code", entity]
+        keys = [entity] if citywide else ["division_code", "unit_code", entity]
         months[keys] = months[keys].fillna("(none)")
+        if citywide:  # one cell per entity and month, its divisions' and units' added up
+            months = months.groupby(["month", entity], as_index=False).agg(
+                {**{c: "sum" for c in sums}, **({latest: "max"} if latest else {})}
+            )
         last = months.month.max()
         want = []
         for key, g in months.groupby(keys):
@@ -1573,7 +1579,8 @@ def test_meeting_running_totals_equal_pandas_recomputations(sample_db):
                 out[latest] = pd.to_datetime(g[latest]).cummax().ffill()  # (cummax keeps gaps)
             want.append(out)
         want = pd.concat(want).sort_values(["month", *keys]).reset_index(drop=True)
-        got = t[f"meeting_{kind}_running"].assign(month=lambda d: pd.to_datetime(d.month))
+        got = t[f"meeting_{kind}_{'city_' if citywide else ''}running"]
+        got = got.assign(month=lambda d: pd.to_datetime(d.month))
         got[keys] = got[keys].fillna("(none)")
         if latest:
             got[latest] = pd.to_datetime(got[latest])
