@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups, stats
 from data_access.db import read_frame, side_by_side
 from data_access.filters import ROLES, Filters
-from data_access.kpi import Kpi
+from data_access.kpi import Kpi, prior_unrecorded, without_prior
 from data_access.scope import in_list, page_of, page_params
 from data_access.tables import FEEDBACK_CHANNELS
 
@@ -588,7 +588,12 @@ def score_kpis(
     conn: Connection, f: Filters, k: int = stats.DEFAULT_K, *, scope: FeedbackScope | None = None
 ) -> dict[str, Kpi]:
     """Trust, safety and responses over reportable responses, each with the prior period and change z."""
-    return score_kpis_from(division_period_sums(conn, f, k, scope), k)
+    return score_kpis_from(division_period_sums(conn, f, k, scope), k, prior_recorded=prior_recorded(conn, f))
+
+
+def prior_recorded(conn: Connection, f: Filters) -> bool:
+    """Whether any feedback was recorded by the end of the period before `f` (kpi.prior_unrecorded)."""
+    return not prior_unrecorded(f, rollups.records_begin(conn, "feedback"))
 
 
 def _period_totals(sums: pd.DataFrame, index: int) -> dict[str, Any]:
@@ -602,9 +607,10 @@ def _period_totals(sums: pd.DataFrame, index: int) -> dict[str, Any]:
     return {**scores_from_sums(**totals), "scoped_n": scoped_n}
 
 
-def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
+def score_kpis_from(sums: pd.DataFrame, k: int, *, prior_recorded: bool) -> dict[str, Kpi]:
     """score_kpis from division_period_sums already read (the Overview reads them once for its
-    tiles and its score drops)."""
+    tiles and its score drops); no change in responses when the prior period ends before any
+    feedback was recorded (`prior_recorded` False: zero responses there are no data, not a count)."""
     cur, pri = _period_totals(sums, CURRENT), _period_totals(sums, PRIOR)
     out: dict[str, Kpi] = {}
     for name in SCORES:
@@ -628,6 +634,8 @@ def score_kpis_from(sums: pd.DataFrame, k: int) -> dict[str, Kpi]:
         stats.poisson_z(n_cur, n_pri),
         suppressed=n_cur == 0 and int(cur["scoped_n"]) > 0,
     )
+    if not prior_recorded:
+        out["responses"] = without_prior(out["responses"])
     return out
 
 
@@ -666,7 +674,7 @@ def headline(
     sc = _scope_for(conn, f, k, scope)
     sums = division_period_sums(conn, f, k, sc)
     return Headline(
-        score_kpis_from(sums, k),
+        score_kpis_from(sums, k, prior_recorded=prior_recorded(conn, f)),
         suppression_summary_from(sums),
         comparison_by_division(conn, f, k, sums, scope=sc),
     )

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from data_access import rollups, stats
 from data_access.db import read_frame, read_value
 from data_access.filters import Filters
-from data_access.overview import Kpi
+from data_access.kpi import Kpi, prior_unrecorded, without_prior
 from data_access.scope import meeting_scope
 from data_access.tables import MEETING_TYPES
 
@@ -149,11 +149,14 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
     mean_change = None
     if mean1 is not None and mean0 is not None and sd1 is not None and sd0 is not None:
         mean_change = stats.mean_z(mean1, sd1 / math.sqrt(n1), mean0, sd0 / math.sqrt(n0))
-    return {
+    kpis = {
         "meetings_held": Kpi("meetings_held", n1, n0, stats.poisson_z(n1, n0)),
         "residents_reached": Kpi("residents_reached", res1, res0, stats.poisson_z(res1, res0)),
         "mean_attendance": Kpi("mean_attendance", mean1, mean0, mean_change),
     }
+    if prior_unrecorded(f, rollups.records_begin(conn, "meetings")):
+        return {name: without_prior(k) for name, k in kpis.items()}
+    return kpis
 
 
 # -- frequency over time ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from data_access import feedback, rollups, stats
 from data_access.db import read_frame, side_by_side
 from data_access.filters import Filters, format_date
-from data_access.kpi import Kpi
+from data_access.kpi import Kpi, prior_unrecorded, without_prior
 from data_access.scope import CADENCE_STATUS, feedback_scope, in_list, meeting_scope, staffing_scope
 
 BELOW_FILLED_SHARE = 0.85
@@ -375,7 +375,8 @@ def _kpis(
 ) -> dict[str, Kpi]:
     (cur_m, pri_m), (cur_o, pri_o), (cur_s, pri_s) = tiles or tile_totals_both(conn, f)
     cur_c, pri_c = coverage or coverage_counts_both(conn, f)
-    scores = feedback.score_kpis_from(sums, k)  # reportable responses only, as on the Feedback page
+    # reportable responses only, as on the Feedback page
+    scores = feedback.score_kpis_from(sums, k, prior_recorded=feedback.prior_recorded(conn, f))
 
     def rate(c: dict[str, int]) -> float | None:
         return c["on_track"] / c["communities"] if c["communities"] else None
@@ -407,6 +408,10 @@ def _kpis(
             stats.poisson_z(vacant(cur_s), vacant(pri_s)) if cur_s and pri_s else None,
         ),
     }
+    if prior_unrecorded(f, rollups.records_begin(conn, "meetings")):
+        # nothing recorded before: no meetings, follow-ups or contacts to compare with
+        for name in ("meetings_held", "coverage_rate", "open_follow_ups"):
+            out[name] = without_prior(out[name])
     out["trust_score"], out["safety_score"] = scores["trust_score"], scores["safety_score"]
     out["responses"] = scores["responses"]  # not a tile here; the briefing's feedback line shows it
     return out

@@ -961,6 +961,17 @@ def feedback_last_day(conn: Connection) -> date | None:
     return _once_per_version(conn, "feedback last day", lambda: read_value(conn, sql))
 
 
+def records_begin(conn: Connection, table: str) -> date | None:
+    """The first day the meetings or the feedback (`table`) record anything, None while there is
+    none (kpi.prior_unrecorded), once per database version: from their day roll-ups."""
+    days, column = {
+        "meetings": ("meeting_days", "meeting_date"),
+        "feedback": ("feedback_days", "response_date"),
+    }[table]
+    sql = f"select min(d.{column}) from {source(conn, days)} d"
+    return _once_per_version(conn, f"{table} begin", lambda: read_value(conn, sql))
+
+
 def _reads_running_scores(conn: Connection, period: Filters) -> bool:
     return whole_months(period) >= RUNNING_SCORES_FROM_MONTHS and feedback_last_day(conn) is not None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -244,6 +244,9 @@ def score_kpis(conn: Connection, f: Filters, k: int = stats.DEFAULT_K) -> dict[s
         stats.poisson_z(n_cur, n_pri),
         suppressed=n_cur == 0 and int(cur["scoped_n"]) > 0,
     )
+    first = read_frame(conn, "select min(response_date) as d from feedback").d.iat[0]
+    if pd.isna(first) or f.prior().end < first:  # no feedback recorded by the prior period's end
+        out["responses"] = replace(out["responses"], prior=None, z=None)
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -208,6 +208,23 @@ def test_change_z_against_prior_period_by_hand(conn):
     assert z == pytest.approx(2.2693, abs=1e-3)
     assert kpis["trust_score"].change == "notable rise"
     assert kpis["responses"].z == pytest.approx(2 * (math.sqrt(10) - math.sqrt(3)))
+
+
+def test_responses_are_not_compared_with_a_prior_period_before_the_first_response(conn):
+    """The first response is R20 on 10 May: from 10 May the prior period ends on 9 May, before it
+    (no responses recorded, not a count of zero); from 11 May it ends on 10 May: compared."""
+    first = min(date.fromisoformat(r[1]) for r in ROWS)
+    assert first == date(2026, 5, 10)
+    kpis = fb.score_kpis(conn, Filters(start=first, end=JUNE.end), K)
+    assert kpis["responses"].value == len(ROWS) - 2  # reportable: Sigma's R8, R9 are under k
+    assert kpis["responses"].prior is None and kpis["responses"].z is None
+    assert kpis["trust_score"].prior is None and kpis["trust_score"].z is None  # no responses then
+    kpis = fb.score_kpis(conn, Filters(start=first + timedelta(days=1), end=JUNE.end), K)
+    # R20 is C1's only response in that prior period, a group under k: zero reportable, compared
+    assert (kpis["responses"].value, kpis["responses"].prior) == (len(ROWS) - 3, 0)
+    assert kpis["responses"].z == pytest.approx(2 * math.sqrt(len(ROWS) - 3))
+    headline = fb.headline(conn, Filters(start=first, end=JUNE.end), K)
+    assert headline.kpis["responses"].prior is None  # the Feedback page's tiles say the same
 
 
 def test_a_scope_of_only_small_groups_is_suppressed_not_zero(conn):

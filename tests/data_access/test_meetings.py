@@ -159,9 +159,27 @@ def test_kpis_count_the_period_and_compare_with_the_prior_period(conn):
 
 
 def test_kpis_with_no_meetings_have_no_mean_and_no_mean_change(conn):
-    k = mt.meeting_kpis(conn, Filters(start=date(2020, 1, 1), end=date(2020, 1, 31)))
-    assert k["meetings_held"].value == 0 and k["meetings_held"].z == 0
+    # a month after the last meeting, whose prior month holds none either
+    k = mt.meeting_kpis(conn, Filters(start=date(2026, 6, 1), end=date(2026, 6, 30)))
+    assert k["meetings_held"].value == 0 and k["meetings_held"].prior == 0 and k["meetings_held"].z == 0
     assert k["mean_attendance"].value is None and k["mean_attendance"].z is None
+
+
+def test_a_prior_period_before_the_first_meeting_is_not_compared_with(conn):
+    """The first meeting recorded is M10 on 20 Feb 2026: a period whose prior one ends before it
+    has nothing to compare with (not zero meetings: a rise from 0 would be called significant)."""
+    first = min(date.fromisoformat(m["meeting_date"]) for m in MEETINGS)
+    assert first == date(2026, 2, 20)
+    whole = Filters(start=first, end=END)  # the whole history: its prior period ends on 19 Feb
+    k = mt.meeting_kpis(conn, whole)
+    assert k["meetings_held"].value == len(MEETINGS) - 1  # M09 is after END
+    for name in ("meetings_held", "residents_reached", "mean_attendance"):
+        assert k[name].prior is None and k[name].z is None, name
+    assert k["meetings_held"].change == "no comparison"
+    # one day later the prior period ends on the first meeting's day: compared as usual
+    k = mt.meeting_kpis(conn, Filters(start=first + timedelta(days=1), end=END))
+    assert k["meetings_held"].prior == 1 and k["meetings_held"].value == len(MEETINGS) - 2
+    assert k["meetings_held"].z == pytest.approx(2 * (math.sqrt(len(MEETINGS) - 2) - 1))
 
 
 # -- frequency ------------------------------------------------------------------------------------------

@@ -179,6 +179,22 @@ def test_kpis_with_change_flags(db):
     assert k["safety_score"].z is None
 
 
+def test_tiles_do_not_compare_with_a_prior_period_before_the_records_begin(db):
+    """The first meeting is M4 on 1 April, the first response on 12 May. From 1 April the prior
+    period ends on 31 March, before either: zero meetings, follow-ups, contacts and responses
+    there are no records, not counts to call a rise from. From 13 May it ends on 12 May: both
+    compare as usual (M4; the twelve P responses)."""
+    k = overview.overview_kpis(db, Filters(date(2026, 4, 1), date(2026, 6, 30)), k=10)
+    assert k["meetings_held"].value == 5  # all five meetings (M5 too: a meeting, though C5 is inactive)
+    for name in ("meetings_held", "coverage_rate", "open_follow_ups", "responses"):
+        assert k[name].prior is None and k[name].z is None, name
+    k = overview.overview_kpis(db, Filters(date(2026, 5, 13), date(2026, 6, 30)), k=10)
+    assert (k["meetings_held"].value, k["meetings_held"].prior) == (3, 2)  # M1, M3, M5 | M4, M2
+    assert k["meetings_held"].z == pytest.approx(2 * (math.sqrt(3) - math.sqrt(2)))
+    assert (k["responses"].value, k["responses"].prior) == (12, 12)
+    assert k["coverage_rate"].prior is not None and k["open_follow_ups"].prior == 1  # F2 on 12 May
+
+
 def test_scores_below_k_are_suppressed_with_no_value_and_no_n(db):
     k = overview.overview_kpis(db, JUNE, k=13)
     assert k["trust_score"].suppressed and k["trust_score"].value is None and k["trust_score"].n is None

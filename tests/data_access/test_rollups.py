@@ -184,11 +184,15 @@ def raw_meeting_kpis(conn, f: Filters) -> dict:
     mean_change = None
     if mean1 is not None and mean0 is not None and sd1 is not None and sd0 is not None:
         mean_change = stats.mean_z(mean1, sd1 / math.sqrt(n1), mean0, sd0 / math.sqrt(n0))
-    return {
+    kpis = {
         "meetings_held": mt.Kpi("meetings_held", n1, n0, stats.poisson_z(n1, n0)),
         "residents_reached": mt.Kpi("residents_reached", res1, res0, stats.poisson_z(res1, res0)),
         "mean_attendance": mt.Kpi("mean_attendance", mean1, mean0, mean_change),
     }
+    first = read_frame(conn, "select min(meeting_date) as d from meetings").d.iat[0]
+    if pd.isna(first) or p.end < first:  # the prior period ends before the first meeting recorded
+        return {name: replace(k, prior=None, z=None) for name, k in kpis.items()}
+    return kpis
 
 
 def raw_meetings_over_time(conn, f: Filters, grain: str = "week", split: str = "unit") -> pd.DataFrame:
