@@ -25,7 +25,7 @@ from data_access.stats import SMALL_SAMPLE_N
 from ui import cache, pager
 from ui.auth import allowed
 from ui.theme import PALETTE, empty, figure, reference_line, show, style
-from ui.widgets import download, header, kpi_tile, table
+from ui.widgets import CHANGE_RULE, change_basis, download, header, kpi_tile, table
 
 OURS = PALETTE[0]
 GREY = PALETTE[7]
@@ -699,8 +699,8 @@ with tiles:
     for col, name in zip(st.columns(3), ("trust_score", "safety_score", "responses"), strict=True):
         kpi_tile(kpis[name], k, container=col)
     st.caption(
-        f"Scores are 0-100 with 95% confidence intervals; changes compare with the {filters.days} days before "
-        "(notable at |z| ≥ 2, significant at |z| ≥ 3). "
+        "Scores are 0-100 with 95% confidence intervals. "
+        f"{change_basis(filters.days, kpis['responses'])} {CHANGE_RULE} "
         f"**Small-n rule:** a group (a community, or the patrol division of a response without one) with "
         f"fewer than {k} responses in this period shows no score, no count and no comments, and is left out "
         f"of every number on this page. Of the {summary['groups']} groups with responses here, "

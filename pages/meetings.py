@@ -31,7 +31,7 @@ from ui import cache
 from ui.pager import deferred_download, pager_controls, requested_page
 from ui.text import shorten
 from ui.theme import PALETTE, empty, figure, show
-from ui.widgets import header, kpi_tile, table
+from ui.widgets import CHANGE_RULE, change_basis, header, kpi_tile, table
 
 GRAIN_LABELS = {"week": "Weekly", "month": "Monthly"}
 SPLIT_LABELS = {"unit": "Unit", "type": "Meeting type"}
@@ -351,10 +351,7 @@ with tiles:
         st.columns(3), ["meetings_held", "residents_reached", "mean_attendance"], strict=True
     ):
         kpi_tile(kpis[name], k, container=col)
-    st.caption(
-        f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 "
-        "and **significant** at |z| ≥ 3; anything smaller is within normal variation."
-    )
+    st.caption(f"{change_basis(filters.days, kpis['meetings_held'])} {CHANGE_RULE}")
 
 with how_often:
     freq = freq_q.result()

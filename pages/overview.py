@@ -15,7 +15,7 @@ from data_access.overview import (
 )
 from data_access.settings import small_n_k
 from ui import cache
-from ui.widgets import header, kpi_tile, table
+from ui.widgets import CHANGE_RULE, change_basis, header, kpi_tile, table
 
 KIND_ICONS = {
     "Overdue community": "▲",
@@ -39,10 +39,7 @@ for col, name in zip(
     strict=True,
 ):
     kpi_tile(kpis[name], k, container=col)
-st.caption(
-    f"Changes compare with the {filters.days} days immediately before. A change is **notable** at |z| ≥ 2 and "
-    "**significant** at |z| ≥ 3; anything smaller is within normal variation."
-)
+st.caption(f"{change_basis(filters.days, kpis['meetings_held'])} {CHANGE_RULE}")
 
 st.subheader("Needs attention")
 items = page.needs

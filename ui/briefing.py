@@ -46,7 +46,7 @@ from ui.briefing_html import (
 )
 from ui.text import plain_md
 from ui.theme import PALETTE, STATUS_COLOURS, empty, house_layout, merged, show, status_label
-from ui.widgets import download
+from ui.widgets import change_basis, download
 
 Run = Callable[..., Any]  # run(query_fn, filters, **kwargs) -> the query's result
 
@@ -164,8 +164,8 @@ def overview_slide(run: Run, f: Filters, k: int, scope: FeedbackScope) -> Slide:
                 "cadence, every unit is at least 85% filled, no score fell notably and every unit logged meetings.",
             ),
         ),
-        note=f"Changes compare with the {f.days} days immediately before; notable at |z| ≥ 2, significant at "
-        "|z| ≥ 3, otherwise within normal variation.",
+        note=f"{change_basis(f.days, kpis['meetings_held'])} Notable at |z| ≥ 2, significant at |z| ≥ 3, "
+        "otherwise within normal variation.",
     )
 
 

@@ -23,6 +23,17 @@ def header(title: str, question: str, filters: Filters) -> None:
     st.caption(f"{question}  \n**Showing:** {plain_md(filters.caption(names(filters.communities)))}")
 
 
+CHANGE_RULE = "A change is **notable** at |z| ≥ 2 and **significant** at |z| ≥ 3; anything smaller is within normal variation."
+
+
+def change_basis(days: int, compared: Kpi) -> str:
+    """What a row of KPI tiles' changes compare with, judged by one of its tiles (`compared`): the
+    days immediately before, or nothing when those days hold no records (kpi.prior_unrecorded)."""
+    if compared.value is not None and compared.prior is None:
+        return f"The {days} days before this period hold no records, so no change is shown."
+    return f"Changes compare with the {days} days immediately before."
+
+
 def kpi_tile(kpi: Kpi, k: int, container=None) -> None:
     """A metric tile whose delta says how the change compares with normal variation (never a bare %)."""
     m = metric(kpi.metric)

@@ -118,3 +118,17 @@ def test_a_period_without_meetings_shows_empty_states(sample_db_url, monkeypatch
     assert _charts(at) == []
     assert len(at.info) >= 6  # every chart, the staff table and the log say why they are empty
     assert at.metric[0].value == "0"
+
+
+def test_the_whole_history_has_no_prior_period_to_compare(sample_db_url, monkeypatch):
+    """The sample's records begin on 1 Jul 2024: over all of them the 873 days before hold no
+    records, so the tiles and the caption under them say so instead of a rise from zero; the
+    default view (last 90 days) compares as usual."""
+    at = _open(sample_db_url, monkeypatch, period="custom", **{"from": "2024-07-01", "to": "2026-11-20"})
+    assert [m.delta for m in at.metric] == ["no prior period to compare"] * 3
+    assert any(c.startswith("The 873 days before this period hold no records") for c in _captions(at))
+    at = _open(sample_db_url, monkeypatch)
+    assert all(
+        "within normal variation" in m.delta or " rise" in m.delta or " drop" in m.delta for m in at.metric
+    )
+    assert any(c.startswith("Changes compare with the 90 days immediately before") for c in _captions(at))
