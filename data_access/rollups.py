@@ -164,16 +164,17 @@ def _meeting_months(name: str, columns: str, rows: str = "meetings") -> Rollup:
 
 
 def _meeting_running(
-    months: Rollup, keys: str, sums: tuple[str, ...], latest: str | None = None, *, citywide: bool = False
+    months: Rollup, entity: str, sums: tuple[str, ...], latest: str | None = None, *, citywide: bool = False
 ) -> Rollup:
     """Running totals of a per-month roll-up (`months`, one of _meeting_months'): one row per month ×
-    `keys` (division_code, unit_code, then the ranked entity; the entity alone when `citywide`, the
-    meeting_<kind>_city_running tables) from the key's first month with a meeting through the last
-    month of any, every month (so "through month M" is one row per key): `sums` added up through
-    the month, `latest` (a date) the latest through it.
+    key (division_code, unit_code and the ranked `entity` column; the entity alone when `citywide`,
+    the meeting_<kind>_city_running tables) from the key's first month with a meeting through the
+    last month of any, every month (so "through month M" is one row per key): `sums` added up
+    through the month, `latest` (a date) the latest through it.
 
     A period's whole months [A, B) are then the row at the month before B less the row at the
     month before A: two rows per key however many months the period spans."""
+    keys = entity if citywide else f"division_code, unit_code, {entity}"
     summed = ", ".join(f"cast(sum(x.{c}) over through as bigint) as {c}" for c in sums)
     zero = ", ".join(f"0 as {c}" for c in sums)
     latest_of_month = f", max({latest}) as {latest}" if latest else ""
@@ -243,41 +244,19 @@ _RANK_MONTHS = {
         rows=SUPPORT_ROWS.format(meetings="meetings"),
     ),
 }
-# ... and their running totals, for periods of many whole months (meeting_rank_cells)
-_RANK_RUNNING = {
-    "community": _meeting_running(
-        _RANK_MONTHS["community"],
-        "division_code, unit_code, community_id",
-        ("meetings_count", "residents_sum"),
-        latest="last_meeting_date",
-    ),
-    "org": _meeting_running(
-        _RANK_MONTHS["org"], "division_code, unit_code, org_id", ("meetings_count", "residents_sum")
-    ),
-    "lead": _meeting_running(
-        _RANK_MONTHS["lead"], "division_code, unit_code, staff_id", ("meetings_count", "residents_sum")
-    ),
-    "support": _meeting_running(
-        _RANK_MONTHS["support"], "division_code, unit_code, staff_id", ("meetings_count",)
-    ),
+# ... and their running totals, for periods of many whole months (meeting_rank_cells): kind -> the
+# ranked entity, the sums and the latest date kept
+_RANK_TOTALS = {
+    "community": ("community_id", ("meetings_count", "residents_sum"), "last_meeting_date"),
+    "org": ("org_id", ("meetings_count", "residents_sum"), None),
+    "lead": ("staff_id", ("meetings_count", "residents_sum"), None),
+    "support": ("staff_id", ("meetings_count",), None),
 }
+_RANK_RUNNING = {kind: _meeting_running(_RANK_MONTHS[kind], *t) for kind, t in _RANK_TOTALS.items()}
 # ... and the same per entity alone, for a period with no division or unit chosen: at L a month
 # holds 47k leads instead of 210k lead × division × unit keys, 14k supporting members instead of 382k
 _RANK_CITY_RUNNING = {
-    "community": _meeting_running(
-        _RANK_MONTHS["community"],
-        "community_id",
-        ("meetings_count", "residents_sum"),
-        latest="last_meeting_date",
-        citywide=True,
-    ),
-    "org": _meeting_running(
-        _RANK_MONTHS["org"], "org_id", ("meetings_count", "residents_sum"), citywide=True
-    ),
-    "lead": _meeting_running(
-        _RANK_MONTHS["lead"], "staff_id", ("meetings_count", "residents_sum"), citywide=True
-    ),
-    "support": _meeting_running(_RANK_MONTHS["support"], "staff_id", ("meetings_count",), citywide=True),
+    kind: _meeting_running(_RANK_MONTHS[kind], *t, citywide=True) for kind, t in _RANK_TOTALS.items()
 }
 
 ROLLUPS: tuple[Rollup, ...] = (
@@ -968,8 +947,12 @@ def records_begin(conn: Connection, table: str) -> date | None:
         "meetings": ("meeting_days", "meeting_date"),
         "feedback": ("feedback_days", "response_date"),
     }[table]
-    sql = f"select min(d.{column}) from {source(conn, days)} d"
-    return _once_per_version(conn, f"{table} begin", lambda: read_value(conn, sql))
+    # the statement is built only the first time (every KPI read asks)
+    return _once_per_version(
+        conn,
+        f"{table} begin",
+        lambda: read_value(conn, f"select min(d.{column}) from {source(conn, days)} d"),
+    )
 
 
 def _reads_running_scores(conn: Connection, period: Filters) -> bool:
