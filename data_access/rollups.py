@@ -252,11 +252,15 @@ _RANK_TOTALS = {
     "lead": ("staff_id", ("meetings_count", "residents_sum"), None),
     "support": ("staff_id", ("meetings_count",), None),
 }
-_RANK_RUNNING = {kind: _meeting_running(_RANK_MONTHS[kind], *t) for kind, t in _RANK_TOTALS.items()}
+_RANK_RUNNING = {
+    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest)
+    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
+}
 # ... and the same per entity alone, for a period with no division or unit chosen: at L a month
 # holds 47k leads instead of 210k lead × division × unit keys, 14k supporting members instead of 382k
 _RANK_CITY_RUNNING = {
-    kind: _meeting_running(_RANK_MONTHS[kind], *t, citywide=True) for kind, t in _RANK_TOTALS.items()
+    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest, citywide=True)
+    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
 }
 
 ROLLUPS: tuple[Rollup, ...] = (
@@ -947,12 +951,8 @@ def records_begin(conn: Connection, table: str) -> date | None:
         "meetings": ("meeting_days", "meeting_date"),
         "feedback": ("feedback_days", "response_date"),
     }[table]
-    # the statement is built only the first time (every KPI read asks)
-    return _once_per_version(
-        conn,
-        f"{table} begin",
-        lambda: read_value(conn, f"select min(d.{column}) from {source(conn, days)} d"),
-    )
+    sql = f"select min(d.{column}) from {source(conn, days)} d"
+    return _once_per_version(conn, f"{table} begin", lambda: read_value(conn, sql))
 
 
 def _reads_running_scores(conn: Connection, period: Filters) -> bool:
