@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.colors import sequential
 
 from data_access.meetings import (
     EXPORT_CAP,
@@ -36,7 +38,9 @@ from ui.widgets import CHANGE_RULE, change_basis, header, kpi_tile, table
 GRAIN_LABELS = {"week": "Weekly", "month": "Monthly"}
 SPLIT_LABELS = {"unit": "Unit", "type": "Meeting type"}
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-HEAT_SCALE = "Blues"  # Plotly's sequential blue: one hue, light to dark, safe for colour-blind readers
+# Plotly's sequential blue (ColorBrewer's Blues): one hue, light to dark, safe for colour-blind readers.
+# Spelled out: plotly.js has its own, different scale under the name "Blues".
+HEAT_SCALE = [[i / (len(sequential.Blues) - 1), c] for i, c in enumerate(sequential.Blues)]
 LABEL_CHARS = 34
 LOG_COLUMNS = {
     "meeting_date": st.column_config.DateColumn("Date", format="D MMM YYYY", width=105),
@@ -114,46 +118,59 @@ def _partial_note(df: pd.DataFrame, grain: str, marked: str = "") -> str:
 def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
     """Stacked bars of meetings per week/month by unit or type; partial edge periods hatched and labelled."""
     df = _with_labels(df, grain)
-    order = df.groupby("split_label")["meetings_count"].sum().sort_values(ascending=False).index
-    periods = df.drop_duplicates("period_start")
-    # one pass over the rows (a boolean mask per split and per partial flag was most of the chart)
-    groups = dict(iter(df.groupby(["split_label", "is_partial"], sort=False)))
+    # plain lists and numpy, one pass over the rows: pandas' group-bys and masks over the text
+    # columns were most of the chart (at S over all time 18 ms a rerun, for 700 rows)
+    labels = df["period_label"].tolist()
+    names = df["split_label"].tolist()
+    meetings = df["meetings_count"].to_numpy()
+    residents = df["residents_count"].to_numpy()
+    rows_of: dict[tuple[str, bool], list[int]] = {}
+    split_total: dict[str, int] = {}
+    period_total: dict[date, int] = {}
+    periods: dict[date, tuple[str, bool, int, int]] = {}  # in row order: label, partial, days of it
+    for i, (name, start, partial, days, n_days) in enumerate(
+        zip(names, df["period_start"], df["is_partial"], df["days_in_period"], df["period_days"], strict=True)
+    ):
+        partial = bool(partial)
+        rows_of.setdefault((name, partial), []).append(i)
+        split_total[name] = split_total.get(name, 0) + int(meetings[i])
+        period_total[start] = period_total.get(start, 0) + int(meetings[i])
+        periods.setdefault(start, (labels[i], partial, days, n_days))
+    order = sorted(split_total, key=lambda name: (-split_total[name], name))  # most meetings first
     traces: list[dict] = []
     for i, name in enumerate(order):
         colour = PALETTE[i % len(PALETTE)]
-        only_partial = (name, False) not in groups
+        only_partial = (name, False) not in rows_of
         # full and partial periods as two traces, so the legend swatch is never hatched
         for partial in (False, True):
-            bars = groups.get((name, partial))
-            if bars is None:
+            rows = rows_of.get((name, partial))
+            if rows is None:
                 continue
             traces.append(
                 dict(
                     type="bar",
-                    x=bars["period_label"].tolist(),
-                    y=bars["meetings_count"].to_numpy(),
+                    x=[labels[r] for r in rows],
+                    y=meetings[rows],
                     name=_plain(name),
                     legendgroup=name,
                     showlegend=not partial or only_partial,
                     marker=dict(color=colour, pattern=dict(shape="/" if partial else "")),
                     opacity=0.75 if partial else 1.0,
-                    customdata=bars[["residents_count"]].to_numpy(),
+                    customdata=residents[rows][:, None],
                     hovertemplate="%{fullData.name}: %{y} meetings · %{customdata[0]:,} residents<extra></extra>",
                 )
             )
-    totals = df.groupby("period_start", sort=True)["meetings_count"].sum()
-    edges = periods[periods["is_partial"]]
-    if not edges.empty:
+    edges = [
+        (start, label, days, n_days) for start, (label, partial, days, n_days) in periods.items() if partial
+    ]
+    if edges:
         traces.append(
             dict(
                 type="scatter",
-                x=edges["period_label"],
-                y=[totals[s] for s in edges["period_start"]],
+                x=[label for _, label, _, _ in edges],
+                y=[period_total[start] for start, _, _, _ in edges],
                 mode="text",
-                text=[
-                    f"partial<br>{d} of {n} days"
-                    for d, n in zip(edges.days_in_period, edges.period_days, strict=True)
-                ],
+                text=[f"partial<br>{days} of {n_days} days" for _, _, days, n_days in edges],
                 textposition="top center",
                 textfont=dict(size=11),
                 cliponaxis=False,
@@ -161,7 +178,7 @@ def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
                 hoverinfo="skip",
             )
         )
-    top = float(totals.max()) if len(totals) else 0.0
+    top = float(max(period_total.values())) if period_total else 0.0
     return figure(
         traces,
         height=400,
@@ -169,7 +186,11 @@ def frequency_chart(df: pd.DataFrame, grain: str, split: str) -> go.Figure:
         layout=dict(
             barmode="stack",
             bargap=0.15,
-            xaxis=dict(type="category", categoryorder="array", categoryarray=list(periods["period_label"])),
+            xaxis=dict(
+                type="category",
+                categoryorder="array",
+                categoryarray=[label for label, *_ in periods.values()],
+            ),
             yaxis=dict(rangemode="tozero", range=[0, top * 1.25 + 1]),
         ),
     )
@@ -221,21 +242,18 @@ def ranking_chart(df: pd.DataFrame, name_col: str, context_col: str | None = Non
 
 def day_heatmap(df: pd.DataFrame) -> go.Figure:
     """Weeks across, Monday to Sunday down; days outside the period left blank."""
-    df = df.assign(week_label=[f"{d.day} {d:%b %y}" for d in df["week_start"]])
-    weeks = list(dict.fromkeys(df["week_label"]))
-    z = df.pivot(index="iso_dow", columns="week_label", values="meetings_count").reindex(
-        index=range(1, 8), columns=weeks
-    )
-    days = (
-        df.assign(day_text=[f"{d:%a} {d.day} {d:%b %Y}" for d in df["day"]])
-        .pivot(index="iso_dow", columns="week_label", values="day_text")
-        .reindex(index=range(1, 8), columns=weeks)
-    )
+    columns: dict[date, int] = {}  # week start -> its column, in row order
+    cols = [columns.setdefault(w, len(columns)) for w in df["week_start"]]
+    rows = df["iso_dow"].to_numpy(dtype=int) - 1
+    z = np.full((7, len(columns)), np.nan)  # one row per day: each cell set once
+    z[rows, cols] = df["meetings_count"].to_numpy(dtype=float)
+    days = np.full(z.shape, "outside the period", dtype=object)
+    days[rows, cols] = [f"{d:%a} {d.day} {d:%b %Y}" for d in df["day"]]
     return count_heatmap(
-        weeks,
+        [f"{w.day} {w:%b %y}" for w in columns],
         DAY_NAMES,
         z,
-        days.fillna("outside the period").to_numpy(),
+        days,
         hovertemplate="%{customdata}: %{z} meetings<extra></extra>",
         height=330,
         trace=dict(hoverongaps=False),
@@ -245,7 +263,7 @@ def day_heatmap(df: pd.DataFrame) -> go.Figure:
 def count_heatmap(
     x: list[str],
     y: list[str],
-    z: pd.DataFrame,
+    z: np.ndarray,
     customdata: object,
     *,
     hovertemplate: str,
@@ -253,14 +271,15 @@ def count_heatmap(
     trace: dict | None = None,
     yaxis: dict | None = None,
 ) -> go.Figure:
-    """Meetings counted per category cell (x across, y down from the top), each cell labelled
-    with its count while there are few enough columns to read it."""
+    """Meetings counted per category cell (x across, y down from the top; `z` one row per y, NaN
+    where there is no cell), each cell labelled with its count while there are few enough columns
+    to read it."""
     few = len(x) <= 26
     heat = dict(
         type="heatmap",
         x=x,
         y=y,
-        z=z.to_numpy(dtype=float),
+        z=z,
         customdata=customdata,
         colorscale=HEAT_SCALE,
         xgap=2,
@@ -284,26 +303,22 @@ def count_heatmap(
 def concerns_chart(df: pd.DataFrame, grain: str) -> go.Figure:
     """Concern tag × week/month: meetings raising the tag (hover adds the share of meetings held)."""
     df = _with_labels(df, grain)
-    df = df.assign(
-        tag_label=[
-            f"{_plain(t.replace('_', ' '))} ({n:,})"
-            for t, n in zip(df.concern_tag, df.tag_total_count, strict=True)
-        ]
-    )
-    tags = list(dict.fromkeys(df["tag_label"]))
-    periods = list(dict.fromkeys(df["period_label"]))
-    z = df.pivot(index="tag_label", columns="period_label", values="meetings_count").reindex(
-        index=tags, columns=periods
-    )
-    held = (
-        df.drop_duplicates("period_label").set_index("period_label")["meetings_held_count"].reindex(periods)
-    )
-    custom = [[int(h) for h in held] for _ in tags]
+    tags: dict[str, int] = {}  # label -> its row, in row order
+    rows = [
+        tags.setdefault(f"{_plain(t.replace('_', ' '))} ({n:,})", len(tags))
+        for t, n in zip(df["concern_tag"], df["tag_total_count"], strict=True)
+    ]
+    held: dict[str, int] = {}  # period label -> meetings held in it, in row order
+    for label, n in zip(df["period_label"], df["meetings_held_count"], strict=True):
+        held.setdefault(label, int(n))
+    columns = {label: i for i, label in enumerate(held)}
+    z = np.full((len(tags), len(held)), np.nan)  # one row per tag and period: each cell set once
+    z[rows, [columns[label] for label in df["period_label"]]] = df["meetings_count"].to_numpy(dtype=float)
     return count_heatmap(
-        periods,
-        tags,
+        list(held),
+        list(tags),
         z,
-        custom,
+        [list(held.values()) for _ in tags],
         hovertemplate="%{y} · %{x}: raised at %{z} of %{customdata} meetings<extra></extra>",
         height=max(260, 30 * len(tags) + 90),
         yaxis=dict(automargin=True),

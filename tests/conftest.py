@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# every chart a test draws (in AppTest, or in a server a test starts) is also built and checked by
+# Plotly, and must give the same JSON (ui.theme.JsonFigure)
+os.environ["CED_CHECK_CHARTS"] = "1"
 
 
 @pytest.fixture(scope="session")

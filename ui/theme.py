@@ -6,7 +6,12 @@ always come with a text label and a symbol, never colour alone.
 
 from __future__ import annotations
 
+import json
+import math
+import os
+
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
@@ -66,7 +71,130 @@ def figure(
     house = house_layout(title, height)
     house["xaxis"] = dict(title=None)
     house["yaxis"] = dict(title=y_title) if y_title is not None else {}
-    return go.Figure(dict(data=traces, layout=merged(house, layout or {})))
+    return JsonFigure(dict(data=traces, layout=merged(house, layout or {})))
+
+
+# Set (tests/conftest.py sets it for every test and the servers tests start): each JsonFigure is
+# also built as a Plotly figure, and must come out as the same JSON.
+CHECK_ENV_VAR = "CED_CHECK_CHARTS"
+
+
+class JsonFigure(go.Figure):
+    """A chart as the JSON st.plotly_chart sends to the browser, without Plotly's figure objects.
+
+    st.plotly_chart validates a plain dict by building a Plotly figure from it, and takes a
+    figure's `to_dict()` as it is. Building the figure (Plotly validates every property, then
+    `to_dict` deep-copies it) was a chart page's largest cost after its queries: the Meetings
+    page's five charts 30 ms per rerun at S, 2 ms as JSON. So this is a figure only to
+    st.plotly_chart: it holds the dict in the form Plotly's validation writes it (`plotly_json`),
+    and `to_dict` returns it; nothing else of go.Figure works on it (`validated()` gives a real
+    one). Plotly still checks every chart in the tests: with CED_CHECK_CHARTS set, each one is
+    also built as a Plotly figure and must give the same JSON, so a misspelt property fails there.
+    """
+
+    def __init__(self, spec: dict) -> None:  # go.Figure's __init__ is what this skips
+        object.__setattr__(self, "_spec", plotly_json(spec))
+        if os.environ.get(CHECK_ENV_VAR):
+            check_same_as_plotly(spec, self._spec)
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
+
+    def validated(self) -> go.Figure:
+        return go.Figure(self._spec)
+
+    def __repr__(self) -> str:
+        return f"JsonFigure({len(self._spec.get('data', []))} traces)"
+
+
+def plotly_json(spec: dict) -> dict:
+    """`spec` (data and layout as plain dicts) as Plotly's validation writes it: the default
+    template (Streamlit's) in the layout, entries that are None or empty dropped, and each title
+    given as a string made {"text": ...} (plotly.js reads only that form). Data arrays are kept."""
+    out = _tidy(spec)
+    layout = out.setdefault("layout", {})
+    if "template" not in layout:
+        layout["template"] = _default_template()
+    return out
+
+
+def _tidy(value: dict) -> dict:
+    out = {}
+    for key, v in value.items():
+        if key == "title" and isinstance(v, str):
+            v = {"text": v}
+        if isinstance(v, dict):
+            v = _tidy(v)
+        elif isinstance(v, list | tuple) and v and all(isinstance(x, dict) for x in v):
+            v = [_tidy(x) for x in v]  # traces, shapes, annotations
+        if v is None or (isinstance(v, dict) and not v) or (key in _LAYOUT_ARRAYS and not v):
+            continue
+        out[key] = v
+    return out
+
+
+# the layout's lists of objects, which Plotly leaves out when empty
+_LAYOUT_ARRAYS = frozenset({"annotations", "images", "selections", "shapes", "sliders", "updatemenus"})
+_TEMPLATES: dict[str, dict] = {}
+
+
+def _default_template() -> dict:
+    name = pio.templates.default
+    if name not in _TEMPLATES:
+        _TEMPLATES[name] = pio.templates[name].to_plotly_json()
+    return _TEMPLATES[name]
+
+
+def check_same_as_plotly(spec: dict, ours: dict) -> None:
+    """Raise ValueError naming the first place where `ours` (a JsonFigure's JSON) differs from
+    what Plotly makes of `spec`: Plotly builds the figure (raising on an invalid property), and
+    the two JSON texts, read back, must hold the same values (Plotly writes numeric arrays as
+    base64 typed arrays, and NaN for a missing number, where the plain JSON has a list and null)."""
+    plotly = _comparable(json.loads(pio.to_json(go.Figure(spec), validate=False)))
+    plain = _comparable(json.loads(pio.to_json(ours, validate=False)))
+    where = _first_difference("figure", plotly, plain)
+    if where is not None:
+        raise ValueError(f"a chart's JSON differs from Plotly's at {where}")
+
+
+def _comparable(value):
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            if "shape" in value:
+                arr = arr.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return _comparable(arr.tolist())
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _first_difference(path: str, a, b) -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key} (only in {'ours' if key in b else 'Plotly’s'})"
+            found = _first_difference(f"{path}.{key}", a[key], b[key])
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(f"{path}[{i}]", x, y)
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: Plotly {str(a)[:60]!r}, ours {str(b)[:60]!r}"
 
 
 def merged(base: dict, extra: dict) -> dict:
