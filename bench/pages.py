@@ -5,11 +5,11 @@ How a page is measured (one page × one filter):
    no browser, no websocket). `ui.cache.query`/`ui.cache.lookup` are wrapped so every query
    function the page calls is recorded with its exact Filters and arguments; lookups made by the
    shared sidebar (ui/filters.py) are marked as the frame's, everything else as the page's.
-2. Rerun: the query-result cache (`ui.cache._filtered`) is cleared and the page is rerun; the
-   wall time of `AppTest.run()` is a whole server-side rerun at a cache miss: sidebar, every
+2. Rerun: the query-result cache is cleared (`ui.cache.clear_filtered`) and the page is rerun;
+   the wall time of `AppTest.run()` is a whole server-side rerun at a cache miss: sidebar, every
    query, every Plotly figure and table, and Streamlit's serialisation of the elements. The
-   lookups stay cached, as they do on a server between reruns. A warm rerun (everything cached)
-   is timed too.
+   lookups stay cached, and the scripts compiled, as they are on a server between reruns. A warm
+   rerun (everything cached) is timed too.
 3. Query set: the recorded page calls are replayed straight on one read-only SQLAlchemy
    connection (no Streamlit cache) and timed as a set; `read_frame`/`read_value` are wrapped
    to count the rows each SQL statement returns to Python.
@@ -139,6 +139,15 @@ class _Recorder:
             pages_manager.PagesManager.uses_pages_directory = False
 
         pages_manager.PagesManager.__init__ = init
+
+        # Compile each script once, as a server does (its Runtime keeps one ScriptCache for all
+        # sessions, emptied when a file changes). AppTest makes a new one for every run, so each
+        # rerun would compile app.py and the page again (the Feedback page: 45 KB, ~8 ms).
+        from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+        from streamlit.testing.v1 import app_test, local_script_runner
+
+        shared = ScriptCache()
+        app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
 
         orig_query, orig_lookup = cache.query, cache.lookup
 
@@ -300,7 +309,7 @@ def measure_page(
     if at.exception:
         res.errors = [e.message for e in at.exception]
     for _ in range(repeat):
-        cache._filtered.clear()
+        cache.clear_filtered()
         with RECORDER.recording():
             t0 = time.perf_counter()
             at.run()

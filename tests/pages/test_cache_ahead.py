@@ -65,3 +65,50 @@ def test_a_query_that_fails_on_the_worker_raises_its_error_in_the_page(ui_cache,
         pending.result()
     # the failure was not cached: result() ran the query again, in the caller's thread
     assert len(calls) == 2 and calls[0].startswith("ced-ahead") and not calls[1].startswith("ced-ahead")
+
+
+def test_a_result_computed_within_the_ttl_is_left_to_the_cache_and_not_started_again(ui_cache, monkeypatch):
+    """A rerun with unchanged filters starts no worker: the page's result() is a cache hit."""
+    real = meetings.meeting_kpis
+    ran_on: list[str] = []
+
+    def counted(conn, f):
+        ran_on.append(threading.current_thread().name)
+        return real(conn, f)
+
+    monkeypatch.setattr(meetings, "meeting_kpis", counted)
+    first = ui_cache.query(real, PERIOD)
+    assert len(ran_on) == 1
+    submitted: list[object] = []
+    monkeypatch.setattr(ui_cache._ahead_pool, "submit", lambda *a, **k: submitted.append(a))
+    again = ui_cache.ahead(real, PERIOD)
+    assert submitted == []
+    assert again.result() == first and len(ran_on) == 1
+    # a filter change is a new key: started on a worker
+    ui_cache.ahead(
+        real, Filters(start=date(2026, 9, 1), end=date(2026, 10, 31), role="admin", preset="custom")
+    )
+    assert len(submitted) == 1
+
+
+def test_a_result_the_cache_dropped_is_computed_again_by_the_page(ui_cache, monkeypatch):
+    """The record of computed results is only a hint: when Streamlit's cache no longer holds the
+    value (cleared from its menu, or evicted), result() computes it in the caller's thread."""
+    real = meetings.meeting_kpis
+    ran_on: list[str] = []
+
+    def counted(conn, f):
+        ran_on.append(threading.current_thread().name)
+        return real(conn, f)
+
+    monkeypatch.setattr(meetings, "meeting_kpis", counted)
+    first = ui_cache.query(real, PERIOD)
+    ui_cache._filtered.clear()  # Streamlit's cache alone: the record still says computed
+    pending = ui_cache.ahead(real, PERIOD)
+    assert pending.result() == first
+    assert len(ran_on) == 2 and not ran_on[1].startswith("ced-ahead")
+    ui_cache.clear_filtered()  # both: the next ahead starts a worker again
+    submitted: list[object] = []
+    monkeypatch.setattr(ui_cache._ahead_pool, "submit", lambda *a, **k: submitted.append(a))
+    ui_cache.ahead(real, PERIOD)
+    assert len(submitted) == 1
