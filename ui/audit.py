@@ -50,15 +50,18 @@ def page_view(title: str) -> None:
         record("page_view", f"{title} page ({'comments shown' if ok else 'comments hidden'})", "ok", user)
 
 
-def export_data(file_name: str, build: Callable[[], tuple[bytes, int | None]]) -> Callable[[], bytes]:
+def export_data(
+    file_name: str, build: Callable[[], tuple[bytes, int | None]], user: User | None = None
+) -> Callable[[], bytes]:
     """The `data` of a download button: `build()` (the file's bytes and its data rows, or None) runs
     when the browser asks for the file, on Streamlit's download thread, and the export is recorded
     then with the rows that actually left (or as failed). The user is resolved now, in the run.
 
     Give the button on_click="ignore": a click that also reruns the page races the request for the
     file (the rerun replaces the button's callable, and a request that arrives after it finds
-    nothing: the browser then gets no file; seen in CI)."""
-    user = current_user()
+    nothing: the browser then gets no file; seen in CI). `user`: the one the caller resolved in this
+    run, if it did (each resolution reads the session's headers, identity and secrets)."""
+    user = user or current_user()
 
     def data() -> bytes:
         try:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from data_access.export import safe_csv
 from data_access.filters import Filters
-from ui import cache
+from ui import auth, cache
 from ui.audit import export_data
 from ui.auth import allowed
 
@@ -98,7 +98,8 @@ def deferred_download(
     cached (an export can be large). Offered only to roles that may export. `shape` turns the query's
     frame into the file's (as the page shows it), `rename` then renames columns; the audit line
     records the rows the file holds."""
-    if not allowed("export"):
+    user = auth.current_user()
+    if not allowed("export", user):
         return
     database = cache.database()  # resolved here: the click runs outside the script thread
 
@@ -111,7 +112,7 @@ def deferred_download(
 
     st.download_button(
         label,
-        export_data(file_name, build),
+        export_data(file_name, build, user),
         file_name=file_name,
         mime="text/csv",
         key=key,

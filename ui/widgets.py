@@ -11,6 +11,7 @@ from data_access.export import safe_csv
 from data_access.filters import Filters
 from data_access.metrics import format_value, metric
 from data_access.overview import Kpi
+from ui import auth
 from ui.audit import export_data
 from ui.auth import allowed
 from ui.filters import names
@@ -103,7 +104,8 @@ def download(
     """Formula-safe CSV download, offered only to roles that may export. The file is written when
     the button is clicked, not on every rerun (the page's CSVs were a tenth of a cached rerun);
     `data` may be a function giving the frame then (a list longer than the page fetched)."""
-    if not allowed("export"):
+    user = auth.current_user()
+    if not allowed("export", user):
         return
 
     def build() -> tuple[bytes, int]:
@@ -112,7 +114,7 @@ def download(
 
     st.download_button(
         label,
-        export_data(file_name, build),
+        export_data(file_name, build, user),
         file_name=file_name,
         mime="text/csv",
         key=key,
