@@ -15,8 +15,9 @@ from data_access.overview import (
 )
 from data_access.settings import small_n_k
 from ui import cache
-from ui.widgets import CHANGE_RULE, change_basis, header, kpi_tile, table
+from ui.widgets import CHANGE_RULE, change_basis, header, kpi_tile, plain_table
 
+NEEDS_ROWS_SHOWN = 14  # a longer list scrolls in a box this many rows high
 KIND_ICONS = {
     "Overdue community": "▲",
     "Unit below 85% filled": "◆",
@@ -53,17 +54,14 @@ if not page.complete:
         "The Coverage page's worklist pages through them all; the CSV download holds the whole list."
     )
     st.page_link("pages/coverage.py", label="Open the Coverage worklist", icon=":material/checklist:")
-table(
+plain_table(  # Markdown, not a dataframe: the first page shows at once (ui.widgets.plain_table)
     items,
+    {"kind": "What", "subject": "Who", "detail": "Detail"},
     # the whole list, read through the cache when the CSV is asked for (as the Briefing's slide)
     everything=None if page.complete else lambda: cache.query(needs_attention, filters, k=k),
     file_name="needs_attention.csv",
     key="dl_needs_attention",
-    column_config={
-        "kind": st.column_config.TextColumn("What", width="medium"),
-        "subject": st.column_config.TextColumn("Who", width="medium"),
-        "detail": st.column_config.TextColumn("Detail", width="large"),
-    },
+    scroll_after=NEEDS_ROWS_SHOWN,
     empty_message="Nothing needs attention for these filters: every community is within 1.5× its cadence, "
     "every unit is at least 85% filled, no score fell notably and every unit logged meetings.",
 )
