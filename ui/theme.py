@@ -6,10 +6,12 @@ always come with a text label and a symbol, never colour alone.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
@@ -86,9 +88,9 @@ class JsonFigure(go.Figure):
     figure's `to_dict()` as it is. Building the figure (Plotly validates every property, then
     `to_dict` deep-copies it) was a chart page's largest cost after its queries: the Meetings
     page's five charts 30 ms per rerun at S, 2 ms as JSON. So this is a figure only to
-    st.plotly_chart: it holds the dict in the form Plotly's validation writes it (`plotly_json`),
-    and `to_dict` returns it; nothing else of go.Figure works on it (`validated()` gives a real
-    one). Plotly still checks every chart in the tests: with CED_CHECK_CHARTS set, each one is
+    st.plotly_chart (and plotly.io): it holds the dict in the form Plotly's validation writes it
+    (`plotly_json`), and `to_dict` and `to_plotly_json` return it; nothing else of go.Figure works
+    on it. Plotly still checks every chart in the tests: with CED_CHECK_CHARTS set, each one is
     also built as a Plotly figure and must give the same JSON, so a misspelt property fails there.
     """
 
@@ -102,9 +104,6 @@ class JsonFigure(go.Figure):
 
     def to_plotly_json(self) -> dict:
         return self._spec
-
-    def validated(self) -> go.Figure:
-        return go.Figure(self._spec)
 
     def __repr__(self) -> str:
         return f"JsonFigure({len(self._spec.get('data', []))} traces)"
@@ -161,10 +160,6 @@ def check_same_as_plotly(spec: dict, ours: dict) -> None:
 
 
 def _comparable(value):
-    import base64
-
-    import numpy as np
-
     if isinstance(value, dict):
         if "bdata" in value and "dtype" in value:
             arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])

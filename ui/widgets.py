@@ -91,11 +91,16 @@ def table(
 ) -> None:
     """A read-only table with a formula-safe CSV download of exactly what is shown, or of
     `everything()` (read when the file is asked for) when the table shows only the top of a list."""
-    if df.empty:
-        empty(empty_message) if empty_message else empty()
-        return
-    st.dataframe(df, hide_index=True, column_config=column_config, height=height, width="stretch")
-    download(df if everything is None else everything, file_name=file_name, key=key)
+    _with_download(
+        df,
+        lambda: st.dataframe(
+            df, hide_index=True, column_config=column_config, height=height, width="stretch"
+        ),
+        file_name=file_name,
+        key=key,
+        empty_message=empty_message,
+        everything=everything,
+    )
 
 
 ROW_PX = 42  # about one row of a Markdown table with one line per cell
@@ -113,24 +118,45 @@ def plain_table(
 ) -> None:
     """`table` for a short list on a page that must show at once: `columns` (name -> header) as a
     Markdown table, long text wrapped; a list of more than `scroll_after` rows scrolls in a box
-    about that many rows high. The same CSV download. st.dataframe and st.table load the browser's Arrow table code on a session's
-    first table, and until it has loaded the page shows none of its elements: in this headless
-    Chromium a bare app's first KPI tile took 1.5 s, with one 20-row table below it 2.4-2.6 s,
-    with a Markdown table 1.5 s. Every cell is escaped (`plain_md`), so imported text stays text."""
+    about that many rows high. The same CSV download. st.dataframe and st.table load the
+    browser's Arrow table code on a session's first table, and the elements above one appear
+    only once it has loaded: in this headless Chromium a bare app's first KPI tile took 1.5 s,
+    with one 20-row table below it 2.4-2.6 s, with a Markdown table 1.5 s. Every cell is escaped
+    (`plain_md`), so imported text stays text."""
+
+    def draw() -> None:
+        text = "\n".join(
+            [
+                "| " + " | ".join(plain_md(h) for h in columns.values()) + " |",
+                "|" + "---|" * len(columns),
+                *(
+                    "| " + " | ".join(plain_md(v) for v in row) + " |"
+                    for row in df[list(columns)].itertuples(index=False, name=None)
+                ),
+            ]
+        )
+        if scroll_after is not None and len(df) > scroll_after:
+            st.container(height=ROW_PX * (scroll_after + 1), border=False).markdown(text)
+        else:
+            st.markdown(text)
+
+    _with_download(df, draw, file_name=file_name, key=key, empty_message=empty_message, everything=everything)
+
+
+def _with_download(
+    df: pd.DataFrame,
+    draw: Callable[[], object],
+    *,
+    file_name: str,
+    key: str,
+    empty_message: str | None,
+    everything: Callable[[], pd.DataFrame] | None,
+) -> None:
+    """The empty state for an empty `df`; otherwise `draw()` and the CSV download below it."""
     if df.empty:
         empty(empty_message) if empty_message else empty()
         return
-    lines = [
-        "| " + " | ".join(plain_md(h) for h in columns.values()) + " |",
-        "|" + "---|" * len(columns),
-        *(
-            "| " + " | ".join(plain_md(v) for v in row) + " |"
-            for row in df[list(columns)].itertuples(index=False, name=None)
-        ),
-    ]
-    long = scroll_after is not None and len(df) > scroll_after
-    with st.container(height=ROW_PX * (scroll_after + 1), border=False) if long else st.container():
-        st.markdown("\n".join(lines))
+    draw()
     download(df if everything is None else everything, file_name=file_name, key=key)
 
 

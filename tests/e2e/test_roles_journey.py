@@ -237,7 +237,8 @@ def test_viewer_is_refused_the_data_page_and_sees_no_exports(as_user, proxy_serv
         "viewer@example.gov (viewer, proxy header)"
     )
     expect(viewer.page.get_by_test_id("stMetric")).to_have_count(6)
-    expect(viewer.page.get_by_role("columnheader", name="Detail")).to_be_visible()  # the needs-attention table
+    # the needs-attention table
+    expect(viewer.page.get_by_role("columnheader", name="Detail")).to_be_visible()
     expect(viewer.page.get_by_test_id("stDownloadButton")).to_have_count(0)
     expect(viewer.page.locator("[data-testid^=stSkeleton]")).to_have_count(0)
     viewer.shot("roles_viewer_overview", full_page=False)

@@ -4,6 +4,7 @@ same answer (and the same error) as cache.query would."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -67,8 +68,10 @@ def test_a_query_that_fails_on_the_worker_raises_its_error_in_the_page(ui_cache,
     assert len(calls) == 2 and calls[0].startswith("ced-ahead") and not calls[1].startswith("ced-ahead")
 
 
-def test_a_result_computed_within_the_ttl_is_left_to_the_cache_and_not_started_again(ui_cache, monkeypatch):
-    """A rerun with unchanged filters starts no worker: the page's result() is a cache hit."""
+@pytest.fixture
+def counted_kpis(monkeypatch) -> tuple[Callable, list[str]]:
+    """The real meetings.meeting_kpis (what pages pass to the cache), and the thread names of the
+    runs of it the cache makes, in order (the cache resolves the function by name: the counter)."""
     real = meetings.meeting_kpis
     ran_on: list[str] = []
 
@@ -77,10 +80,24 @@ def test_a_result_computed_within_the_ttl_is_left_to_the_cache_and_not_started_a
         return real(conn, f)
 
     monkeypatch.setattr(meetings, "meeting_kpis", counted)
-    first = ui_cache.query(real, PERIOD)
-    assert len(ran_on) == 1
+    return real, ran_on
+
+
+def _capture_submissions(ui_cache, monkeypatch) -> list[object]:
+    """From now on the worker pool records what it is given instead of running it."""
     submitted: list[object] = []
     monkeypatch.setattr(ui_cache._ahead_pool, "submit", lambda *a, **k: submitted.append(a))
+    return submitted
+
+
+def test_a_result_computed_within_the_ttl_is_left_to_the_cache_and_not_started_again(
+    ui_cache, monkeypatch, counted_kpis
+):
+    """A rerun with unchanged filters starts no worker: the page's result() is a cache hit."""
+    real, ran_on = counted_kpis
+    first = ui_cache.query(real, PERIOD)
+    assert len(ran_on) == 1
+    submitted = _capture_submissions(ui_cache, monkeypatch)
     again = ui_cache.ahead(real, PERIOD)
     assert submitted == []
     assert again.result() == first and len(ran_on) == 1
@@ -91,24 +108,16 @@ def test_a_result_computed_within_the_ttl_is_left_to_the_cache_and_not_started_a
     assert len(submitted) == 1
 
 
-def test_a_result_the_cache_dropped_is_computed_again_by_the_page(ui_cache, monkeypatch):
+def test_a_result_the_cache_dropped_is_computed_again_by_the_page(ui_cache, monkeypatch, counted_kpis):
     """The record of computed results is only a hint: when Streamlit's cache no longer holds the
     value (cleared from its menu, or evicted), result() computes it in the caller's thread."""
-    real = meetings.meeting_kpis
-    ran_on: list[str] = []
-
-    def counted(conn, f):
-        ran_on.append(threading.current_thread().name)
-        return real(conn, f)
-
-    monkeypatch.setattr(meetings, "meeting_kpis", counted)
+    real, ran_on = counted_kpis
     first = ui_cache.query(real, PERIOD)
     ui_cache._filtered.clear()  # Streamlit's cache alone: the record still says computed
     pending = ui_cache.ahead(real, PERIOD)
     assert pending.result() == first
     assert len(ran_on) == 2 and not ran_on[1].startswith("ced-ahead")
     ui_cache.clear_filtered()  # both: the next ahead starts a worker again
-    submitted: list[object] = []
-    monkeypatch.setattr(ui_cache._ahead_pool, "submit", lambda *a, **k: submitted.append(a))
+    submitted = _capture_submissions(ui_cache, monkeypatch)
     ui_cache.ahead(real, PERIOD)
     assert len(submitted) == 1
