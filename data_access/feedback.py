@@ -199,9 +199,12 @@ def _scope_cells_sql(
     weekly: bool,
     topics: bool,
     channels: bool = True,
+    small_only: bool = False,
 ) -> str:
     """One part of FeedbackScope.cells (or .topics): every response in scope of one period, or
     (`hidden`) the suppressed groups' (:hidden / :p_hidden ids), summed to the scope's grain.
+    With `small_only` (every suppressed group is a small one, rollups.SMALL_GROUP_SHARE) the
+    suppressed part reads only the small groups' row groups of the cells: the same rows.
 
     In scope, without a community selection: the roll-ups without a community (feedback_days,
     feedback_topic_days). Otherwise the per-community cells, day cells for a weekly current period,
@@ -223,6 +226,8 @@ def _scope_cells_sql(
         )
         source = f"(select * from {cells} c where {_in_filters(conn, f, 'c')})"
         where = f"c.group_id in (select * from unnest(cast(:{ids} as integer[])))" if hidden else "true"
+        if hidden and small_only:
+            where = f"c.small and {where}"
     part = SUPPRESSED_PART if hidden else ALL
     month = "cast(date_trunc('month', c.response_date) as date)" if current else "cast(null as date)"
     if topics:
@@ -267,12 +272,13 @@ def scope(
     )
     -- one row per period, then one per suppressed group
     select period_index, cast(null as integer) as group_id, cast(null as varchar) as group_key,
+           cast(null as boolean) as small,
            count(*) as groups_count, count(*) filter (where n >= :k) as reportable_groups_count,
            cast(sum(n) as bigint) as scoped_n
     from groups
     group by period_index
     union all
-    select s.period_index, s.group_id, g.group_key, null, null, null
+    select s.period_index, s.group_id, g.group_key, g.small, null, null, null
     from groups s join {rollups.source(conn, "feedback_groups")} g using (group_id)
     where s.n < :k
     order by 1, 3 nulls first
@@ -288,19 +294,36 @@ def scope(
     # the suppressed groups' ids per period and the current ones' keys, from plain lists (boolean
     # masks over a frame of hundreds of rows cost more than this loop)
     ids: dict[int, list[int]] = {CURRENT: [], PRIOR: []}
+    all_small = {CURRENT: True, PRIOR: True}  # every suppressed group of the period is a small one
     hidden_keys: list[str] = []
-    for index, group_id, key in zip(
-        rows["period_index"].tolist(), rows["group_id"].tolist(), rows["group_key"].tolist(), strict=True
+    for index, group_id, key, small in zip(
+        rows["period_index"].tolist(),
+        rows["group_id"].tolist(),
+        rows["group_key"].tolist(),
+        rows["small"].tolist(),
+        strict=True,
     ):
         if group_id is None or pd.isna(group_id):
             continue
         ids[int(index)].append(int(group_id))
+        all_small[int(index)] = (
+            all_small[int(index)] and small is not None and not pd.isna(small) and bool(small)
+        )
         if int(index) == CURRENT:
             hidden_keys.append(str(key))
 
     def cells(c: Connection, of_topics: bool) -> pd.DataFrame:
         parts = [
-            _scope_cells_sql(c, f, i, hidden=part, weekly=weekly, topics=of_topics, channels=channels)
+            _scope_cells_sql(
+                c,
+                f,
+                i,
+                hidden=part,
+                weekly=weekly,
+                topics=of_topics,
+                channels=channels,
+                small_only=all_small[i],
+            )
             for part, i in ((False, CURRENT), (False, PRIOR), (True, CURRENT), (True, PRIOR))
             if not part or ids[i]  # a suppressed part only when some group is suppressed
         ]

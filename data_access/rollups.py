@@ -64,7 +64,9 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   same without the channel (fewer rows, for everything but the channel charts); and
   `feedback_topic_day_cells` / `feedback_topic_month_cells`: responses per topic tag (and whether they carry a comment). The small-n rule needs each
   group's n over the period, so these keep the community; `feedback_period_cells` serves a
-  period as whole-month cells plus day cells for the partly covered months at its ends.
+  period as whole-month cells plus day cells for the partly covered months at its ends. Their
+  rows of the *small groups* (`small`, see SMALL_GROUP_SHARE) are stored first, so a statement
+  that reads only suppressed groups, all of them small, reads only those row groups.
 - `feedback_listing`: the Feedback page's community comparison rows before any period (every
   community, and each division's responses without one), with their group id, names and labels.
 - `feedback_score_running`: the score cells' running totals per small-n group × division, one row
@@ -382,13 +384,25 @@ ROLLUPS: tuple[Rollup, ...] = (
 # keys' order, and every feedback roll-up is rebuilt with the others): the Feedback queries count,
 # join and exclude groups by this id instead of building the text key row by row.
 GROUP_KEY_SQL = "coalesce('c:' || {a}.community_id, 'd:' || {a}.division_code, 'none')"
+# A group is *small* when it is among the groups with the fewest responses (all time) that
+# together hold at most this share of all responses. The groups the small-n rule suppresses over
+# a period of a month or more are nearly always small ones, and the feedback cells store the small
+# groups' rows first: the Feedback scope reads the suppressed groups' cells from those row groups
+# alone when every suppressed group is small (at L over 90 days: 2,294 suppressed groups, all
+# small, whose cells the 3.2 million cells of the period hide). Only where the rows are stored
+# depends on it; every answer is the same.
+SMALL_GROUP_SHARE = 0.05
 _GROUPS_SELECT = f"""
         select cast(row_number() over (order by k.group_key) as integer) as group_id, k.group_key,
-               k.community_id, k.division_code
+               k.community_id, k.division_code,
+               coalesce(sum(k.n) over (order by k.n, k.group_key rows unbounded preceding)
+                        <= {SMALL_GROUP_SHARE} * sum(k.n) over (), false) as small
         from (
-            select distinct {GROUP_KEY_SQL.format(a="f")} as group_key, f.community_id,
-                   case when f.community_id is null then f.division_code end as division_code
+            select {GROUP_KEY_SQL.format(a="f")} as group_key, f.community_id,
+                   case when f.community_id is null then f.division_code end as division_code,
+                   count(*) as n
             from feedback f
+            group by all
         ) k"""
 # joined into a feedback roll-up's SELECT over `feedback f`: `g.group_id` is the row's group
 _WITH_GROUP = f"join ({_GROUPS_SELECT}) g on g.group_key = {GROUP_KEY_SQL.format(a='f')}"
@@ -404,23 +418,23 @@ ROLLUPS += (
         "feedback_day_cells",
         ("feedback",),
         f"""
-        select f.response_date, f.community_id, f.division_code, f.channel, g.group_id,
+        select f.response_date, f.community_id, f.division_code, f.channel, g.group_id, g.small,
                {_CELL_SUMS_AND_COMMENTS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
-        "response_date, community_id, division_code, channel",
+        "small desc, response_date, community_id, division_code, channel",
     ),
     Rollup(
         "feedback_month_cells",
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               f.channel, g.group_id, {_CELL_SUMS_AND_COMMENTS}
+               f.channel, g.group_id, g.small, {_CELL_SUMS_AND_COMMENTS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
-        "month, community_id, division_code, channel",
+        "small desc, month, community_id, division_code, channel",
     ),
     # the same sums without the channel: what the scores and the small-n groups need (a channel
     # splits a community's month into several cells; these are 2.3x fewer rows at M for months)
@@ -428,44 +442,44 @@ ROLLUPS += (
         "feedback_score_day_cells",
         ("feedback",),
         f"""
-        select f.response_date, f.community_id, f.division_code, g.group_id, {_CELL_SUMS}
+        select f.response_date, f.community_id, f.division_code, g.group_id, g.small, {_CELL_SUMS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
-        "response_date, community_id, division_code",
+        "small desc, response_date, community_id, division_code",
     ),
     Rollup(
         "feedback_score_month_cells",
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               g.group_id, {_CELL_SUMS}
+               g.group_id, g.small, {_CELL_SUMS}
         from feedback f {_WITH_GROUP}
         group by all
         """,
-        "month, community_id, division_code",
+        "small desc, month, community_id, division_code",
     ),
     Rollup(
         "feedback_topic_day_cells",
         ("feedback",),
         f"""
         select f.response_date, f.community_id, f.division_code, t.topic, {_HAS_COMMENT} as has_comment,
-               g.group_id, count(*) as n
+               g.group_id, g.small, count(*) as n
         from feedback f {_WITH_GROUP}, unnest(f.topic_tags) as t(topic)
         group by all
         """,
-        "response_date, community_id, division_code, topic",
+        "small desc, response_date, community_id, division_code, topic",
     ),
     Rollup(
         "feedback_topic_month_cells",
         ("feedback",),
         f"""
         select cast(date_trunc('month', f.response_date) as date) as month, f.community_id, f.division_code,
-               t.topic, {_HAS_COMMENT} as has_comment, g.group_id, count(*) as n
+               t.topic, {_HAS_COMMENT} as has_comment, g.group_id, g.small, count(*) as n
         from feedback f {_WITH_GROUP}, unnest(f.topic_tags) as t(topic)
         group by all
         """,
-        "month, community_id, division_code, topic",
+        "small desc, month, community_id, division_code, topic",
     ),
 )
 # Topics without the community: what every response in scope tagged, when no community is chosen

@@ -860,6 +860,64 @@ def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
         assert list(df.group_id) == want, table
 
 
+def test_small_groups_are_the_fewest_responses_holding_at_most_the_share_and_stored_first(sample_db):
+    """feedback_groups.small: the groups with the fewest responses (ties by key) that together hold at
+    most SMALL_GROUP_SHARE of all responses, worked out here in pandas; every feedback cell table
+    carries its group's flag and stores the small groups' rows before the others."""
+    t = _raw_frames(sample_db)
+    f = t["feedback"]
+    keys = [
+        f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")
+        for c, d in zip(f.community_id, f.division_code, strict=True)
+    ]
+    n = pd.Series(keys).value_counts()
+    ordered = sorted(n.items(), key=lambda kv: (kv[1], kv[0]))
+    running, want = 0, set()
+    for key, count in ordered:
+        running += count
+        if running <= rollups.SMALL_GROUP_SHARE * len(f):
+            want.add(key)
+    groups = t["feedback_groups"]
+    got = set(groups.group_key[groups.small])
+    assert got == want
+    # the sample has small groups (its small communities) and most groups are not
+    assert 0 < len(want) < len(n) / 2, (len(want), len(n))
+    small_ids = set(groups.group_id[groups.small])
+    with sample_db.connect() as conn:
+        for table in (
+            "feedback_day_cells",
+            "feedback_month_cells",
+            "feedback_score_day_cells",
+            "feedback_score_month_cells",
+            "feedback_topic_day_cells",
+            "feedback_topic_month_cells",
+        ):
+            flags = read_frame(conn, f"select group_id, small from {table} order by rowid")
+            assert list(flags.small) == [g in small_ids for g in flags.group_id], table
+            first_large = flags.small.tolist().index(False)
+            assert not flags.small.iloc[first_large:].any(), table  # every small row comes first
+
+
+def test_the_sample_reads_suppressed_groups_both_ways(sample_db, monkeypatch):
+    """The feedback comparisons on the sample cover both ways the scope reads the suppressed groups'
+    cells: from the small groups' rows alone (every suppressed group small) and from every row."""
+    from data_access import feedback as fb
+
+    seen: set[bool] = set()
+    real = fb._scope_cells_sql
+
+    def spy(*args, **kwargs):
+        if kwargs.get("hidden"):
+            seen.add(bool(kwargs.get("small_only")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fb, "_scope_cells_sql", spy)
+    with sample_db.connect() as conn:
+        for name in ("last 90 days", "a single day", "small communities"):
+            fb.scope(conn, FEEDBACK_FILTERS[name], 10)
+    assert seen == {True, False}
+
+
 def test_feedback_score_running_holds_each_group_and_divisions_totals_through_any_day(sample_db):
     """ "Through day D" is the one feedback_score_running row per group × division with D's month,
     day <= D < next_day (D no later than the last response's day); its sums are the raw responses'
