@@ -306,9 +306,7 @@ def scope(
         if group_id is None or pd.isna(group_id):
             continue
         ids[int(index)].append(int(group_id))
-        all_small[int(index)] = (
-            all_small[int(index)] and small is not None and not pd.isna(small) and bool(small)
-        )
+        all_small[int(index)] = all_small[int(index)] and not pd.isna(small) and bool(small)
         if int(index) == CURRENT:
             hidden_keys.append(str(key))
 

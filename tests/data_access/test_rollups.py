@@ -821,17 +821,21 @@ def test_rollup_tables_equal_pandas_recomputations(sample_db):
     assert (merged.open_until == merged.closed_date.fillna(pd.Timestamp("9999-12-31"))).all()
 
 
+def group_keys(community_ids, division_codes) -> list[str]:
+    """Each response's small-n group key, written out here (rollups.GROUP_KEY_SQL): its community,
+    else its patrol division, else none."""
+    return [
+        f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")
+        for c, d in zip(community_ids, division_codes, strict=True)
+    ]
+
+
 def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
     """feedback_groups numbers the small-n groups (community, else division, else none) 1..N in the
     order of their keys; every feedback roll-up's group_id is the id of its row's own key."""
     t = _raw_frames(sample_db)
     f = t["feedback"]
-    keys = sorted(
-        {
-            f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")
-            for c, d in zip(f.community_id, f.division_code, strict=True)
-        }
-    )
+    keys = sorted(set(group_keys(f.community_id, f.division_code)))
     groups = t["feedback_groups"].sort_values("group_id")
     assert list(groups.group_key) == keys and list(groups.group_id) == list(range(1, len(keys) + 1))
     id_of = dict(zip(groups.group_key, groups.group_id, strict=True))
@@ -853,10 +857,7 @@ def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
                 c for c in f.community_id if isinstance(c, str)
             }
             continue
-        want = [
-            id_of[f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")]
-            for c, d in zip(df.community_id, df.division_code, strict=True)
-        ]
+        want = [id_of[key] for key in group_keys(df.community_id, df.division_code)]
         assert list(df.group_id) == want, table
 
 
@@ -866,11 +867,7 @@ def test_small_groups_are_the_fewest_responses_holding_at_most_the_share_and_sto
     carries its group's flag and stores the small groups' rows before the others."""
     t = _raw_frames(sample_db)
     f = t["feedback"]
-    keys = [
-        f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")
-        for c, d in zip(f.community_id, f.division_code, strict=True)
-    ]
-    n = pd.Series(keys).value_counts()
+    n = pd.Series(group_keys(f.community_id, f.division_code)).value_counts()
     ordered = sorted(n.items(), key=lambda kv: (kv[1], kv[0]))
     running, want = 0, set()
     for key, count in ordered:
@@ -926,10 +923,7 @@ def test_feedback_score_running_holds_each_group_and_divisions_totals_through_an
     f = t["feedback"].copy()
     groups = t["feedback_groups"]
     id_of = dict(zip(groups.group_key, groups.group_id, strict=True))
-    f["group_id"] = [
-        id_of[f"c:{c}" if isinstance(c, str) else (f"d:{d}" if isinstance(d, str) else "none")]
-        for c, d in zip(f.community_id, f.division_code, strict=True)
-    ]
+    f["group_id"] = [id_of[key] for key in group_keys(f.community_id, f.division_code)]
     f["division_code"] = f["division_code"].fillna("(none)")
     f["trust"] = f["respect"] + f["listen"]
     f["trust_sq"], f["safety_sq"] = f["trust"] ** 2, f["safety"] ** 2

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.auth
 from data_access.audit import read_events
+from tests.pages.markdown_tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -125,16 +126,6 @@ def test_analyst_and_admin_get_downloads_on_the_overview(session):
         assert len(at.download_button) >= 1, role
 
 
-def _markdown_table(at, first_header: str) -> list[list[str]]:
-    """The body rows of the Markdown table whose first header is `first_header`, cells unescaped."""
-    import re
-
-    table = next(m.value for m in at.markdown if m.value.startswith(f"| {first_header} |"))
-    rows = table.splitlines()[2:]  # after the header and the |---| line
-    cell = re.compile(r"(?<!\\)\|")  # a pipe not escaped by plain_md
-    return [[re.sub(r"\\(.)", r"\1", c).strip() for c in cell.split(r.strip())[1:-1]] for r in rows]
-
-
 @pytest.fixture
 def short_needs_list(monkeypatch):
     """The Overview names only the 2 most overdue communities (cached pages cleared either side:
@@ -162,7 +153,7 @@ def test_overview_shows_the_most_overdue_and_its_csv_holds_the_whole_list(
         whole = needs_attention(conn, at.session_state["filters"], small_n_k())
     overdue = int((whole["kind"] == "Overdue community").sum())
     assert overdue > short_needs_list  # the sample's default view has more than the cap
-    shown = _markdown_table(at, "What")
+    _, shown = markdown_table(at, "What")
     assert [row[0].endswith("Overdue community") for row in shown].count(True) == short_needs_list
     assert len(shown) == len(whole) - overdue + short_needs_list  # every other item still shown
     assert any(
