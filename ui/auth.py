@@ -44,6 +44,7 @@ import streamlit as st
 
 from data_access import audit
 from data_access.filters import ROLES
+from ui.cache import once_per_run
 
 PERMISSIONS = {
     "view_comments": "analyst",
@@ -274,7 +275,12 @@ def _note_sign_in(user: User) -> None:
 
 
 def current_user() -> User:
-    """The signed-in user; stops the script with a sign-in prompt when there is none."""
+    """The signed-in user; stops the script with a sign-in prompt when there is none. Worked out
+    once per script run (the headers, st.user and the secrets cannot change within one)."""
+    return once_per_run("current_user", _identify_or_stop)
+
+
+def _identify_or_stop() -> User:
     secrets = _secrets()
     user = identify(headers=_request_headers(), oidc_user=_oidc_user(), secrets=secrets, env=os.environ)
     if user is None:

@@ -197,6 +197,30 @@ def test_readers_see_the_old_then_the_new_complete_data_during_an_import(databas
     )
 
 
+def test_the_live_version_follows_every_swap_of_the_link(tmp_path):
+    link = tmp_path / "engagement.duckdb"
+    versions = db.versions_dir(link)
+    versions.mkdir()
+    first, second = versions / "one.duckdb", versions / "two.duckdb"
+    first.touch()
+    second.touch()
+    live = Database(f"duckdb:///{link}")
+    assert live.version == "none"  # nothing published yet
+    db.publish_version(link, first)
+    assert live.version == "one.duckdb"
+    db.publish_version(link, second)
+    assert live.version == "two.duckdb"
+    db.publish_version(link, first)  # back to a link text seen before
+    assert live.version == "one.duckdb"
+    first.unlink()  # the link dangles: no database, as before
+    assert live.version == "none"
+    link.unlink()
+    assert live.version == "none"
+    plain = tmp_path / "plain.duckdb"  # a URL naming a database file itself, no link
+    plain.touch()
+    assert Database(f"duckdb:///{plain}").version == "plain.duckdb"
+
+
 def test_cli_import_while_another_process_holds_a_read_only_connection(database, tmp_path):
     path = tmp_path / "feedback_batch.csv"
     path.write_bytes(feedback_file(FILE_ROWS))

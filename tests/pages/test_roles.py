@@ -126,6 +126,31 @@ def test_analyst_and_admin_get_downloads_on_the_overview(session):
         assert len(at.download_button) >= 1, role
 
 
+def test_the_identity_is_read_once_a_run_and_a_changed_one_is_seen_at_the_next_run(session, monkeypatch):
+    s = session("analyst")
+    reads: list[int] = []
+    read_headers = ui.auth._request_headers
+
+    def counted() -> list[tuple[str, str]]:
+        reads.append(1)
+        return read_headers()
+
+    monkeypatch.setattr(ui.auth, "_request_headers", counted)
+    at = s.page("pages/feedback.py")
+    _no_exception(at)
+    assert len(reads) == 1  # the sidebar, the comments, the downloads, the audit all asked
+    assert _comments_table(at) is not None and len(at.download_button) >= 1
+    # the proxy now says viewer for this same browser session: the next run is a viewer's
+    session_headers = read_headers()
+    session_headers[:] = [("X-Forwarded-User", "analyst@example.gov"), ("X-Forwarded-Role", "viewer")]
+    reads.clear()
+    at = s.run()
+    _no_exception(at)
+    assert len(reads) == 1
+    assert _comments_table(at) is None and len(at.download_button) == 0
+    assert any(r"analyst@example\.gov (viewer, proxy header)" in c.value for c in at.sidebar.caption)
+
+
 @pytest.fixture
 def short_needs_list(monkeypatch):
     """The Overview names only the 2 most overdue communities (cached pages cleared either side:
