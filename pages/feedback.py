@@ -642,6 +642,17 @@ def community_queries(filters: Filters, k: int, metric: str) -> CommunityQueries
     return CommunityQueries(search, pages)
 
 
+def comment_ahead(filters: Filters, k: int, scope: fb.FeedbackScope) -> None:
+    """Start the comment page the Comments section will ask for, with the search, topic and page its
+    widgets hold (a widget's value is in the session state before it is drawn), so that it runs
+    while the page is drawn instead of after. The section asks through the same cache: the same
+    arguments find this result; a topic no longer on the list asks for another page, computed then."""
+    search = str(st.session_state.get("fb_search", "")).strip()
+    topic = st.session_state.get("fb_topic", "") or ""
+    page_no = pager.requested_page("fb_comment_page", query=(filters, search, topic))
+    cache.ahead(fb.comment_page, filters, k=k, search=search, topic=topic, page=page_no, scope=scope)
+
+
 # ---------------------------------------------------------------------------------------------
 
 filters = st.session_state["filters"]
@@ -668,7 +679,7 @@ split = c3.radio("Show", list(fb.SPLITS), format_func=SPLIT_LABELS.get, horizont
 
 # The community comparison counts its own groups; every other query reads the small-n groups
 # counted once (fb.scope). They all start here, in the order the page reads them, and run on
-# ui.cache's worker threads while the page is drawn (the comment page hangs on the topic list).
+# ui.cache's worker threads while the page is drawn (the comment page too: comment_ahead).
 # The community comparison runs only when its tab is open (the tab is in the URL, so a link can
 # open it; on a page opened with it, it starts when the tab is drawn).
 external_q = cache.ahead(fb.external_scores, filters, k=k)
@@ -685,6 +696,8 @@ trend_q = cache.ahead(fb.topic_trend, filters, k=k, scope=scope)
 topic_options_q = (
     cache.ahead(fb.comment_topics, filters, k=k, scope=scope) if allowed("view_comments") else None
 )
+if topic_options_q is not None:
+    comment_ahead(filters, k, scope)
 
 top = top_q.result()
 kpis = top.kpis

@@ -227,6 +227,34 @@ def test_comments_show_literally_in_a_table_and_never_as_markdown(xss_at):
     assert list(_frame(at, "Date")["Comment"]) == [XSS[0], XSS[0]]
 
 
+def test_the_comment_page_is_read_once_a_run_with_what_its_widgets_hold(xss_at, monkeypatch):
+    import functools
+
+    import ui.cache
+    from data_access import feedback as fb
+
+    asked: list[tuple[str, str, int]] = []
+    real = fb.comment_page
+
+    @functools.wraps(real)
+    def counted(conn, f, k=10, **kwargs):
+        asked.append((kwargs["search"], kwargs["topic"], kwargs["page"]))
+        return real(conn, f, k, **kwargs)
+
+    monkeypatch.setattr(fb, "comment_page", counted)
+    ui.cache.clear()
+    at = _open(xss_at)
+    assert asked == [("", "", 1)]  # started ahead of the section, which then found it
+    at.text_input(key="fb_search").set_value("  onerror ").run()
+    assert asked[1:] == [("onerror", "", 1)]
+    assert list(_frame(at, "Date")["Comment"]) == [XSS[0], XSS[0]]
+    at.selectbox(key="fb_topic").set_value("safety").run()
+    assert asked[2:] == [("onerror", "safety", 1)]
+    at.run()
+    assert len(asked) == 3  # nothing new: cached
+    ui.cache.clear()
+
+
 def test_the_small_group_shows_nowhere_but_its_badge(xss_at):
     at = _open(xss_at)
     sent = _everything(at)  # the page as opened (the divisions' tab) ...
