@@ -361,9 +361,13 @@ def _worklist(filters: Filters, total: int, end_label: str) -> None:
         st.rerun()
 
 
+def _default_grain(filters: Filters) -> str:
+    return "week" if filters.days <= 120 else "month"
+
+
 def _rate_over_time(filters: Filters, end_label: str) -> None:
     st.subheader("Coverage rate over time")
-    default_grain = "week" if filters.days <= 120 else "month"
+    default_grain = _default_grain(filters)
     grain = (
         st.segmented_control(
             "Points at the end of each", ["week", "month"], default=default_grain, key="coverage_grain"
@@ -565,16 +569,39 @@ def _follow_ups(
     )
 
 
+def _start_sections(filters: Filters) -> None:
+    """Start the grid's, the worklist's, the rate's and the follow-up list's queries with the values
+    their widgets hold (a widget's value is in the session state before it is drawn), so that they
+    run while the page is drawn; each section then asks through the same cache with the same
+    arguments and finds its result. A value its widget will not keep (a page past a total that
+    shrank) costs one query nobody reads; the section asks for the right one."""
+    grid_page = int(st.session_state.get("coverage_grid_page") or 0)
+    cache.ahead(contact_grid, filters, limit=GRID_PAGE_SIZE, offset=grid_page * GRID_PAGE_SIZE)
+    search = str(st.session_state.get("coverage_search", "")).strip()
+    page = requested_page("coverage_wl_page", query=(filters, search))
+    cache.ahead(cadence_worklist, filters, search=search, page=page, page_size=WORKLIST_PAGE_SIZE)
+    grain = st.session_state.get("coverage_grain") or _default_grain(filters)
+    cache.ahead(coverage_rate_over_time, filters, grain=grain)
+    follow_up_page = int(st.session_state.get("coverage_fu_page") or 1)
+    cache.ahead(
+        open_follow_up_list,
+        filters,
+        limit=FOLLOW_UP_PAGE_SIZE,
+        offset=(follow_up_page - 1) * FOLLOW_UP_PAGE_SIZE,
+    )
+
+
 filters: Filters = st.session_state["filters"]
 end_label = _date(filters.end)
 header("Coverage", "Which communities have we not met lately?", filters)
 
-# The queries that no widget on this page changes start here and run on ui.cache's worker threads
-# while the page is drawn (the grid's, the worklist's, the rate's and the follow-up list's run inline).
+# Every query of the page starts here, in the order the page reads them, and runs on ui.cache's
+# worker threads while the page is drawn.
 orphans_page = requested_page("coverage_nl_page", query=filters)
 # the status counts and the page of communities without a liaison come from one statement
 status_q = cache.ahead(coverage_status, filters, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE)
 follow_ups_q = cache.ahead(follow_ups_at_end, filters)  # the follow-ups' summary and ageing
+_start_sections(filters)
 
 counts, orphans = status_q.result()
 in_scope = sum(counts.values())

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.calls import record_ahead, record_calls
+
 PAGE = "pages/coverage.py"
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -153,6 +155,30 @@ def test_worklist_name_search_goes_back_to_page_one(at, monkeypatch, sample_db):
     at.text_input(key="coverage_search").input("no such community 100%").run()
     assert any("No community in scope has a name containing that text" in i.value for i in at.info)
     assert len(_charts(at)) == 3  # the grid and the other sections stay
+
+
+def test_each_section_is_read_once_a_run_with_what_its_widgets_hold(at, monkeypatch):
+    import ui.cache
+    from data_access import coverage
+
+    grids = record_calls(monkeypatch, coverage, "contact_grid", "offset")
+    worklists = record_calls(monkeypatch, coverage, "cadence_worklist", "search", "page")
+    rates = record_calls(monkeypatch, coverage, "coverage_rate_over_time", "grain")
+    follow_ups = record_calls(monkeypatch, coverage, "open_follow_up_list", "offset")
+    monkeypatch.setattr(coverage, "WORKLIST_PAGE_SIZE", 10)  # a few pages
+    started = record_ahead(monkeypatch)
+    ui.cache.clear()
+    _open(at)
+    assert (grids, worklists, rates, follow_ups) == ([(0,)], [("", 1)], [("week",)], [(0,)])
+    early = {name for name, _ in started}  # each started before its section was drawn, which found it
+    assert {"contact_grid", "cadence_worklist", "coverage_rate_over_time", "open_follow_up_list"} <= early
+    at.number_input(key="coverage_wl_page").set_value(2).run()
+    at.text_input(key="coverage_search").input("  E ").run()  # back to page 1
+    assert worklists[1:] == [("", 2), ("E", 1)]
+    at.segmented_control(key="coverage_grain").set_value("month").run()
+    assert rates[1:] == [("month",)]
+    assert len(grids) == len(follow_ups) == 1  # no other widget asked for them again
+    ui.cache.clear()
 
 
 # -- communities without a serving liaison, a page at a time -------------------------------------------

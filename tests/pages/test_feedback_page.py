@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.auth
 from tests.fixtures import build, community, response
+from tests.pages.calls import record_ahead, record_calls
 
 PAGE = "pages/feedback.py"
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -228,23 +229,16 @@ def test_comments_show_literally_in_a_table_and_never_as_markdown(xss_at):
 
 
 def test_the_comment_page_is_read_once_a_run_with_what_its_widgets_hold(xss_at, monkeypatch):
-    import functools
-
     import ui.cache
     from data_access import feedback as fb
 
-    asked: list[tuple[str, str, int]] = []
-    real = fb.comment_page
-
-    @functools.wraps(real)
-    def counted(conn, f, k=10, **kwargs):
-        asked.append((kwargs["search"], kwargs["topic"], kwargs["page"]))
-        return real(conn, f, k, **kwargs)
-
-    monkeypatch.setattr(fb, "comment_page", counted)
+    asked = record_calls(monkeypatch, fb, "comment_page", "search", "topic", "page")
+    started = record_ahead(monkeypatch)
     ui.cache.clear()
     at = _open(xss_at)
-    assert asked == [("", "", 1)]  # started ahead of the section, which then found it
+    assert asked == [("", "", 1)]
+    early = [(a["search"], a["topic"], a["page"]) for name, a in started if name == "comment_page"]
+    assert early == asked  # started before the section was drawn, which then found it
     at.text_input(key="fb_search").set_value("  onerror ").run()
     assert asked[1:] == [("onerror", "", 1)]
     assert list(_frame(at, "Date")["Comment"]) == [XSS[0], XSS[0]]
