@@ -166,9 +166,9 @@ class Database:
 
     def _live(self) -> Path | None:
         """current_version(self.link), resolved again only when the link's text changed: the link
-        is replaced, never edited, when a version goes live (publish_version, a new file name
-        each time), and reading it (and checking its file is there) is 6 µs where resolving it is 60 µs (0.2 ms with the page's
-        worker threads running), 25 times a rerun (every cache key names the version)."""
+        is replaced, never edited, when a version goes live (publish_version, a new file name each
+        time). Reading it and checking its file is there is 6 µs, resolving it 60 µs (0.2 ms with
+        the page's worker threads running), 25 times a rerun (every cache key names the version)."""
         try:
             text = os.readlink(self.link)
         except OSError:  # not a link (a plain database file) or nothing there yet

@@ -285,6 +285,14 @@ def _export(filters: Filters, total: int) -> None:
         )
 
 
+def _worklist_args(filters: Filters, search: str) -> dict[str, object]:
+    """cadence_worklist's search and page for what the worklist's widgets hold: the early start
+    (_start_sections) and the section both ask with these, so the section finds the early result."""
+    search = search.strip()
+    page = requested_page("coverage_wl_page", query=(filters, search))
+    return {"search": search, "page": page, "page_size": WORKLIST_PAGE_SIZE}
+
+
 def _worklist(filters: Filters, total: int, end_label: str) -> None:
     st.subheader("Cadence worklist")
     st.caption(
@@ -299,8 +307,7 @@ def _worklist(filters: Filters, total: int, end_label: str) -> None:
         placeholder="Part of a community's name",
         help="Keeps the communities whose name contains this text (case-insensitive), in worklist order.",
     ).strip()
-    page = requested_page("coverage_wl_page", query=(filters, search))
-    wl = cache.query(cadence_worklist, filters, search=search, page=page, page_size=WORKLIST_PAGE_SIZE)
+    wl = cache.query(cadence_worklist, filters, **_worklist_args(filters, search))
     if wl.total == 0:
         # the search text is not echoed back: st.info renders markdown
         empty(
@@ -577,9 +584,9 @@ def _start_sections(filters: Filters) -> None:
     shrank) costs one query nobody reads; the section asks for the right one."""
     grid_page = int(st.session_state.get("coverage_grid_page") or 0)
     cache.ahead(contact_grid, filters, limit=GRID_PAGE_SIZE, offset=grid_page * GRID_PAGE_SIZE)
-    search = str(st.session_state.get("coverage_search", "")).strip()
-    page = requested_page("coverage_wl_page", query=(filters, search))
-    cache.ahead(cadence_worklist, filters, search=search, page=page, page_size=WORKLIST_PAGE_SIZE)
+    cache.ahead(
+        cadence_worklist, filters, **_worklist_args(filters, str(st.session_state.get("coverage_search", "")))
+    )
     grain = st.session_state.get("coverage_grain") or _default_grain(filters)
     cache.ahead(coverage_rate_over_time, filters, grain=grain)
     follow_up_page = int(st.session_state.get("coverage_fu_page") or 1)

@@ -642,15 +642,22 @@ def community_queries(filters: Filters, k: int, metric: str) -> CommunityQueries
     return CommunityQueries(search, pages)
 
 
+def comment_args(filters: Filters, search: str, topic: str) -> dict[str, object]:
+    """fb.comment_page's search, topic and page for what the Comments widgets hold: the early start
+    and the section both ask with these, so the section finds the early result in the cache."""
+    search = search.strip()
+    page_no = pager.requested_page("fb_comment_page", query=(filters, search, topic))
+    return {"search": search, "topic": topic, "page": page_no}
+
+
 def comment_ahead(filters: Filters, k: int, scope: fb.FeedbackScope) -> None:
     """Start the comment page the Comments section will ask for, with the search, topic and page its
     widgets hold (a widget's value is in the session state before it is drawn), so that it runs
-    while the page is drawn instead of after. The section asks through the same cache: the same
-    arguments find this result; a topic no longer on the list asks for another page, computed then."""
-    search = str(st.session_state.get("fb_search", "")).strip()
-    topic = st.session_state.get("fb_topic", "") or ""
-    page_no = pager.requested_page("fb_comment_page", query=(filters, search, topic))
-    cache.ahead(fb.comment_page, filters, k=k, search=search, topic=topic, page=page_no, scope=scope)
+    while the page is drawn instead of after. A topic no longer on the list makes the section ask
+    for another page, computed then."""
+    state = st.session_state
+    args = comment_args(filters, str(state.get("fb_search", "")), state.get("fb_topic", "") or "")
+    cache.ahead(fb.comment_page, filters, k=k, scope=scope, **args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1063,10 +1070,7 @@ else:
         format_func=lambda t: "All topics" if not t else fb.topic_name(t),
         key="fb_topic",
     )
-    page_no = pager.requested_page("fb_comment_page", query=(filters, search.strip(), topic))
-    result = cache.query(
-        fb.comment_page, filters, k=k, search=search.strip(), topic=topic, page=page_no, scope=scope
-    )
+    result = cache.query(fb.comment_page, filters, k=k, scope=scope, **comment_args(filters, search, topic))
     if result.total == 0:
         empty("No comments match this search and topic for these filters.")
     else:
