@@ -9,7 +9,10 @@ How a page is measured (one page × one filter):
    the wall time of `AppTest.run()` is a whole server-side rerun at a cache miss: sidebar, every
    query, every Plotly figure and table, and Streamlit's serialisation of the elements. The
    lookups stay cached, and the scripts compiled, as they are on a server between reruns. A warm
-   rerun (everything cached) is timed too.
+   rerun (everything cached) is timed too. Each timed rerun also includes the full garbage
+   collection the server's script runner makes after every run (`runner.postScriptGC`; AppTest's
+   runner skips it), over a heap frozen once as serve.py freezes the server's after start-up
+   (`ui.warmup.settle`).
 3. Query set: the recorded page calls are replayed straight on one read-only SQLAlchemy
    connection (no Streamlit cache) and timed as a set; `read_frame`/`read_value` are wrapped
    to count the rows each SQL statement returns to Python.
@@ -18,6 +21,8 @@ How a page is measured (one page × one filter):
 from __future__ import annotations
 
 import ast
+import atexit
+import gc
 import statistics
 import sys
 import time
@@ -288,13 +293,27 @@ def _unique(calls: list[Call]) -> list[Call]:
     return out
 
 
+_SETTLED: list[int] = []  # the objects ui.warmup.settle froze, once per process
+
+
+def timed_run(at: Any) -> float:
+    """Seconds for one AppTest run plus the collection the server's script runner makes after it."""
+    from streamlit import config
+
+    t0 = time.perf_counter()
+    at.run()
+    if config.get_option("runner.postScriptGC"):
+        gc.collect(2)
+    return time.perf_counter() - t0
+
+
 def measure_page(
     url: str, page: str, filter_name: str, query_params: dict[str, Any], repeat: int
 ) -> PageResult:
     from streamlit.testing.v1 import AppTest
 
     from data_access.db import Database
-    from ui import cache
+    from ui import cache, warmup
 
     RECORDER.install()
     res = PageResult(page, filter_name)
@@ -308,17 +327,16 @@ def measure_page(
     res.calls = RECORDER.calls
     if at.exception:
         res.errors = [e.message for e in at.exception]
+    if not _SETTLED:
+        _SETTLED.append(warmup.settle())
+        atexit.register(gc.unfreeze)  # as serve.py does when the server stops
     for _ in range(repeat):
         cache.clear_filtered()
         with RECORDER.recording():
-            t0 = time.perf_counter()
-            at.run()
-            res.rerun_cold_s.append(time.perf_counter() - t0)
+            res.rerun_cold_s.append(timed_run(at))
         res.queries_in_rerun_s.append(RECORDER.query_seconds)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        at.run()
-        res.rerun_warm_s.append(time.perf_counter() - t0)
+        res.rerun_warm_s.append(timed_run(at))
     if at.exception and not res.errors:
         res.errors = [e.message for e in at.exception]
 

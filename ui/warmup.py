@@ -5,10 +5,14 @@ the Overview at the default filters, for every role (the role is part of every c
 values go through `ui.cache`, the same cache a session reads, so the first visitor's page is a
 cached rerun instead of a cold one (SPEC §6: first page ≤ 2 s). An import changes the database
 version, which is in every key, so nothing stale can be served from here.
+
+`settle()` is start-up's last step: it takes what start-up left alive out of the garbage
+collector's view, so that the full collection Streamlit runs after every script run stays short.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 
 from data_access.feedback import scope as feedback_scope
@@ -41,3 +45,19 @@ def warm() -> dict[str, float]:
         cache.query(overview_page, f, k=k, scope=cache.query(feedback_scope, f, k=k, **OVERVIEW_SCOPE))
         took[f"overview {role}"] = time.perf_counter() - t0
     return took
+
+
+def settle() -> int:
+    """Collect once, then move every object alive now into the permanent generation (gc.freeze);
+    returns how many objects that is.
+
+    Streamlit runs a full collection after every script run (`runner.postScriptGC`), on the
+    script's thread and holding the GIL, so the server can send the run's last messages only
+    after it. A full collection walks every tracked object, and after start-up there are ~170k
+    (modules, functions, classes of Streamlit, pandas, Plotly, SQLAlchemy): 80-110 ms a run on the
+    2-core machines, at times 280 ms. Frozen, they are no longer walked (1-2 ms a run); what later
+    runs make is collected as before. The frozen objects are start-up's, alive for the whole
+    server's life anyway; reference counting still frees any of them that is dropped."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
