@@ -207,3 +207,41 @@ def test_filters_survive_a_page_switch_that_arrives_without_widget_states(at):
     assert at.selectbox(key="f_period").value == "ytd"
     assert at.multiselect(key="f_divisions").value == ["EAST"]
     assert "1 Jan – 20 Nov 2026" in _showing(at)
+
+
+def _date_boxes(at: AppTest) -> list[tuple[str, object]]:
+    return [(d.label, d.value) for d in at.sidebar.date_input]
+
+
+def test_a_preset_shows_its_dates_as_text_and_custom_starts_from_them(at):
+    """A preset's dates are a caption under the Period, not date boxes (which the browser loads
+    and draws at ~0.2 s of the first page); Custom shows the boxes, starting from the dates that
+    were showing. The sample's data ends on 20 Nov 2026."""
+    from datetime import date
+
+    at.run()
+    assert _date_boxes(at) == []
+    assert _caption(at, "23 Aug") == "23 Aug – 20 Nov 2026"  # the last 90 days, 20 Nov counted
+    at.selectbox(key="f_period").set_value("ytd").run()
+    assert _date_boxes(at) == []
+    assert _caption(at, "1 Jan") == "1 Jan – 20 Nov 2026"
+    at.selectbox(key="f_period").set_value("custom").run()
+    assert _date_boxes(at) == [("From", date(2026, 1, 1)), ("To", date(2026, 11, 20))]
+    assert not [c for c in at.sidebar.caption if c.value == "1 Jan – 20 Nov 2026"]
+    at.date_input(key="f_start").set_value(date(2026, 3, 1)).run()
+    assert "1 Mar – 20 Nov 2026" in _showing(at)
+    assert (at.query_params["period"], at.query_params["from"]) == ("custom", "2026-03-01")
+    at.selectbox(key="f_period").set_value("last_30").run()
+    assert _date_boxes(at) == []
+    assert _caption(at, "22 Oct") == "22 Oct – 20 Nov 2026"
+    assert "22 Oct – 20 Nov 2026" in _showing(at)
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_a_custom_link_opens_with_its_date_boxes(at):
+    from datetime import date
+
+    at.query_params.update({"period": "custom", "from": "2025-02-03", "to": "2025-04-05"})
+    at.run()
+    assert _date_boxes(at) == [("From", date(2025, 2, 3)), ("To", date(2025, 4, 5))]
+    assert "3 Feb – 5 Apr 2025" in _showing(at)
