@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from concurrent.futures import ThreadPoolExecutor
 
 import serve
 
@@ -23,8 +24,9 @@ def test_start_up_freezes_what_it_left_alive_and_stopping_thaws_it(sample_db_url
     monkeypatch.setenv("CED_DATABASE_URL", sample_db_url)
     before = [object()]  # a tracked container alive before the server starts
     seen: dict[str, object] = {}
-    try:
-        asyncio.run(_start_and_stop(seen, before))
+    try:  # on a thread of its own: other tests' browsers leave an event loop running on this one
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _start_and_stop(seen, before)).result()
     finally:
         gc.unfreeze()
     assert seen["frozen"] > 10_000  # the imported modules' objects, at least
