@@ -145,8 +145,9 @@ def render(run: dict[str, Any]) -> str:
         "- **Raw DuckDB**: the same aggregates as hand-written SQL on the raw tables, straight on a duckdb connection "
         "(bench/baselines.py). **Pandas**: the same aggregates computed the naive way on every table loaded into pandas.",
         "- **Rerun**: the whole server-side rerun of the page through Streamlit's AppTest (sidebar, queries, Plotly "
-        "figures, tables, element serialisation): *cache miss* = query cache cleared first (what a filter change "
-        "costs), *of it queries* = time inside the page's cache.query calls, *cached* = everything cached.",
+        "figures, tables, element serialisation, and the garbage collection the server runs after every run): "
+        "*cache miss* = query cache cleared first (what a filter change costs), *of it queries* = time inside the "
+        "page's cache.query calls, *cached* = everything cached.",
         "- **Max rows / query**: the most rows any single SQL statement of the page returned to Python.",
         "",
     ]
