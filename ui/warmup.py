@@ -56,8 +56,11 @@ def settle() -> int:
     after it. A full collection walks every tracked object, and after start-up there are ~170k
     (modules, functions, classes of Streamlit, pandas, Plotly, SQLAlchemy): 80-110 ms a run on the
     2-core machines, at times 280 ms. Frozen, they are no longer walked (1-2 ms a run); what later
-    runs make is collected as before. The frozen objects are start-up's, alive for the whole
-    server's life anyway; reference counting still frees any of them that is dropped."""
+    runs make is collected as before. The frozen objects are start-up's (imported code, the warm-up's
+    cached results), alive for the whole server's life anyway; one of them dropped later is still
+    freed by reference counting, unless it is part of a reference cycle, which stays until the
+    server stops (serve.py thaws them then). A replaced database engine is disposed explicitly
+    (`Database`), so its DuckDB connections close either way."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
