@@ -143,3 +143,20 @@ def test_a_derived_date_without_its_parameter_is_an_error_naming_it():
         bind("select :start__whole_from", {"end": "2026-01-01"})
     sql, params = bind("select :start as s", {"start": "2026-01-01"})  # nothing derived: unchanged
     assert (sql, params) == ("select :start as s", {"start": "2026-01-01"})
+
+
+def test_text_columns_are_str_held_as_python_strings(sample_db):
+    """data_access sets pandas' string storage to "python": the same `str` dtype and missing-value
+    rules, without a pyarrow compute call for every mask, sort and slice a page makes."""
+    with sample_db.connect() as conn:
+        frame = read_frame(
+            conn,
+            "select name, case when row_number() over (order by name) = 1 then null else name end as missing"
+            " from communities order by name limit 3",
+        )
+    for col in ("name", "missing"):
+        dtype = frame[col].dtype
+        assert isinstance(dtype, pd.StringDtype), dtype
+        assert dtype.storage == "python" and dtype.na_value is not pd.NA
+    assert frame["missing"].isna().tolist() == [True, False, False]
+    assert frame["name"].str.len().gt(0).all()
