@@ -120,12 +120,20 @@ def _unfiltered(key: str, _path: str, _kwargs: tuple[tuple[str, Any], ...]) -> A
         return _resolve(_path)(conn, **dict(_kwargs))
 
 
+def _version() -> str:
+    """The live database version, read once per script run: it names the database file (unique per
+    import and per database), so every cache key carries it. A rerun asks 25 times; each read is a
+    readlink and a stat, and on the script's thread every system call hands the GIL to the workers
+    running the page's other queries, which can keep it for a switch interval (5 ms). A version
+    published during a run is keyed from the next run on, as a new URL or sign-in is."""
+    return once_per_run("version", lambda: database().version)
+
+
 def _filtered_call(fn: Callable[..., Any], filters: Filters, kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """The arguments of `_filtered` for `fn(conn, filters, **kwargs)`."""
     path = f"{fn.__module__}:{fn.__qualname__}"
     args = tuple(sorted(kwargs.items()))
-    # the version names the database file (unique per import and per database), so it keys too
-    return repr((path, database().version, filters, args)), path, filters, args
+    return repr((path, _version(), filters, args)), path, filters, args
 
 
 def query(fn: Callable[..., T], filters: Filters, **kwargs: Any) -> T:
@@ -165,13 +173,17 @@ def lookup(fn: Callable[..., T], role: str = "admin", **kwargs: Any) -> T:
     """Run `fn(conn, **kwargs)` (no filters: names, options, dates) through the cache."""
     path = f"{fn.__module__}:{fn.__qualname__}"
     args = tuple(sorted(kwargs.items()))
-    return _unfiltered(repr((path, database().version, role, args)), path, args)
+    return _unfiltered(repr((path, _version(), role, args)), path, args)
 
 
 def clear() -> None:
-    """After an import: forget every cached result (the connection follows the new version itself)."""
+    """After an import: forget every cached result (the connection follows the new version itself),
+    and the version this run read, so that the rest of the run keys on the new one."""
     clear_filtered()
     _unfiltered.clear()
+    memo = getattr(get_script_run_ctx(suppress_warning=True), _RUN_MEMO, None)
+    if memo is not None:
+        memo[1].pop("version", None)
 
 
 def clear_filtered() -> None:
