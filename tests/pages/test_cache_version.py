@@ -24,6 +24,8 @@ def _count_version_reads(monkeypatch) -> list[str]:
 def _script() -> None:
     from datetime import date
 
+    import streamlit as st
+
     from data_access import meetings, reference
     from data_access.filters import Filters
     from ui import cache
@@ -32,7 +34,7 @@ def _script() -> None:
     cache.query(meetings.meeting_kpis, f)
     cache.query(meetings.meeting_kpis, f)
     cache.lookup(reference.latest_data_date)
-    if __import__("streamlit").session_state.get("clear"):
+    if st.session_state.get("clear"):
         cache.clear()
         cache.query(meetings.meeting_kpis, f)
 
