@@ -68,6 +68,13 @@ def once_per_run(name: str, compute: Callable[[], T]) -> T:
     return memo[1][name]
 
 
+def forget_in_run(name: str) -> None:
+    """Drop `name`'s once_per_run value, so that the rest of this run computes it again."""
+    memo = getattr(get_script_run_ctx(suppress_warning=True), _RUN_MEMO, None)
+    if memo is not None:
+        memo[1].pop(name, None)
+
+
 def _resolve(path: str) -> Callable[..., Any]:
     module, name = path.split(":")
     if not module.startswith("data_access."):
@@ -181,9 +188,7 @@ def clear() -> None:
     and the version this run read, so that the rest of the run keys on the new one."""
     clear_filtered()
     _unfiltered.clear()
-    memo = getattr(get_script_run_ctx(suppress_warning=True), _RUN_MEMO, None)
-    if memo is not None:
-        memo[1].pop("version", None)
+    forget_in_run("version")
 
 
 def clear_filtered() -> None:
