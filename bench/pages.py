@@ -14,7 +14,7 @@ How a page is measured (one page × one filter):
    runner skips it), over a heap frozen once as serve.py freezes the server's after start-up
    (`ui.warmup.settle`).
 3. Query set: the recorded page calls are replayed straight on one read-only SQLAlchemy
-   connection (no Streamlit cache) and timed as a set; `read_frame`/`read_value` are wrapped
+   connection (no Streamlit cache) and timed as a set; `read_frame`/`read_rows`/`read_value` are wrapped
    to count the rows each SQL statement returns to Python.
 """
 
@@ -69,7 +69,7 @@ class PageResult:
     queries_in_rerun_s: list[float] = field(default_factory=list)
     per_function_s: dict[str, float] = field(default_factory=dict)
     statements: list[Statement] = field(default_factory=list)
-    unrouted_statements: int = 0  # SQL run without read_frame/read_value (rows not counted)
+    unrouted_statements: int = 0  # SQL run without read_frame/read_rows/read_value (rows not counted)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -210,7 +210,7 @@ class _RowCounter:
 
         from data_access import db
 
-        orig_frame, orig_value = db.read_frame, db.read_value
+        orig_frame, orig_value, orig_rows = db.read_frame, db.read_value, db.read_rows
 
         def read_frame(conn, sql, params=None):  # noqa: ANN001, ANN202
             t0 = time.perf_counter()
@@ -218,6 +218,13 @@ class _RowCounter:
             self.routed += 1
             self.statements.append(Statement(self.current, len(df), time.perf_counter() - t0, sql))
             return df
+
+        def read_rows(conn, sql, params=None):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            columns, rows = orig_rows(conn, sql, params)
+            self.routed += 1
+            self.statements.append(Statement(self.current, len(rows), time.perf_counter() - t0, sql))
+            return columns, rows
 
         def read_value(conn, sql, params=None):  # noqa: ANN001, ANN202
             t0 = time.perf_counter()
@@ -237,8 +244,12 @@ class _RowCounter:
             for attr, orig, repl in (
                 ("read_frame", orig_frame, read_frame),
                 ("read_value", orig_value, read_value),
+                ("read_rows", orig_rows, read_rows),
             ):
-                if getattr(mod, attr, None) is orig:
+                # (db's own read_rows stays: its read_frame runs through it, counted once there)
+                if getattr(mod, attr, None) is orig and not (
+                    name == "data_access.db" and attr == "read_rows"
+                ):
                     setattr(mod, attr, repl)
                     patched.append((mod, attr, orig))
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_execute)

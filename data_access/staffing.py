@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import rollups
-from data_access.db import read_frame
+from data_access.db import read_frame, read_rows
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, BELOW_FILLED_TEST
 from data_access.scope import (
@@ -63,74 +64,137 @@ def latest_staffing_month(conn: Connection, f: Filters) -> date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per unit in scope (divisions in scope summed) for the period's last staffing month.
+UNIT_COLUMNS = [
+    "unit_code",
+    "unit_name",
+    "month",
+    "authorized",
+    "filled",
+    "available",
+    "vacant_fte",
+    "vacancy_rate",
+    "availability",
+    "filled_share",
+    "is_below_filled",
+]
+DIVISION_COLUMNS = ["division_code", "division_name", *UNIT_COLUMNS[2:]]
+CELL_COLUMNS = [
+    "unit_code",
+    "unit_name",
+    "division_code",
+    "division_name",
+    "month",
+    "authorized",
+    "filled",
+    "available",
+    "vacant_fte",
+    "filled_share",
+]
 
-    `is_below_filled` is overview.BELOW_FILLED_TEST, the rule of units_below_filled (the same sums
-    of the same month), so both pages flag the same units.
-    """
-    sql = f"""
+
+@dataclass(frozen=True)
+class StaffingMonth:
+    """The period's last staffing month in scope, from one statement (the Staffing page's tiles,
+    unit and division tables and short teams; the Briefing's staffing slide):
+
+    - `totals`: overview.staffing_totals (month, authorized, filled, available summed), or None
+      when no staffing row is in scope on or before the period's end;
+    - `by_unit`: one row per unit (divisions in scope summed), by unit code. `is_below_filled` is
+      overview.BELOW_FILLED_TEST, the rule of units_below_filled (the same sums of the same month),
+      so both pages flag the same units;
+    - `by_division`: one row per patrol division (units in scope summed), by name, flagged by the
+      same rule;
+    - `cells`: one row per unit × division below BELOW_FILLED_SHARE filled, least filled first (the
+      unit and division totals can hide a short team: one division's gap inside a full unit)."""
+
+    totals: dict[str, Any] | None
+    by_unit: pd.DataFrame
+    by_division: pd.DataFrame
+    cells: pd.DataFrame
+
+
+_TOTAL, _UNIT, _DIVISION, _CELL = "1 total", "2 unit", "3 division", "4 cell"  # `part`, in this order
+
+_MONTH_SQL = f"""
     with {_MONTH_PICK},
-    -- one row per unit in the picked month
-    by_unit as (
-        select s.unit_code, p.month,
-               sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
+    picked as (
+        select s.unit_code, s.division_code, s.month, s.authorized, s.filled, s.available
         from staffing s join month_pick p on s.month = p.month
         where {staffing_scope("s")}
-        group by s.unit_code, p.month
+    ),
+    -- the total, one row per unit and one per division of the picked month, and its unit x division
+    -- rows below :share filled
+    parts as (
+        select case when grouping(unit_code) = 0 then '{_UNIT}'
+                    when grouping(division_code) = 0 then '{_DIVISION}' else '{_TOTAL}' end as part,
+               unit_code, division_code, month,
+               sum(authorized) as authorized, sum(filled) as filled, sum(available) as available
+        from picked
+        group by grouping sets ((month), (unit_code, month), (division_code, month))
+        union all
+        select '{_CELL}', unit_code, division_code, month, authorized, filled, available
+        from picked
+        where authorized > 0 and filled / authorized < :share
     )
-    select b.unit_code, u.name as unit_name, b.month, b.authorized, b.filled, b.available,
-           b.authorized - b.filled as vacant_fte, {_RATIOS},
+    select b.part, b.unit_code, u.name as unit_name, b.division_code, d.name as division_name, b.month,
+           b.authorized, b.filled, b.available, b.authorized - b.filled as vacant_fte, {_RATIOS},
            coalesce({BELOW_FILLED_TEST}, false) as is_below_filled
-    from by_unit b join units u using (unit_code)
-    order by b.unit_code
+    from parts b
+    left join units u on u.unit_code = b.unit_code
+    left join patrol_divisions d on d.division_code = b.division_code
+    -- (a unit's and a division's rows need their names, as an inner join would)
+    where b.part = '{_TOTAL}'
+       or (b.part = '{_UNIT}' and u.unit_code is not null)
+       or (b.part = '{_DIVISION}' and d.division_code is not null)
+       or (b.part = '{_CELL}' and u.unit_code is not null and d.division_code is not null)
+    order by b.part,
+             case when b.part = '{_UNIT}' then b.unit_code end,
+             case when b.part = '{_DIVISION}' then d.name end,
+             case when b.part = '{_CELL}' then b.filled / b.authorized end,
+             u.name, d.name
     """
-    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+
+
+def staffing_month(conn: Connection, f: Filters) -> StaffingMonth:
+    """The StaffingMonth of `f`: the grouping sets of one month's rows (at most units x divisions)."""
+    columns, rows = read_rows(conn, _MONTH_SQL, {**f.params(), "share": BELOW_FILLED_SHARE})
+    at = {c: i for i, c in enumerate(columns)}
+    of_part: dict[str, list[tuple]] = {_TOTAL: [], _UNIT: [], _DIVISION: [], _CELL: []}
+    for row in rows:
+        of_part[row[at["part"]]].append(row)
+
+    def frame(part: str, names: list[str]) -> pd.DataFrame:
+        # built from the part's own rows, as a statement of its own would be (column types included)
+        return pd.DataFrame([tuple(r[at[c]] for c in names) for r in of_part[part]], columns=names)
+
+    total = of_part[_TOTAL][0] if of_part[_TOTAL] else None
+    return StaffingMonth(
+        totals=None
+        if total is None
+        else {
+            "month": total[at["month"]],
+            **{c: float(total[at[c]]) for c in ("authorized", "filled", "available")},
+        },
+        by_unit=frame(_UNIT, UNIT_COLUMNS),
+        by_division=frame(_DIVISION, DIVISION_COLUMNS),
+        cells=frame(_CELL, CELL_COLUMNS),
+    )
+
+
+def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
+    """StaffingMonth.by_unit: one row per unit in scope for the period's last staffing month."""
+    return staffing_month(conn, f).by_unit
 
 
 def staffing_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per patrol division with staffing rows (units in scope summed) in the period's last month.
-
-    A division is below filled when filled < 85% of authorized (the Overview's unit threshold).
-    """
-    sql = f"""
-    with {_MONTH_PICK},
-    -- one row per division in the picked month
-    by_division as (
-        select s.division_code, p.month,
-               sum(s.authorized) as authorized, sum(s.filled) as filled, sum(s.available) as available
-        from staffing s join month_pick p on s.month = p.month
-        where {staffing_scope("s")}
-        group by s.division_code, p.month
-    )
-    select b.division_code, d.name as division_name, b.month, b.authorized, b.filled, b.available,
-           b.authorized - b.filled as vacant_fte, {_RATIOS},
-           coalesce({BELOW_FILLED_TEST}, false) as is_below_filled
-    from by_division b join patrol_divisions d using (division_code)
-    order by d.name
-    """
-    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+    """StaffingMonth.by_division: one row per patrol division in the period's last staffing month."""
+    return staffing_month(conn, f).by_division
 
 
 def short_staffed_cells(conn: Connection, f: Filters) -> pd.DataFrame:
-    """One row per unit × division below 85% filled in the period's last month, least filled first.
-
-    The unit and division totals can hide a short team (one division's gap inside a full unit).
-    """
-    sql = f"""
-    with {_MONTH_PICK}
-    -- one row per unit x division row of the picked month
-    select s.unit_code, u.name as unit_name, s.division_code, d.name as division_name, s.month,
-           s.authorized, s.filled, s.available, s.authorized - s.filled as vacant_fte,
-           s.filled / s.authorized as filled_share
-    from staffing s
-    join month_pick p on s.month = p.month
-    join units u on u.unit_code = s.unit_code
-    join patrol_divisions d on d.division_code = s.division_code
-    where {staffing_scope("s")} and s.authorized > 0 and s.filled / s.authorized < :share
-    order by filled_share, u.name, d.name
-    """
-    return read_frame(conn, sql, {**f.params(), "share": BELOW_FILLED_SHARE})
+    """StaffingMonth.cells: one row per unit × division below 85% filled in the period's last
+    month, least filled first."""
+    return staffing_month(conn, f).cells
 
 
 def staffing_by_month(conn: Connection, f: Filters, by: str = "total") -> pd.DataFrame:

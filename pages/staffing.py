@@ -16,7 +16,7 @@ import streamlit as st
 
 from data_access.filters import format_date
 from data_access.metrics import format_value, metric
-from data_access.overview import BELOW_FILLED_SHARE, staffing_totals
+from data_access.overview import BELOW_FILLED_SHARE
 from data_access.staffing import (
     DAYS_PER_MONTH,
     EXPORT_CAP,
@@ -25,10 +25,8 @@ from data_access.staffing import (
     communities_per_liaison,
     roster,
     roster_page,
-    short_staffed_cells,
-    staffing_by_division,
     staffing_by_month,
-    staffing_by_unit,
+    staffing_month,
 )
 from data_access.staffing import (
     workload_by_unit as workload_query,
@@ -52,10 +50,7 @@ unit_names, division_names = lookup["units"], lookup["divisions"]
 
 # Every query that no widget on this page changes starts here, in the order the page reads them, and
 # runs on ui.cache's worker threads while the page is drawn (the trend's and the roster's run inline).
-totals_q = cache.ahead(staffing_totals, filters)  # its month is latest_staffing_month's
-by_unit_q = cache.ahead(staffing_by_unit, filters)
-by_div_q = cache.ahead(staffing_by_division, filters)
-cells_q = cache.ahead(short_staffed_cells, filters)
+month_q = cache.ahead(staffing_month, filters)  # tiles, units, divisions and short teams of the last month
 cit_q = cache.ahead(cit_trained_shares, filters)
 workload_q = cache.ahead(workload_query, filters)
 cpl_q = cache.ahead(communities_per_liaison, filters)
@@ -146,7 +141,7 @@ RATE_COLUMNS = {
 
 # ---------------------------------------------------------------- the period's last month
 
-totals = totals_q.result()
+totals = month_q.result().totals  # its month is latest_staffing_month's
 month = totals["month"] if totals else None  # the latest staffing month in scope on or before the end
 st.subheader("Staffed against authorized")
 if month is None:
@@ -170,8 +165,8 @@ else:
         tile(cols[3], "vacancy_rate", (auth - totals["filled"]) / auth if auth else None)
         tile(cols[4], "availability", totals["available"] / auth if auth else None)
 
-    by_unit = by_unit_q.result()
-    by_div = by_div_q.result()
+    by_unit = month_q.result().by_unit
+    by_div = month_q.result().by_division
     left, right = st.columns(2)
     with left:
         if by_unit.empty:
@@ -198,7 +193,7 @@ else:
         + (f" No staffing rows in {month_label(month)} for: {', '.join(missing)}." if missing else "")
     )
     st.markdown(f"**Teams below {BELOW_FILLED_SHARE:.0%} filled** (one unit in one patrol division)")
-    cells = cells_q.result()
+    cells = month_q.result().cells
     table(
         pd.DataFrame(
             {

@@ -29,9 +29,8 @@ from data_access.overview import (
     Kpi,
     needs_attention,
     overview_page,
-    staffing_totals,
 )
-from data_access.staffing import staffing_by_unit
+from data_access.staffing import staffing_month
 from data_access.stats import SMALL_SAMPLE_N
 from ui.briefing_html import (
     SUPPRESSED_MARK,
@@ -299,8 +298,8 @@ def _staffing_figure(units: pd.DataFrame) -> go.Figure:
 
 
 def staffing_slide(run: Run, f: Filters) -> Slide:
-    totals = run(staffing_totals, f)
-    units = run(staffing_by_unit, f)
+    month_of = run(staffing_month, f)
+    totals, units = month_of.totals, month_of.by_unit
     month = "" if units.empty else f"{pd.Timestamp(units['month'].iloc[0]):%b %Y}"
     authorized = totals["authorized"] if totals else 0
     vacancy = (totals["authorized"] - totals["filled"]) / authorized if totals and authorized else None
@@ -604,7 +603,7 @@ def slide_queries(
         case "coverage":
             return ((status_counts, {}), (cadence_worklist, {"page_size": ROWS_ON_SLIDE}))
         case "staffing":
-            return ((staffing_totals, {}), (staffing_by_unit, {}))
+            return ((staffing_month, {}),)
         case _:
             return ((score_kpis, {"k": k, "scope": scope}),)
 

@@ -363,6 +363,6 @@ def test_each_slide_runs_only_its_own_queries_and_those_started_early(db, period
     assert seen == {
         "overview": {"scope", "overview_page"},  # the Overview page's own scope: no weeks, no topics
         "coverage": {"status_counts", "cadence_worklist"},
-        "staffing": {"staffing_totals", "staffing_by_unit"},
+        "staffing": {"staffing_month"},
         "feedback": {"scope", "score_kpis", "score_series"},
     }

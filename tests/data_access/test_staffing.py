@@ -255,6 +255,50 @@ def test_a_division_with_no_staffing_rows_gives_empty_results(conn):
     }
 
 
+def test_the_page_reads_the_last_month_in_one_statement(conn):
+    """staffing_month (one statement) gives the Overview's totals (its own SQL) and the tables
+    above; in March: 8 + 2 + 4 + 5 + 2 + 2 = 23 authorized, 8 + 1.7 + 3.5 + 3.5 + 1 + 2 = 19.7
+    filled, 6 + 1.7 + 3 + 3.5 + 0.5 + 2 = 16.7 available."""
+    import sqlalchemy as sa
+
+    from data_access.db import MACRO_DDL
+
+    march = staffing.staffing_month(conn, Q1)
+    assert march.totals is not None
+    assert march.totals["month"] == date(2026, 3, 1)
+    assert [round(march.totals[c], 6) for c in ("authorized", "filled", "available")] == [23, 19.7, 16.7]
+    for flt in (
+        Q1,
+        f(end=date(2026, 2, 28)),
+        f(units=("SW",), end=date(2026, 2, 28)),  # January: SW has no February row
+        f(divisions=("EAST",)),
+        f(units=("CIT", "LIA"), divisions=("NORTH",)),
+        f(divisions=("METRO",)),  # no staffing rows: no totals, empty tables
+    ):
+        month = staffing.staffing_month(conn, flt)
+        assert month.totals == overview.staffing_totals(conn, flt), flt
+        if month.totals is None:
+            assert month.by_unit.empty and month.by_division.empty and month.cells.empty
+            continue
+        for part in (month.by_unit, month.by_division):
+            assert set(part["month"]) == {month.totals["month"]}
+            for c in ("authorized", "filled", "available"):
+                assert round(part[c].sum(), 6) == round(month.totals[c], 6), (flt, c)
+
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args, **_kw):
+        if not statement.startswith(MACRO_DDL):
+            statements.append(statement)
+
+    sa.event.listen(conn, "before_cursor_execute", seen)
+    try:
+        staffing.staffing_month(conn, f(divisions=("NORTH",)))
+    finally:
+        sa.event.remove(conn, "before_cursor_execute", seen)
+    assert len(statements) == 1
+
+
 # ---------------------------------------------------------------- month by month
 
 
