@@ -141,7 +141,8 @@ RATE_COLUMNS = {
 
 # ---------------------------------------------------------------- the period's last month
 
-totals = month_q.result().totals  # its month is latest_staffing_month's
+last_month = month_q.result()  # one cache hit for the tiles, both tables and the short teams
+totals = last_month.totals  # its month is latest_staffing_month's
 month = totals["month"] if totals else None  # the latest staffing month in scope on or before the end
 st.subheader("Staffed against authorized")
 if month is None:
@@ -165,8 +166,8 @@ else:
         tile(cols[3], "vacancy_rate", (auth - totals["filled"]) / auth if auth else None)
         tile(cols[4], "availability", totals["available"] / auth if auth else None)
 
-    by_unit = month_q.result().by_unit
-    by_div = month_q.result().by_division
+    by_unit = last_month.by_unit
+    by_div = last_month.by_division
     left, right = st.columns(2)
     with left:
         if by_unit.empty:
@@ -193,7 +194,7 @@ else:
         + (f" No staffing rows in {month_label(month)} for: {', '.join(missing)}." if missing else "")
     )
     st.markdown(f"**Teams below {BELOW_FILLED_SHARE:.0%} filled** (one unit in one patrol division)")
-    cells = month_q.result().cells
+    cells = last_month.cells
     table(
         pd.DataFrame(
             {
