@@ -30,7 +30,7 @@ from data_access.overview import (
     needs_attention,
     overview_page,
 )
-from data_access.staffing import staffing_month
+from data_access.staffing import UNIT_COLUMNS, staffing_month
 from data_access.stats import SMALL_SAMPLE_N
 from ui.briefing_html import (
     SUPPRESSED_MARK,
@@ -330,20 +330,7 @@ def staffing_slide(run: Run, f: Filters) -> Slide:
             "Available": [f"{v:g}" for v in ranked["available"]],
         }
     )
-    data = units[
-        [
-            "unit_code",
-            "unit_name",
-            "month",
-            "authorized",
-            "filled",
-            "available",
-            "vacancy_rate",
-            "availability",
-            "filled_share",
-            "is_below_filled",
-        ]
-    ]
+    data = units[[c for c in UNIT_COLUMNS if c != "vacant_fte"]]  # the units' sums and rates, as read
     no_rows = "No staffing rows for these filters in or before this period."
     below_title = f"{below_count} unit{'s' if below_count != 1 else ''} below {BELOW_FILLED_SHARE:.0%} filled"
     return Slide(
