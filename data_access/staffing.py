@@ -181,22 +181,6 @@ def staffing_month(conn: Connection, f: Filters) -> StaffingMonth:
     )
 
 
-def staffing_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
-    """StaffingMonth.by_unit: one row per unit in scope for the period's last staffing month."""
-    return staffing_month(conn, f).by_unit
-
-
-def staffing_by_division(conn: Connection, f: Filters) -> pd.DataFrame:
-    """StaffingMonth.by_division: one row per patrol division in the period's last staffing month."""
-    return staffing_month(conn, f).by_division
-
-
-def short_staffed_cells(conn: Connection, f: Filters) -> pd.DataFrame:
-    """StaffingMonth.cells: one row per unit × division below 85% filled in the period's last
-    month, least filled first."""
-    return staffing_month(conn, f).cells
-
-
 def staffing_by_month(conn: Connection, f: Filters, by: str = "total") -> pd.DataFrame:
     """One row per month (per unit or division when `by` says so) with staffing rows in scope,
     for the calendar months the period touches; `by` is one of total, unit, division."""

@@ -174,7 +174,7 @@ def test_last_month_is_latest_month_on_or_before_period_end_as_the_overview_pick
 
 
 def test_by_unit_sums_and_rates_in_march(conn):
-    df = staffing.staffing_by_unit(conn, Q1)
+    df = staffing.staffing_month(conn, Q1).by_unit
     cols = ["authorized", "filled", "available", "vacancy_rate", "availability"]
     assert rows(df, "unit_code", cols) == {
         "CFMH": (8, 8, 6, 0.0, 0.75),
@@ -188,18 +188,18 @@ def test_by_unit_sums_and_rates_in_march(conn):
 
 
 def test_units_below_85_percent_filled_are_flagged_as_on_the_overview(conn):
-    df = staffing.staffing_by_unit(conn, Q1)
+    df = staffing.staffing_month(conn, Q1).by_unit
     flagged = set(df.loc[df.is_below_filled, "unit_code"])
     assert flagged == {"CIT", "LIA"}  # 70% and 50%; CHAP at exactly 85% is not below
     for flt in (Q1, f(divisions=("EAST",)), f(divisions=("NORTH",)), f(end=date(2026, 2, 28))):
-        by_unit = staffing.staffing_by_unit(conn, flt)
+        by_unit = staffing.staffing_month(conn, flt).by_unit
         assert set(by_unit.loc[by_unit.is_below_filled, "unit_code"]) == set(
             overview.units_below_filled(conn, flt)["unit_code"]
         )
 
 
 def test_by_division_sums_rates_and_flags_in_march(conn):
-    df = staffing.staffing_by_division(conn, Q1)
+    df = staffing.staffing_month(conn, Q1).by_division
     cols = ["authorized", "filled", "available", "vacancy_rate", "availability"]
     # East: CIT 2/2/2 + LIA 2/1/0.5 + SW 2/2/2 + CHAP 2/1.7/1.7; North: CIT 3/1.5/1.5 + CIO 4/3.5/3 + CFMH 8/8/6
     assert rows(df, "division_code", cols) == {
@@ -210,7 +210,7 @@ def test_by_division_sums_rates_and_flags_in_march(conn):
 
 
 def test_teams_below_85_percent_filled_least_filled_first(conn):
-    df = staffing.short_staffed_cells(conn, Q1)
+    df = staffing.staffing_month(conn, Q1).cells
     assert list(zip(df.unit_code, df.division_code, df.filled_share, strict=True)) == [
         ("CIT", "NORTH", 0.5),
         ("LIA", "EAST", 0.5),
@@ -219,7 +219,7 @@ def test_teams_below_85_percent_filled_least_filled_first(conn):
 
 
 def test_unit_and_division_filters_narrow_the_last_month(conn):
-    east = staffing.staffing_by_unit(conn, f(divisions=("EAST",)))
+    east = staffing.staffing_month(conn, f(divisions=("EAST",))).by_unit
     assert rows(east, "unit_code", ["authorized", "filled", "available"]) == {
         "CHAP": (2, 1.7, 1.7),
         "CIT": (2, 2, 2),
@@ -227,7 +227,7 @@ def test_unit_and_division_filters_narrow_the_last_month(conn):
         "SW": (2, 2, 2),
     }
     assert set(east.loc[east.is_below_filled, "unit_code"]) == {"LIA"}
-    cit = staffing.staffing_by_division(conn, f(units=("CIT",)))
+    cit = staffing.staffing_month(conn, f(units=("CIT",))).by_division
     assert rows(cit, "division_code", ["authorized", "filled", "available"]) == {
         "EAST": (2, 2, 2),
         "NORTH": (3, 1.5, 1.5),
@@ -238,10 +238,10 @@ def test_unit_and_division_filters_narrow_the_last_month(conn):
 def test_a_division_with_no_staffing_rows_gives_empty_results(conn):
     metro = f(divisions=("METRO",))
     assert staffing.latest_staffing_month(conn, metro) is None
+    last = staffing.staffing_month(conn, metro)
+    assert last.totals is None
+    assert last.by_unit.empty and last.by_division.empty and last.cells.empty
     for fn in (
-        staffing.staffing_by_unit,
-        staffing.staffing_by_division,
-        staffing.short_staffed_cells,
         staffing.staffing_by_month,
         staffing.cit_trained_share_by_division,
         staffing.workload_by_unit,
