@@ -237,6 +237,12 @@ class _RowCounter:
             if not statement.startswith(db.MACRO_DDL):  # a statement text made a macro (db._run)
                 self.executed += 1
 
+        orig_execute = db._execute
+
+        def execute(conn, sql, params):  # noqa: ANN001, ANN202
+            self.executed += 1  # read_rows and read_value send their statements past SQLAlchemy
+            return orig_execute(conn, sql, params)
+
         patched = []
         for name, mod in list(sys.modules.items()):
             if not (name == "data_access" or name.startswith("data_access.") or name.startswith("ui.")):
@@ -253,10 +259,12 @@ class _RowCounter:
                     setattr(mod, attr, repl)
                     patched.append((mod, attr, orig))
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_execute)
+        db._execute = execute
         self.statements, self.executed, self.routed = [], 0, 0
         try:
             yield
         finally:
+            db._execute = orig_execute
             sa.event.remove(sa.engine.Engine, "before_cursor_execute", on_execute)
             for mod, attr, orig in patched:
                 setattr(mod, attr, orig)

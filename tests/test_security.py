@@ -39,12 +39,14 @@ SINKS = {
     "query": 0,
 }
 # db's own plumbing runs the text it is handed (checked where it is built); _run and _make_macro
-# turn it into a macro of the same text and a call of that macro with the same bound parameters
+# turn it into a macro of the same text and a call of that macro with the same bound parameters,
+# and _execute sends a text to DuckDB with its :name parameters spelt $name, the values still bound
 SINK_WRAPPERS = {
     ("data_access.db", "read_frame"),
     ("data_access.db", "read_value"),
     ("data_access.db", "_run"),
     ("data_access.db", "_make_macro"),
+    ("data_access.db", "_execute"),
 }
 FRAGMENT_BUILDERS = {"in_list", "feedback_scope", "staffing_scope"}
 # frozen declarations made in code: tables.py (tables, columns, row rules) and rollups.py (roll-up SELECTs)

@@ -255,12 +255,13 @@ def test_a_division_with_no_staffing_rows_gives_empty_results(conn):
     }
 
 
-def test_the_page_reads_the_last_month_in_one_statement(conn):
+def test_the_page_reads_the_last_month_in_one_statement(conn, monkeypatch):
     """staffing_month (one statement) gives the Overview's totals (its own SQL) and the tables
     above; in March: 8 + 2 + 4 + 5 + 2 + 2 = 23 authorized, 8 + 1.7 + 3.5 + 3.5 + 1 + 2 = 19.7
     filled, 6 + 1.7 + 3 + 3.5 + 0.5 + 2 = 16.7 available."""
     import sqlalchemy as sa
 
+    from data_access import db
     from data_access.db import MACRO_DDL
 
     march = staffing.staffing_month(conn, Q1)
@@ -285,12 +286,19 @@ def test_the_page_reads_the_last_month_in_one_statement(conn):
             for c in ("authorized", "filled", "available"):
                 assert round(part[c].sum(), 6) == round(month.totals[c], 6), (flt, c)
 
+    # every statement: those sent to DuckDB past SQLAlchemy (db._execute) and any through it
     statements: list[str] = []
+    execute = db._execute
+
+    def sent(conn_, sql, params):
+        statements.append(sql)
+        return execute(conn_, sql, params)
 
     def seen(_conn, _cursor, statement, *_args, **_kw):
         if not statement.startswith(MACRO_DDL):
             statements.append(statement)
 
+    monkeypatch.setattr(db, "_execute", sent)
     sa.event.listen(conn, "before_cursor_execute", seen)
     try:
         staffing.staffing_month(conn, f(divisions=("NORTH",)))

@@ -121,3 +121,32 @@ def test_past_the_cap_a_connection_runs_new_texts_as_sent(sample_db, monkeypatch
             )[0][0]
         )
         assert all(v is None for v in _macros(conn).values())
+
+
+def test_a_statement_goes_to_duckdb_past_sqlalchemy_with_the_same_values(fresh, monkeypatch):
+    """read_frame / read_value send the text (or its macro call) to the DB-API connection with each
+    :name spelt $name: a name used twice, a :: cast, a list, a value only some texts use and an
+    empty result give what SQLAlchemy's own execution of the text gives."""
+    sent: list[str] = []
+    execute = db._execute
+    monkeypatch.setattr(
+        db, "_execute", lambda conn, sql, params: sent.append(sql) or execute(conn, sql, params)
+    )
+    sql = """
+        select community_id::varchar as community_id, name, cast(:day as date) - 1 as day_before,
+               cast(:day as date) as day
+        from communities
+        where list_contains(cast(:ids as varchar[]), community_id) or name = :name or name = :name
+        order by community_id"""
+    params = {"ids": ["C001", "C004"], "name": "no such name", "day": date(2026, 1, 2), "unused": 1}
+    with fresh.connect() as conn:
+        got = read_frame(conn, sql, params)
+        assert sent, "the statement did not go through db._execute"
+        assert list(got.columns) == ["community_id", "name", "day_before", "day"]
+        assert [tuple(r) for r in got.itertuples(index=False)] == _plain(
+            conn, sql, {k: v for k, v in params.items() if k != "unused"}
+        )
+        assert list(got["community_id"]) == ["C001", "C004"]
+        assert (
+            read_value(conn, "select name from communities where community_id = :id", {"id": "none"}) is None
+        )
