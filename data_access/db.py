@@ -343,7 +343,7 @@ def _make_macro(conn: Connection, sql: str, name: str) -> tuple[str, list[str]] 
     """Make `sql` the temporary table macro `name` on this connection, committed at once: its name
     and parameter names, or None when DuckDB binds the text differently as a macro (a parameter in
     a grouped select list is taken for a column there), so that it runs as sent."""
-    names = list(dict.fromkeys(_BIND_NAME.findall(sql)))
+    names = list(_driver_text(sql)[1])  # the text's parameters, in order of first use
     body = _BIND_NAME.sub(lambda m: f"ced_p_{m[1]}", sql)
     args = ", ".join(f"ced_p_{n}" for n in names)
     if conn.in_transaction():

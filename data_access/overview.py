@@ -105,7 +105,11 @@ def _staffing_totals_row(df: pd.DataFrame) -> dict[str, float] | None:
 
 def staffing_totals(conn: Connection, f: Filters) -> dict[str, float] | None:
     """Authorized / filled / available FTE summed over units and divisions in scope, for the
-    latest month with data on or before the period's end; None when there is none."""
+    latest month with data on or before the period's end; None when there is none.
+
+    No page reads it since the Staffing page and the Briefing take the same totals from
+    staffing.staffing_month (the Overview reads staffing_totals_both); kept as the one-period
+    reference the tests check both against."""
     return _staffing_totals_row(read_frame(conn, _STAFFING_TOTALS_SQL, f.params()))
 
 
