@@ -426,9 +426,54 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
     that raised the tag, and all meetings held in that week/month. The MAX_CONCERN_TAGS most raised tags
     are kept; the rest are folded into OTHER_TAGS (a meeting counted once there)."""
     g = _grain(grain)
+    if f.communities or rollups.concern_tag_count(conn) > MAX_CONCERN_TAGS:
+        counted, params = _concerns_from_tag_sets(conn, f, g), {"max_tags": MAX_CONCERN_TAGS}
+    else:
+        counted, params = _concerns_per_tag(conn, f, g), {}
     sql = f"""
     with {_periods_cte(g)},
-    scoped as (
+    {counted},
+    tags as (
+        select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1
+    )
+    select p.period_start, p.period_end, p.days_in_period, p.period_days,
+           p.days_in_period < p.period_days as is_partial,
+           t.concern_tag, t.tag_total_count,
+           coalesce(c.meetings_count, 0) as meetings_count,
+           coalesce(h.meetings_held_count, 0) as meetings_held_count
+    from periods p
+    cross join tags t
+    left join counts c on c.period_start = p.period_start and c.concern_tag = t.concern_tag
+    left join held h on h.period_start = p.period_start
+    order by t.concern_tag = :other, t.tag_total_count desc, t.concern_tag, p.period_start
+    """
+    return read_frame(conn, sql, {**f.params(), **params, "other": OTHER_TAGS})
+
+
+def _concerns_per_tag(conn: Connection, f: Filters, g: str) -> str:
+    """concerns_over_time's CTEs `counts` (one row per week/month × tag raised: meetings) and `held`
+    (per week/month: meetings held) from the tag roll-ups, where every meeting is counted once per
+    tag it raised and once with the tag null; for a filter without a community selection, in a
+    database with no tags to fold (at M over all time 13.4 -> 8.3 ms against the tag sets)."""
+    return f"""per_tag as (
+        -- one row per week/month × concern tag raised in it, and one with the tag null: meetings
+        select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tag,
+               cast(sum(m.meetings_count) as bigint) as meetings_count
+        from {rollups.concern_tag_cells(conn, f, by_month=g == "month")} m
+        where m.meeting_date between :start and :end and {meeting_scope("m", f)}
+        group by 1, 2
+    ),
+    counts as (select * from per_tag where concern_tag is not null),
+    held as (
+        select period_start, meetings_count as meetings_held_count from per_tag where concern_tag is null
+    )"""
+
+
+def _concerns_from_tag_sets(conn: Connection, f: Filters, g: str) -> str:
+    """concerns_over_time's CTEs `counts` (the MAX_CONCERN_TAGS most raised tags and, when the
+    database has more, the folded row) and `held`, from cells that keep each meeting's set of tags:
+    the concern set roll-ups, or a community selection's meetings (bind :max_tags)."""
+    return f"""scoped as (
         -- meetings (meetings_count of them per cell) with the tags they raised
         select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tags,
                m.meetings_count
@@ -455,24 +500,9 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
         where k.tag_rank <= :max_tags
         {_FOLDED_TAGS if rollups.concern_tag_count(conn) > MAX_CONCERN_TAGS else ""}
     ),
-    tags as (
-        select concern_tag, sum(meetings_count) as tag_total_count from counts group by 1
-    ),
     held as (
         select period_start, cast(sum(meetings_count) as bigint) as meetings_held_count from scoped group by 1
-    )
-    select p.period_start, p.period_end, p.days_in_period, p.period_days,
-           p.days_in_period < p.period_days as is_partial,
-           t.concern_tag, t.tag_total_count,
-           coalesce(c.meetings_count, 0) as meetings_count,
-           coalesce(h.meetings_held_count, 0) as meetings_held_count
-    from periods p
-    cross join tags t
-    left join counts c on c.period_start = p.period_start and c.concern_tag = t.concern_tag
-    left join held h on h.period_start = p.period_start
-    order by t.concern_tag = :other, t.tag_total_count desc, t.concern_tag, p.period_start
-    """
-    return read_frame(conn, sql, {**f.params(), "max_tags": MAX_CONCERN_TAGS, "other": OTHER_TAGS})
+    )"""
 
 
 # -- the meeting log ------------------------------------------------------------------------------------

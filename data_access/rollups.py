@@ -16,6 +16,11 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   (distinct, sorted; the empty set too): meetings. Counting a tag once per meeting, and folding
   rare tags so a meeting counts once, need each meeting's whole set, which this keeps. Also no
   community column (`concern_cells` reads meetings_by_community with a selection).
+- `meeting_concern_tag_days`, `meeting_concern_tag_months`: one row per day (calendar month) ×
+  patrol division × unit × concern tag: the meetings that raised it, each once; and per day
+  (month) × division × unit one row with concern_tag null: every meeting, tagged or not. Enough
+  for the concerns chart when no tags are folded (a database with at most
+  `meetings.MAX_CONCERN_TAGS` distinct tags) and no community is selected: no set to unnest.
 - `meeting_concern_months`, `meeting_community_months`, `meeting_org_months`,
   `meeting_lead_months`, `meeting_support_months`: per calendar month × division × unit, the
   concern tag sets, and the Meetings page's rankings by community, organization, lead and
@@ -265,6 +270,17 @@ _RANK_CITY_RUNNING = {
     for kind, (entity, sums, latest) in _RANK_TOTALS.items()
 }
 
+# One row per meeting × distinct concern tag it raised, and one per meeting with concern_tag null
+# (every meeting, tagged or not: the meetings held), for the concern tag roll-ups. The unnest is in
+# the select list, as in SUPPORT_ROWS.
+_TAG_ROWS = """(
+            select m.meeting_date, m.division_code, m.unit_code, unnest(list_distinct(m.concern_tags)) as concern_tag
+            from meetings m
+            union all
+            select m.meeting_date, m.division_code, m.unit_code, cast(null as varchar) as concern_tag
+            from meetings m
+        )"""
+
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "meeting_days",
@@ -294,6 +310,19 @@ ROLLUPS: tuple[Rollup, ...] = (
     _meeting_months(
         "meeting_concern_months",
         "list_sort(list_distinct(m.concern_tags)) as concern_tags, count(*) as meetings_count",
+    ),
+    Rollup(
+        "meeting_concern_tag_days",
+        ("meetings", "staff"),
+        f"""
+        select m.meeting_date, m.division_code, m.unit_code, m.concern_tag, count(*) as meetings_count
+        from {_TAG_ROWS} m
+        group by all
+        """,
+        "meeting_date, division_code, unit_code",
+    ),
+    _meeting_months(
+        "meeting_concern_tag_months", "m.concern_tag, count(*) as meetings_count", rows=_TAG_ROWS
     ),
     *_RANK_MONTHS.values(),
     *_RANK_RUNNING.values(),
@@ -889,6 +918,26 @@ def concern_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> st
         return month_split(days, "meeting_date", source(conn, "meeting_concern_months"), columns=columns)
     return f"""(
             select d.*, cast(null as varchar) as community_id
+            from {days} d)"""
+
+
+def concern_tag_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> str:
+    """A FROM item with columns meeting_date, community_id (null), division_code, unit_code,
+    concern_tag (null: every meeting) and meetings_count, so that `scope.meeting_scope` applies:
+    meeting_concern_tag_days, or with `by_month` the period [:start, :end] only, its whole months
+    from meeting_concern_tag_months (meeting_date = the 1st). For a filter without a community
+    selection (the roll-ups have no community column)."""
+    if f.communities:
+        raise ValueError("concern tag cells have no community column; use concern_cells")
+    columns = (
+        "d.{date} as meeting_date, cast(null as varchar) as community_id, d.division_code, d.unit_code, "
+        "d.concern_tag, d.meetings_count"
+    )
+    days = source(conn, "meeting_concern_tag_days")
+    if by_month:
+        return month_split(days, "meeting_date", source(conn, "meeting_concern_tag_months"), columns=columns)
+    return f"""(
+            select {columns.format(date="meeting_date")}
             from {days} d)"""
 
 

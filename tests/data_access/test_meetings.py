@@ -405,6 +405,34 @@ def test_concerns_of_chosen_communities_count_a_repeated_tag_once(conn):
     }
 
 
+def test_concerns_without_a_selection_read_the_tag_rollups_and_match_the_tag_sets(conn, monkeypatch):
+    """With no tags to fold (3 here) and no community selection the counts come from the per-tag
+    roll-ups, so the hand-worked tests above check that path; the tag-set path (taken when a
+    database has more tags than are listed) gives the same frames."""
+    from data_access import rollups
+
+    read: list[bool] = []
+    per_tag_cells = rollups.concern_tag_cells
+    monkeypatch.setattr(
+        rollups, "concern_tag_cells", lambda *a, **kw: read.append(True) or per_tag_cells(*a, **kw)
+    )
+    filters = [
+        F(),
+        F(divisions=("NORTH",)),
+        F(units=("LIA", "SW")),
+        Filters(date(2026, 3, 10), date(2026, 4, 1)),
+    ]
+    per_tag = {
+        (i, g): mt.concerns_over_time(conn, f, grain=g) for i, f in enumerate(filters) for g in mt.GRAINS
+    }
+    assert len(read) == len(per_tag)
+    monkeypatch.setattr(rollups, "concern_tag_count", lambda conn: mt.MAX_CONCERN_TAGS + 1)
+    for (i, g), expected in per_tag.items():
+        pd.testing.assert_frame_equal(mt.concerns_over_time(conn, filters[i], grain=g), expected)
+    assert len(read) == len(per_tag)  # the tag sets were read this time
+    assert (per_tag[(0, "month")]["concern_tag"] != mt.OTHER_TAGS).all()
+
+
 def test_concerns_obey_the_division_filter(conn):
     df = mt.concerns_over_time(conn, F(divisions=("NORTH",)), grain="week")
     totals = df.drop_duplicates("concern_tag").set_index("concern_tag")["tag_total_count"].to_dict()
