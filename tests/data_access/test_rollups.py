@@ -1492,6 +1492,8 @@ def check_meeting_calls(conn, f: Filters, monkeypatch) -> int:
         m.setattr(rollups, "meetings", lambda conn, f: "meetings")
         m.setattr(rollups, "meeting_cells", _raw_meeting_cells)
         m.setattr(rollups, "concern_cells", _raw_concern_cells)
+        # the concerns from the meetings' own tag lists (concern_cells), not the per-tag roll-ups
+        m.setattr(rollups, "concern_tag_count", lambda conn: mt.MAX_CONCERN_TAGS + 1)
         m.setattr(rollups, "community_status_cte", lambda conn, f: COMMUNITY_STATUS_CTE)
         m.setattr(mt, "meetings_by_community", raw_meetings_by_community)
         m.setattr(mt, "meetings_by_organization", raw_meetings_by_organization)
