@@ -477,7 +477,7 @@ def _concerns_per_tag(conn: Connection, f: Filters, g: str) -> str:
     """concerns_over_time's CTEs `counts` (one row per week/month × tag raised: meetings) and `held`
     (per week/month: meetings held) from the tag roll-ups, where every meeting is counted once per
     tag it raised and once with the tag null; for a filter without a community selection, in a
-    database with no tags to fold (at M over all time 13.4 -> 8.3 ms against the tag sets)."""
+    database with no tags to fold (at M over all time by month 12.0 -> 6.1 ms against the tag sets)."""
     return f"""per_tag as (
         -- one row per week/month × concern tag raised in it, and one with the tag null: meetings
         select cast(date_trunc('{g}', m.meeting_date) as date) as period_start, m.concern_tag,
