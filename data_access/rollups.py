@@ -820,12 +820,14 @@ def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> str:
     no division or unit is chosen): the totals through the last whole month less those through
     the month before the first (negative counts), so a key can come with rows that cancel out:
     callers keep the keys whose meetings add up to more than zero. With a community selection:
-    one cell per meeting (per supporting member) from meetings_by_community."""
+    one cell per meeting from meetings_by_community, for every kind but support
+    (meetings_by_staff reads a selection's leads and supporting members from one read of its
+    meetings)."""
     if kind not in _RANK_COLUMNS:
         raise ValueError(f"unknown ranking {kind!r}; use one of {RANK_KINDS}")
-    rows = meetings(conn, f)
-    if kind == "support":  # by community with a selection, else by date
-        rows = SUPPORT_ROWS.format(meetings=rows) if f.communities else source(conn, "meeting_supports")
+    if kind == "support" and f.communities:
+        raise ValueError("a selection's supporting members come from its meetings (meetings_by_staff)")
+    rows = source(conn, "meeting_supports") if kind == "support" else meetings(conn, f)
     per_meeting = f"""(
             select m.meeting_date, m.division_code, m.unit_code, m.community_id, {_RANK_PER_MEETING[kind]}
             from {rows} m)"""
