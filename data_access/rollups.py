@@ -78,7 +78,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   per day with responses and per month's 1st, stored by day: a period of a few months or more
   reads each group's sums as two rows (through its last day, less through the day before its
   first) instead of every cell (`feedback_score_sums`: the Feedback scope's group counts and the
-  community comparison).
+  community comparison). `feedback_score_city_running`: the same per group alone (its divisions
+  added up), what a period with no division chosen reads: a third of the rows per day looked up.
 
 Means and standard deviations from these sums equal the raw-table ones up to floating-point
 rounding (~1e-15 relative); counts and sums are exact. tests/data_access/test_rollups.py checks
@@ -588,41 +589,53 @@ ROLLUPS += (
     Rollup("feedback_listing", ("feedback", "communities", "patrol_divisions"), _LISTING_SELECT, "group_key"),
 )
 
-# The score cells' running totals per group × division, for periods of a few months or more
-# (feedback_score_sums): one row per day with responses, and one on the 1st of every month from the
-# pair's first month to the last month with any response, each with the sums through its day since
-# the pair's first response and `next_day`, the next row's day (at most the 1st of the next month).
-# "Through day D" is then the one row per pair with month = D's month and day <= D < next_day: a
-# read of D's month only.
-_SCORE_RUNNING_SELECT = f"""
+
+def _score_running_select(*, citywide: bool) -> str:
+    """The score cells' running totals per group × division, for periods of a few months or more
+    (feedback_score_sums): one row per day with responses, and one on the 1st of every month from
+    the pair's first month to the last month with any response, each with the sums through its day
+    since the pair's first response and `next_day`, the next row's day (at most the 1st of the next
+    month). "Through day D" is then the one row per pair with month = D's month and
+    day <= D < next_day: a read of D's month only. `citywide`: the same per group alone, its
+    divisions added up (no division_code): at L a day looks up 34k groups, not 100k pairs."""
+    key = "g.group_id" if citywide else "f.division_code, g.group_id"
+    pair = "x.group_id" if citywide else "x.group_id, x.division_code"
+    return f"""
         with d as materialized (
-            select f.response_date as day, f.division_code, g.group_id, {_CELL_SUMS}
+            select f.response_date as day, {key}, {_CELL_SUMS}
             from feedback f {_WITH_GROUP}
             group by all
         ),
         -- a row on the 1st of each month from the pair's first month on (zero sums), beside its days
         firsts as (
-            select k.group_id, k.division_code,
+            select {pair.replace("x.", "k.")},
                    cast(unnest(generate_series(k.first_month, k.last_month, interval 1 month)) as date) as day
-            from (select group_id, division_code, cast(date_trunc('month', min(day)) as date) as first_month,
+            from (select {pair.replace("x.", "")}, cast(date_trunc('month', min(day)) as date) as first_month,
                          (select cast(date_trunc('month', max(day)) as date) from d) as last_month
                   from d group by all) k
         ),
         x as (
-            select day, group_id, division_code, {", ".join(f"sum({c}) as {c}" for c in FEEDBACK_SUMS)}
+            select day, {pair.replace("x.", "")}, {", ".join(f"sum({c}) as {c}" for c in FEEDBACK_SUMS)}
             from (select * from d union all by name
                   select *, {", ".join(f"0 as {c}" for c in FEEDBACK_SUMS)} from firsts)
             group by all
         )
         select cast(date_trunc('month', x.day) as date) as month, x.day,
                least(lead(x.day) over pair, cast(date_trunc('month', x.day) + interval 1 month as date)) as next_day,
-               x.group_id, x.division_code,
+               {pair},
                {", ".join(f"cast(sum(x.{c}) over through as bigint) as {c}" for c in FEEDBACK_SUMS)}
         from x
-        window pair as (partition by x.group_id, x.division_code order by x.day),
-               through as (partition by x.group_id, x.division_code order by x.day
+        window pair as (partition by {pair} order by x.day),
+               through as (partition by {pair} order by x.day
                            rows between unbounded preceding and current row)"""
-ROLLUPS += (Rollup("feedback_score_running", ("feedback",), _SCORE_RUNNING_SELECT, "day, group_id"),)
+
+
+ROLLUPS += (
+    Rollup("feedback_score_running", ("feedback",), _score_running_select(citywide=False), "day, group_id"),
+    Rollup(
+        "feedback_score_city_running", ("feedback",), _score_running_select(citywide=True), "day, group_id"
+    ),
+)
 BY_NAME: dict[str, Rollup] = {r.name: r for r in ROLLUPS}
 
 
@@ -1031,31 +1044,40 @@ def feedback_score_sums_params(conn: Connection) -> dict[str, Any]:
 
 def feedback_score_sums(conn: Connection, period: Filters, *, start: str = "start", end: str = "end") -> str:
     """A FROM item whose rows, summed per group (and division), give each feedback group's score
-    sums over the period [:start, :end] (`period` holds those dates): columns group_id,
-    division_code and FEEDBACK_SUMS; bind feedback_score_sums_params too.
+    sums over the period [:start, :end] (`period` holds those dates and the filters): columns
+    group_id, division_code and FEEDBACK_SUMS; bind feedback_score_sums_params too.
 
     The period's score cells (feedback_period_cells without channel); or, for a period of
     RUNNING_SCORES_FROM_MONTHS whole months or more, two rows per group × division from
     feedback_score_running: its totals through :end less those through the day before :start
-    (negative sums), each day taken no later than the last day the totals hold. A group can then
-    come with rows that add up to nothing: callers keep the groups whose n sums to more than zero.
+    (negative sums), each day taken no later than the last day the totals hold. With no division
+    chosen, two rows per group from feedback_score_city_running instead (division_code null). A
+    group can then come with rows that add up to nothing: callers keep the groups whose n sums to
+    more than zero.
     """
     sums = ", ".join(f"c.{c}" for c in FEEDBACK_SUMS)
     if not _reads_running_scores(conn, period):
         cells = feedback_period_cells(conn, start=start, end=end, channels=False)
         return f"(select c.group_id, c.division_code, {sums} from {cells} c)"
-    return f"""({_running_through(f"cast(:{end} as date)", "")}
-            union all{_running_through(f"cast(:{start} as date) - 1", "-")}
+    citywide = not period.divisions and _has(conn, "feedback_score_city_running")
+    return f"""({_running_through(f"cast(:{end} as date)", "", citywide=citywide)}
+            union all{_running_through(f"cast(:{start} as date) - 1", "-", citywide=citywide)}
         )"""
 
 
-def _running_through(day: str, sign: str) -> str:
+def _running_through(day: str, sign: str, *, citywide: bool) -> str:
     """feedback_score_running's one row per group × division through `day` (an SQL date; no later
-    than the last day it holds), its sums signed with `sign` ('' or '-')."""
+    than the last day it holds), its sums signed with `sign` ('' or '-'); `citywide`:
+    feedback_score_city_running's one row per group (division_code null)."""
     at = f"least({day}, cast(:{LAST_DAY_PARAM} as date))"
+    table, division = (
+        ("feedback_score_city_running", "cast(null as varchar) as division_code")
+        if citywide
+        else ("feedback_score_running", "c.division_code")
+    )
     return f"""
-            select c.group_id, c.division_code, {", ".join(f"{sign}c.{x} as {x}" for x in FEEDBACK_SUMS)}
-            from feedback_score_running c
+            select c.group_id, {division}, {", ".join(f"{sign}c.{x} as {x}" for x in FEEDBACK_SUMS)}
+            from {table} c
             where c.month = cast(date_trunc('month', {at}) as date) and c.day <= {at} and c.next_day > {at}"""
 
 

@@ -842,12 +842,13 @@ def test_feedback_group_ids_name_the_same_group_in_every_rollup(sample_db):
     tables = [
         r.name for r in rollups.ROLLUPS if "group_id" in t[r.name].columns and r.name != "feedback_groups"
     ]
-    # day/month cells, score cells, topic cells, comments; the score running totals (no community)
-    # and the community comparison's rows (every community, with or without responses)
-    assert len(tables) == 9, tables
+    # day/month cells, score cells, topic cells, comments; the score running totals per division and
+    # citywide (no community) and the community comparison's rows (every community, with or without
+    # responses)
+    assert len(tables) == 10, tables
     for table in tables:
         df = t[table]
-        if table == "feedback_score_running":
+        if table in ("feedback_score_running", "feedback_score_city_running"):
             assert set(df.group_id) == set(groups.group_id)
             continue
         if table == "feedback_listing":
@@ -915,10 +916,18 @@ def test_the_sample_reads_suppressed_groups_both_ways(sample_db, monkeypatch):
     assert seen == {True, False}
 
 
-def test_feedback_score_running_holds_each_group_and_divisions_totals_through_any_day(sample_db):
-    """ "Through day D" is the one feedback_score_running row per group × division with D's month,
-    day <= D < next_day (D no later than the last response's day); its sums are the raw responses'
-    through D, summed in pandas. Days before, inside and after the data, month ends and 1sts."""
+@pytest.mark.parametrize(
+    "table, keys",
+    [
+        ("feedback_score_running", ["group_id", "division_code"]),
+        ("feedback_score_city_running", ["group_id"]),
+    ],
+)
+def test_feedback_score_running_holds_each_groups_totals_through_any_day(sample_db, table, keys):
+    """ "Through day D" is the one feedback_score_running row per group × division (per group in
+    feedback_score_city_running) with D's month, day <= D < next_day (D no later than the last
+    response's day); its sums are the raw responses' through D, summed in pandas. Days before,
+    inside and after the data, month ends and 1sts."""
     t = _raw_frames(sample_db)
     f = t["feedback"].copy()
     groups = t["feedback_groups"]
@@ -927,8 +936,11 @@ def test_feedback_score_running_holds_each_group_and_divisions_totals_through_an
     f["division_code"] = f["division_code"].fillna("(none)")
     f["trust"] = f["respect"] + f["listen"]
     f["trust_sq"], f["safety_sq"] = f["trust"] ** 2, f["safety"] ** 2
-    running = t["feedback_score_running"].copy()
-    running["division_code"] = running["division_code"].fillna("(none)")
+    running = t[table].copy()
+    if "division_code" in keys:
+        running["division_code"] = running["division_code"].fillna("(none)")
+    else:
+        assert "division_code" not in running.columns
     for col in ("month", "day", "next_day"):
         running[col] = pd.to_datetime(running[col])
     last = f["response_date"].max()
@@ -943,10 +955,10 @@ def test_feedback_score_running_holds_each_group_and_divisions_totals_through_an
     for day in days:
         at = min(day, last)
         rows = running[(running.month == at.replace(day=1)) & (running.day <= at) & (running.next_day > at)]
-        got = rows.set_index(["group_id", "division_code"])[list(rollups.FEEDBACK_SUMS)].sort_index()
+        got = rows.set_index(keys)[list(rollups.FEEDBACK_SUMS)].sort_index()
         want = (
             f[f.response_date <= day]
-            .groupby(["group_id", "division_code"])
+            .groupby(keys)
             .agg(
                 n=("respect", "size"),
                 trust_sum=("trust", "sum"),
@@ -961,6 +973,23 @@ def test_feedback_score_running_holds_each_group_and_divisions_totals_through_an
         assert not got.index.duplicated().any(), day
         assert (got.loc[got.n == 0] == 0).all().all(), day
         assert got.loc[got.n > 0].astype("int64").equals(want.astype("int64")), day
+
+
+def test_feedback_score_sums_read_the_citywide_totals_unless_divisions_are_chosen(sample_db):
+    """Over two whole months or more the group sums come from the running totals: per group when
+    no division is chosen (with or without communities), per group × division when some are. The
+    sums themselves are checked against the raw tables by test_feedback_functions_match_raw_tables_*."""
+    with sample_db.connect() as conn:
+        for name, table in (
+            ("last 90 days", "feedback_score_city_running"),
+            ("one community, 90 days", "feedback_score_city_running"),
+            ("divisions only, past", "feedback_score_running"),
+        ):
+            f = SAMPLE_FILTERS[name]
+            assert rollups.whole_months(f) >= rollups.RUNNING_SCORES_FROM_MONTHS, name
+            sql = rollups.feedback_score_sums(conn, f)
+            other = ({"feedback_score_running", "feedback_score_city_running"} - {table}).pop()
+            assert f"from {table} c" in sql and f"from {other} c" not in sql, name
 
 
 def test_contact_spells_give_the_last_contact_on_every_day(sample_db):
