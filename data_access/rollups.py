@@ -924,16 +924,7 @@ def concern_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> st
             select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.concern_tags,
                    1 as meetings_count
             from {meetings(conn, f)} m)"""
-    days = source(conn, "meeting_concern_days")
-    if by_month:
-        columns = (
-            "d.{date} as meeting_date, cast(null as varchar) as community_id, d.division_code, d.unit_code, "
-            "d.concern_tags, d.meetings_count"
-        )
-        return month_split(days, "meeting_date", source(conn, "meeting_concern_months"), columns=columns)
-    return f"""(
-            select d.*, cast(null as varchar) as community_id
-            from {days} d)"""
+    return _concern_rollup_cells(conn, "meeting_concern", "concern_tags", by_month=by_month)
 
 
 def concern_tag_cells(conn: Connection, f: Filters, *, by_month: bool = False) -> str:
@@ -944,13 +935,20 @@ def concern_tag_cells(conn: Connection, f: Filters, *, by_month: bool = False) -
     selection (the roll-ups have no community column)."""
     if f.communities:
         raise ValueError("concern tag cells have no community column; use concern_cells")
+    return _concern_rollup_cells(conn, "meeting_concern_tag", "concern_tag", by_month=by_month)
+
+
+def _concern_rollup_cells(conn: Connection, prefix: str, value: str, *, by_month: bool) -> str:
+    """The cells of the concern roll-ups `prefix`_days (and, `by_month`, `prefix`_months for the
+    whole months of [:start, :end]): meeting_date, community_id (null), division_code, unit_code,
+    the `value` column and meetings_count."""
     columns = (
         "d.{date} as meeting_date, cast(null as varchar) as community_id, d.division_code, d.unit_code, "
-        "d.concern_tag, d.meetings_count"
+        f"d.{value}, d.meetings_count"
     )
-    days = source(conn, "meeting_concern_tag_days")
+    days = source(conn, f"{prefix}_days")
     if by_month:
-        return month_split(days, "meeting_date", source(conn, "meeting_concern_tag_months"), columns=columns)
+        return month_split(days, "meeting_date", source(conn, f"{prefix}_months"), columns=columns)
     return f"""(
             select {columns.format(date="meeting_date")}
             from {days} d)"""
