@@ -598,35 +598,38 @@ def _score_running_select(*, citywide: bool) -> str:
     month). "Through day D" is then the one row per pair with month = D's month and
     day <= D < next_day: a read of D's month only. `citywide`: the same per group alone, its
     divisions added up (no division_code): at L a day looks up 34k groups, not 100k pairs."""
-    key = "g.group_id" if citywide else "f.division_code, g.group_id"
-    pair = "x.group_id" if citywide else "x.group_id, x.division_code"
+    keys = ("group_id",) if citywide else ("group_id", "division_code")
+
+    def pair(alias: str = "") -> str:  # the key columns, qualified by `alias` when given
+        return ", ".join(f"{alias}.{k}" if alias else k for k in keys)
+
     return f"""
         with d as materialized (
-            select f.response_date as day, {key}, {_CELL_SUMS}
+            select f.response_date as day, g.group_id{"" if citywide else ", f.division_code"}, {_CELL_SUMS}
             from feedback f {_WITH_GROUP}
             group by all
         ),
         -- a row on the 1st of each month from the pair's first month on (zero sums), beside its days
         firsts as (
-            select {pair.replace("x.", "k.")},
+            select {pair("k")},
                    cast(unnest(generate_series(k.first_month, k.last_month, interval 1 month)) as date) as day
-            from (select {pair.replace("x.", "")}, cast(date_trunc('month', min(day)) as date) as first_month,
+            from (select {pair()}, cast(date_trunc('month', min(day)) as date) as first_month,
                          (select cast(date_trunc('month', max(day)) as date) from d) as last_month
                   from d group by all) k
         ),
         x as (
-            select day, {pair.replace("x.", "")}, {", ".join(f"sum({c}) as {c}" for c in FEEDBACK_SUMS)}
+            select day, {pair()}, {", ".join(f"sum({c}) as {c}" for c in FEEDBACK_SUMS)}
             from (select * from d union all by name
                   select *, {", ".join(f"0 as {c}" for c in FEEDBACK_SUMS)} from firsts)
             group by all
         )
         select cast(date_trunc('month', x.day) as date) as month, x.day,
                least(lead(x.day) over pair, cast(date_trunc('month', x.day) + interval 1 month as date)) as next_day,
-               {pair},
+               {pair("x")},
                {", ".join(f"cast(sum(x.{c}) over through as bigint) as {c}" for c in FEEDBACK_SUMS)}
         from x
-        window pair as (partition by {pair} order by x.day),
-               through as (partition by {pair} order by x.day
+        window pair as (partition by {pair("x")} order by x.day),
+               through as (partition by {pair("x")} order by x.day
                            rows between unbounded preceding and current row)"""
 
 
