@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 
 from data_access import meetings as mt
-from data_access import stats
+from data_access import rollups, stats
 from data_access.filters import Filters
 from tests.conftest import ROOT
 from tests.fixtures import build, community, meeting
@@ -306,9 +306,30 @@ def test_per_staff_includes_someone_who_only_supported(conn):
     assert pd.isna(df.loc["S2", "mean_attendance"])
 
 
-def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(conn):
-    """1 Mar - 30 Apr is two whole months, so every ranking comes from meeting_*_months alone."""
+@pytest.mark.parametrize(
+    ("start", "end", "table"),
+    [
+        (date(2026, 3, 1), date(2026, 4, 30), None),  # two whole months: one cell per meeting
+        (date(2026, 1, 15), date(2026, 5, 14), "meeting_lead_months"),  # three
+        (date(2025, 9, 1), date(2026, 2, 28), "meeting_lead_city_running"),  # six
+    ],
+)
+def test_a_ranking_reads_its_meetings_month_cells_or_running_totals_by_whole_months(conn, start, end, table):
+    """Every route reads the meetings (the partial months' days, or all of them); the roll-up read
+    beside them depends on how many calendar months lie wholly inside the period."""
+    f = Filters(start=start, end=end)
+    sql = rollups.meeting_rank_cells(conn, f, "lead")
+    assert "from meetings m" in sql
+    rollup_tables = ("meeting_lead_months", "meeting_lead_city_running", "meeting_lead_running")
+    assert [t for t in rollup_tables if f"from {t} " in sql] == ([table] if table else [])
+
+
+def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(conn, monkeypatch):
+    """1 Mar - 30 Apr is two whole months: with month cells from two months on (three as set, where
+    the meetings are read), every ranking comes from meeting_*_months alone."""
+    monkeypatch.setattr(rollups, "MONTH_CELLS_FROM_MONTHS", 2)
     f = Filters(start=date(2026, 3, 1), end=date(2026, 4, 30))
+    assert "meeting_lead_months" in rollups.meeting_rank_cells(conn, f, "lead")
     staff = mt.meetings_by_staff(conn, f).set_index("staff_id")
     # S1 led M01, M02, M05, M07, M09; S2 M03, M06; S3 M04, M08
     assert staff["meetings_led_count"].tolist() == [5, 2, 2]

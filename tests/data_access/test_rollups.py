@@ -1555,11 +1555,20 @@ def test_meeting_functions_match_raw_tables_on_the_sample(sample_db, monkeypatch
         assert held > 0 and shown >= 12, f"only {shown} of the calls returned anything at {name}"
 
 
-@pytest.mark.parametrize("running_from", [rollups.RUNNING_FROM_MONTHS, 1])
+# the rankings' routes (rollups.meeting_rank_cells) by their thresholds: month cells from, running
+# totals from. The tiny division's periods are 45 days (at most one whole month)
+TINY_RANK_ROUTES = {
+    "as set": (rollups.MONTH_CELLS_FROM_MONTHS, rollups.RUNNING_FROM_MONTHS),  # one cell per meeting
+    "month cells": (0, rollups.RUNNING_FROM_MONTHS),  # partial months around the whole month's cells
+    "running totals": (0, 1),  # with and without a month before the first to subtract
+}
+
+
+@pytest.mark.parametrize("route", list(TINY_RANK_ROUTES))
 @pytest.mark.parametrize("sel", range(len(TINY_SELECTIONS)))
-def test_meeting_functions_match_raw_tables_on_the_tiny_division(tiny, monkeypatch, sel, running_from):
-    """running_from 1: every period with a whole month ranks from the running totals (the tiny
-    division's periods are 45 days), with and without a month before it to subtract."""
+def test_meeting_functions_match_raw_tables_on_the_tiny_division(tiny, monkeypatch, sel, route):
+    cells_from, running_from = TINY_RANK_ROUTES[route]
+    monkeypatch.setattr(rollups, "MONTH_CELLS_FROM_MONTHS", cells_from)
     monkeypatch.setattr(rollups, "RUNNING_FROM_MONTHS", running_from)
     with tiny.connect() as conn:
         for day in TINY_DAYS[::3]:
