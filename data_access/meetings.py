@@ -236,22 +236,23 @@ def _cut_params(top_n: int) -> dict[str, int]:
 def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
+    cells = rollups.meeting_rank_cells(conn, f, "community")
     sql = f"""
     with by_community as materialized (
-        -- one row per community met
-        select m.community_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
+        -- one row per community met (`entity`: its id or key)
+        select m.{cells.entity} as entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count, max(m.last_meeting_date) as last_meeting_date
-        from {rollups.meeting_rank_cells(conn, f, "community")} m
+        from {cells.source} m
         where {meeting_scope("m", f)}
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
     {_cut_cte("by_community", _BY_MEETINGS)},
     named as (
-        select b.*, c.name as community_name
+        select b.*, c.community_id, c.name as community_name
         from by_community b
         left join cut k on true
-        join communities c using (community_id)
+        join {cells.names} c on c.{cells.names_key} = b.entity
         where {_within_cut("b", _BY_MEETINGS)}
     ),
     -- the totals as one aggregate (a window over every community met cost as much as the ranking);
@@ -275,30 +276,32 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
 def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
     """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
     left out of the ranking and counted on every row as `no_org_meetings_count`)."""
+    cells = rollups.meeting_rank_cells(conn, f, "org")
     sql = f"""
     with per_org as materialized (
-        -- one row per organization met, and one (org_id null) for the meetings with none recorded
-        select m.org_id, cast(sum(m.meetings_count) as bigint) as meetings_count,
+        -- one row per organization met (`entity`: its id or key), and one (null) for the meetings
+        -- with none recorded
+        select m.{cells.entity} as entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count
-        from {rollups.meeting_rank_cells(conn, f, "org")} m
+        from {cells.source} m
         where {meeting_scope("m", f)}
         group by 1
         having sum(m.meetings_count) > 0  -- running totals of a long period can cancel out
     ),
-    by_org as (select * from per_org where org_id is not null),
+    by_org as (select * from per_org where entity is not null),
     totals as (
         select cast(coalesce(sum(meetings_count), 0) as bigint) as all_meetings_count,
-               cast(coalesce(sum(meetings_count) filter (where org_id is null), 0) as bigint)
+               cast(coalesce(sum(meetings_count) filter (where entity is null), 0) as bigint)
                    as no_org_meetings_count
         from per_org
     ),
     -- (at L over 90 days: 15 and their ties of the 57k organizations met)
     {_cut_cte("by_org", _BY_MEETINGS)},
     named as (
-        select b.*, o.name as org_name, o.community_id
+        select b.*, o.org_id, o.name as org_name, o.community_id
         from by_org b
         left join cut k on true
-        join organizations o using (org_id)
+        join {cells.names} o on o.{cells.names_key} = b.entity
         where {_within_cut("b", _BY_MEETINGS)}
     ),
     -- the top organizations first, then their communities' names (for these rows only), and the
@@ -323,22 +326,27 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
 # -- by whom -------------------------------------------------------------------------------------------
 
 
-def _staff_cells(conn: Connection, f: Filters) -> str:
-    """meetings_by_staff's CTE `cells`: staff_id, led, residents, supported per lead cell and per
-    support cell in scope. With a community selection the chosen meetings are read once (a CTE
+def _staff_cells(conn: Connection, f: Filters) -> tuple[str, rollups.RankCells]:
+    """meetings_by_staff's CTE `cells`: entity (the staff member's id or key), led, residents,
+    supported per lead cell and per support cell in scope, and how its entity names the member
+    (the lead cells'). With a community selection the chosen meetings are read once (a CTE
     `chosen` before it) for both their leads and their supporting members: at M over all time the
     three reads of meetings_by_community, one per kind of row, took half the statement."""
     if not f.communities:
-        return f"""cells as (
-        select m.staff_id, m.meetings_count as led, m.residents_sum as residents, 0 as supported
-        from {rollups.meeting_rank_cells(conn, f, "lead")} m
+        lead, support = (rollups.meeting_rank_cells(conn, f, kind) for kind in ("lead", "support"))
+        if (lead.names, lead.names_key) != (support.names, support.names_key):
+            raise AssertionError("the lead and support cells name staff members alike")
+        sql = f"""cells as (
+        select m.{lead.entity} as entity, m.meetings_count as led, m.residents_sum as residents, 0 as supported
+        from {lead.source} m
         where {meeting_scope("m", f)}
         union all
-        select m.staff_id, 0, 0, m.meetings_count
-        from {rollups.meeting_rank_cells(conn, f, "support")} m
+        select m.{support.entity}, 0, 0, m.meetings_count
+        from {support.source} m
         where {meeting_scope("m", f)}
     )"""
-    return f"""chosen as materialized (
+        return sql, lead
+    sql = f"""chosen as materialized (
         -- one row per meeting in scope
         select m.meeting_date, m.community_id, m.division_code, m.unit_code, m.lead_staff_id,
                m.residents_count, m.other_staff_ids
@@ -346,28 +354,30 @@ def _staff_cells(conn: Connection, f: Filters) -> str:
         where m.meeting_date between :start and :end and {meeting_scope("m", f)}
     ),
     cells as (
-        select m.lead_staff_id as staff_id, 1 as led, m.residents_count as residents, 0 as supported
+        select m.lead_staff_id as entity, 1 as led, m.residents_count as residents, 0 as supported
         from chosen m
         union all
         select m.staff_id, 0, 0, 1
         from {rollups.SUPPORT_ROWS.format(meetings="chosen")} m
     )"""
+    return sql, rollups.RankCells("cells", "entity", "staff", "staff_id")
 
 
 def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
     """One row per staff member who led or supported a meeting in scope: meetings led, residents reached
     at them, mean attendance, and meetings supported (listed as other staff, not as lead).
     Most meetings led first; at most MAX_STAFF_ROWS rows."""
+    cells_sql, cells = _staff_cells(conn, f)
     sql = f"""
     -- one row per lead cell and per support cell, side by side (one grouping for both)
-    with {_staff_cells(conn, f)},
+    with {cells_sql},
     -- one row per staff member who led or supported a meeting in scope (running totals of a long
     -- period can cancel out to zero: such a member led or supported nothing in it)
     people as materialized (
-        select staff_id, cast(sum(led) as bigint) as led, cast(sum(residents) as bigint) as residents,
+        select entity, cast(sum(led) as bigint) as led, cast(sum(residents) as bigint) as residents,
                cast(sum(supported) as bigint) as supported
         from cells
-        group by staff_id
+        group by entity
         having sum(led) > 0 or sum(supported) > 0
     ),
     {_cut_cte("people", _BY_LED)}
@@ -376,7 +386,7 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
            x.residents * 1.0 / nullif(x.led, 0) as mean_attendance, x.supported as meetings_supported_count
     from people x
     left join cut k on true
-    join staff s using (staff_id)
+    join {cells.names} s on s.{cells.names_key} = x.entity
     left join patrol_divisions dv on dv.division_code = s.division_code
     where {_within_cut("x", _BY_LED)}
     order by meetings_led_count desc, residents_count desc, meetings_supported_count desc, s.display_name,

@@ -315,13 +315,19 @@ def test_per_staff_includes_someone_who_only_supported(conn):
     ],
 )
 def test_a_ranking_reads_its_meetings_month_cells_or_running_totals_by_whole_months(conn, start, end, table):
-    """Every route reads the meetings (the partial months' days, or all of them); the roll-up read
-    beside them depends on how many calendar months lie wholly inside the period."""
+    """Below three whole months a ranking reads the period's meetings alone, with integer keys
+    (meeting_rank_rows); from three, the meetings of the partial months beside the month cells or
+    running totals, by how many calendar months lie wholly inside the period."""
     f = Filters(start=start, end=end)
-    sql = rollups.meeting_rank_cells(conn, f, "lead")
-    assert "from meetings m" in sql
+    cells = rollups.meeting_rank_cells(conn, f, "lead")
     rollup_tables = ("meeting_lead_months", "meeting_lead_city_running", "meeting_lead_running")
-    assert [t for t in rollup_tables if f"from {t} " in sql] == ([table] if table else [])
+    assert [t for t in rollup_tables if f"from {t} " in cells.source] == ([table] if table else [])
+    if table is None:
+        assert "from meeting_rank_rows m" in cells.source and "from meetings m" not in cells.source
+        assert (cells.entity, cells.names, cells.names_key) == ("staff_key", "staff_keys", "staff_key")
+    else:
+        assert "from meetings m" in cells.source and "meeting_rank_rows" not in cells.source
+        assert (cells.entity, cells.names, cells.names_key) == ("staff_id", "staff", "staff_id")
 
 
 def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(conn, monkeypatch):
@@ -329,7 +335,7 @@ def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(
     the meetings are read), every ranking comes from meeting_*_months alone."""
     monkeypatch.setattr(rollups, "MONTH_CELLS_FROM_MONTHS", 2)
     f = Filters(start=date(2026, 3, 1), end=date(2026, 4, 30))
-    assert "meeting_lead_months" in rollups.meeting_rank_cells(conn, f, "lead")
+    assert "meeting_lead_months" in rollups.meeting_rank_cells(conn, f, "lead").source
     staff = mt.meetings_by_staff(conn, f).set_index("staff_id")
     # S1 led M01, M02, M05, M07, M09; S2 M03, M06; S3 M04, M08
     assert staff["meetings_led_count"].tolist() == [5, 2, 2]

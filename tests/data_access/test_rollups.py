@@ -1077,6 +1077,113 @@ def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
         assert overview.coverage_counts(conn, Filters(f.start, f.end, units=("CIO",)))["communities"] == 1
 
 
+def test_the_rankings_integer_keys_map_back_to_every_meetings_entities(sample_db):
+    """community_keys, org_keys and staff_keys are their entity tables numbered 1.. in id order, and
+    meeting_rank_rows / meeting_supports hold each meeting's entities as those keys: mapped back,
+    the meetings' own ids (pandas on the raw tables)."""
+    t = _raw_frames(sample_db)
+    with sample_db.connect() as conn:
+        entities = {n: read_frame(conn, f"select * from {n}") for n in ("organizations", "staff")}
+    entities["communities"] = t["communities"]
+    maps = {}
+    for table, key, entity_table, id_column in (
+        ("community_keys", "community_key", "communities", "community_id"),
+        ("org_keys", "org_key", "organizations", "org_id"),
+        ("staff_keys", "staff_key", "staff", "staff_id"),
+    ):
+        got = t[table].sort_values(key).reset_index(drop=True)
+        assert got[key].tolist() == list(range(1, len(got) + 1)), table
+        # the entity table's rows (whose names the rankings show), in id order after the key
+        want = entities[entity_table].sort_values(id_column).reset_index(drop=True)
+        want = want.assign(**{c: pd.to_datetime(want[c]) for c in want.columns if c.endswith("_date")})
+        assert list(got.columns) == [key, *want.columns], table
+        assert got.drop(columns=key).astype(want.dtypes.to_dict()).equals(want), table
+        maps[key] = got.set_index(key)[id_column]
+    m = t["meetings"].sort_values("meeting_id").reset_index(drop=True)
+    rows = t["meeting_rank_rows"]
+    assert len(rows) == len(m) > 1000
+    back = pd.DataFrame(
+        {
+            "meeting_date": rows.meeting_date,
+            "community_id": rows.community_key.map(maps["community_key"]),
+            "org_id": rows.org_key.map(maps["org_key"]),
+            "lead_staff_id": rows.lead_key.map(maps["staff_key"]),
+            "residents_count": rows.residents_count,
+            "division_code": rows.division_code,
+            "unit_code": rows.unit_code,
+        }
+    )
+    assert rows.community_id.equals(back.community_id)
+    assert m.org_id.isna().any() and rows.org_key.isna().sum() == m.org_id.isna().sum()
+    columns = list(back.columns)
+    want = m[columns].sort_values(columns, na_position="first").reset_index(drop=True)
+    got = back.sort_values(columns, na_position="first").reset_index(drop=True)
+    assert got.astype(want.dtypes.to_dict()).equals(want)
+    assert rows.meeting_date.is_monotonic_increasing
+    supports = t["meeting_supports"]
+    assert len(supports) > 100 and supports.staff_key.map(maps["staff_key"]).equals(supports.staff_id)
+
+
+def test_every_rollup_holding_keys_is_rebuilt_with_its_entity_table():
+    """A roll-up that numbers an entity (joins a key SELECT) lists the entity table among what it
+    reads, so an import of that table renumbers the key table and the roll-up together."""
+    holding = 0
+    for r in rollups.ROLLUPS:
+        for entity, (_, _, entity_table, _) in rollups._KEYS.items():
+            if rollups._key_select(entity) in r.select:
+                holding += 1
+                assert entity_table in r.reads, (r.name, entity_table)
+    assert holding == 3 + 3 + 1  # the key tables, meeting_rank_rows' three, meeting_supports'
+
+
+def test_rankings_keep_their_names_when_an_import_renumbers_the_keys(tmp_path):
+    """New communities, organizations and staff whose ids sort first shift every key by one: the
+    rankings over a few weeks (read by key) still name the same communities, organizations and
+    leads, with the same counts."""
+    orgs = [
+        {"org_id": "O2", "name": "Beta Center", "community_id": "C2"},
+        {"org_id": "O3", "name": "Gamma Hall", "community_id": "C3"},
+    ]
+    database = build(
+        tmp_path,
+        communities=[community("C2", "Beta"), community("C3", "Gamma")],
+        organizations=orgs,
+        meetings=[
+            {**meeting("M1", "2026-03-02", "C2", residents=5, lead="S2"), "org_id": "O2"},
+            {**meeting("M2", "2026-03-09", "C2", residents=7, lead="S2"), "org_id": "O2"},
+            {**meeting("M3", "2026-03-10", "C3", residents=9, lead="S3"), "org_id": "O3"},
+            meeting("M4", "2026-03-11", "C3", residents=1, lead="S2"),
+        ],
+    )
+    f = Filters(date(2026, 3, 1), date(2026, 3, 31))
+
+    def rankings() -> tuple[list, list, list]:
+        with database.connect() as conn:
+            assert rollups.meeting_rank_cells(conn, f, "org").names == "org_keys"
+            c = mt.meetings_by_community(conn, f)[["community_id", "community_name", "meetings_count"]]
+            o = mt.meetings_by_organization(conn, f)[["org_id", "org_name", "meetings_count"]]
+            s = mt.meetings_by_staff(conn, f)[["staff_id", "display_name", "meetings_led_count"]]
+        return c.values.tolist(), o.values.tolist(), s.values.tolist()
+
+    want = (
+        [["C2", "Beta", 2], ["C3", "Gamma", 2]],
+        [["O2", "Beta Center", 2], ["O3", "Gamma Hall", 1]],
+        [["S2", "Officer Two", 3], ["S3", "Worker Three", 1]],
+    )
+    assert rankings() == want
+    staff = [*_fixture_staff(), {**_fixture_staff()[0], "staff_id": "S0", "display_name": "Zero"}]
+    for table, rows in (
+        ("communities", [community("C1", "Alpha"), community("C2", "Beta"), community("C3", "Gamma")]),
+        ("organizations", [{"org_id": "O1", "name": "Alpha House", "community_id": "C1"}, *orgs]),
+        ("staff", staff),
+    ):
+        assert import_files([(table, f"{table}.csv", csv_bytes(table, rows))], url=database.url)[0].committed
+        assert rankings() == want, f"after the {table} import"
+    with database.connect() as conn:
+        keys = read_frame(conn, "select org_key, org_id from org_keys order by org_key").values.tolist()
+    assert keys == [[1, "O1"], [2, "O2"], [3, "O3"]]
+
+
 def _fixture_staff() -> list[dict]:
     from tests.fixtures import STAFF
 
