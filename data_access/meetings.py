@@ -240,7 +240,7 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     sql = f"""
     with by_community as materialized (
         -- one row per community met (`entity`: its id or key)
-        select m.{cells.entity} as entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
+        select m.entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count, max(m.last_meeting_date) as last_meeting_date
         from {cells.source} m
         where {meeting_scope("m", f)}
@@ -281,7 +281,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     with per_org as materialized (
         -- one row per organization met (`entity`: its id or key), and one (null) for the meetings
         -- with none recorded
-        select m.{cells.entity} as entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
+        select m.entity, cast(sum(m.meetings_count) as bigint) as meetings_count,
                cast(sum(m.residents_sum) as bigint) as residents_count
         from {cells.source} m
         where {meeting_scope("m", f)}
@@ -337,11 +337,11 @@ def _staff_cells(conn: Connection, f: Filters) -> tuple[str, rollups.RankCells]:
         if (lead.names, lead.names_key) != (support.names, support.names_key):
             raise AssertionError("the lead and support cells name staff members alike")
         sql = f"""cells as (
-        select m.{lead.entity} as entity, m.meetings_count as led, m.residents_sum as residents, 0 as supported
+        select m.entity, m.meetings_count as led, m.residents_sum as residents, 0 as supported
         from {lead.source} m
         where {meeting_scope("m", f)}
         union all
-        select m.{support.entity}, 0, 0, m.meetings_count
+        select m.entity, 0, 0, m.meetings_count
         from {support.source} m
         where {meeting_scope("m", f)}
     )"""
@@ -360,7 +360,7 @@ def _staff_cells(conn: Connection, f: Filters) -> tuple[str, rollups.RankCells]:
         select m.staff_id, 0, 0, 1
         from {rollups.SUPPORT_ROWS.format(meetings="chosen")} m
     )"""
-    return sql, rollups.RankCells("cells", "entity", "staff", "staff_id")
+    return sql, rollups.RankCells("cells", "staff", "staff_id")
 
 
 def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:

@@ -21,11 +21,17 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   (month) × division × unit one row with concern_tag null: every meeting, tagged or not. Enough
   for the concerns chart when no tags are folded (a database with at most
   `meetings.MAX_CONCERN_TAGS` distinct tags) and no community is selected: no set to unnest.
+- `community_keys`, `org_keys`, `staff_keys`: the communities, organizations and staff, each row
+  numbered 1.. in id order (`community_key`, ...). The rankings' roll-ups below hold these
+  integer keys instead of the text ids, and a ranking reads its listed rows' names from here.
+- `meeting_rank_rows`: one row per meeting, with its community, organization and lead as keys
+  (date, division, unit, community id, keys, residents), stored by date: the rankings' meetings
+  without a community selection.
 - `meeting_concern_months`, `meeting_community_months`, `meeting_org_months`,
   `meeting_lead_months`, `meeting_support_months`: per calendar month × division × unit, the
   concern tag sets, and the Meetings page's rankings by community, organization, lead and
-  supporting staff member (meetings, residents; a community's last meeting). A period reads its
-  whole months from these and the days of a partly covered month from the meetings
+  supporting staff member, by key (meetings, residents; a community's last meeting). A period
+  reads its whole months from these and the days of a partly covered month from the meetings
   (`month_split`, `meeting_rank_cells`).
 - `meeting_community_running`, `meeting_org_running`, `meeting_lead_running`,
   `meeting_support_running`: the same rankings' running totals, one row per month × division ×
@@ -35,8 +41,8 @@ stored in the order that lets DuckDB's zone maps skip what a query does not need
   alone (across divisions and units), read when no division or unit is chosen: far fewer rows
   per month (at L 47k leads instead of 210k lead × division × unit keys).
 - `meeting_supports`: one row per meeting × distinct supporting staff member who is not its lead
-  (date, community, division, unit, staff id), stored by date: the supporting-staff ranking's
-  days of a partly covered month without a community selection.
+  (date, community, division, unit, staff id and key), stored by date: the supporting-staff
+  ranking's meetings without a community selection.
 - `meetings_by_community`: the raw meetings again, every column, stored by community then date:
   with a community selection every meetings query reads these rows instead (only the selected
   communities' row groups), and `meeting_cells` / `concern_cells` make one cell per meeting;
@@ -155,12 +161,15 @@ SUPPORT_ROWS = """(
     )"""
 
 
-def _meeting_months(name: str, columns: str, rows: str = "meetings") -> Rollup:
-    """A roll-up of the meetings (or `rows`, a FROM item with the same columns, as `m`) per calendar
-    month × division × unit × whatever `columns` group by (its aggregates summed per group)."""
+def _meeting_months(
+    name: str, columns: str, rows: str = "meetings", reads: tuple[str, ...] = ("meetings", "staff")
+) -> Rollup:
+    """A roll-up of the meetings (or `rows`, a FROM item with their date, division and unit, as `m`)
+    per calendar month × division × unit × whatever `columns` group by (its aggregates summed per
+    group); `reads`: the tables `rows` is derived from."""
     return Rollup(
         name,
-        ("meetings", "staff"),
+        reads,
         f"""
         select cast(date_trunc('month', m.meeting_date) as date) as month, m.division_code, m.unit_code,
                {columns}
@@ -228,54 +237,12 @@ _COMMUNITY_SPELLS = f"""
 # before the next contact (the coverage rate over time, with and without a filter).
 RUN_LAST_DAY = "least(sp.next_contact_date - 1, sp.contact_date + c.target_cadence_days)"
 
-# The Meetings page's rankings per calendar month (the days of a partly covered month come from
-# the meetings themselves, see meeting_rank_cells): one row per month × division × unit ×
-# community / organization (null: none recorded) / lead / supporting staff member.
-_RANK_MONTHS = {
-    "community": _meeting_months(
-        "meeting_community_months",
-        "m.community_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum, "
-        "max(m.meeting_date) as last_meeting_date",
-    ),
-    "org": _meeting_months(
-        "meeting_org_months",
-        "m.org_id, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum",
-    ),
-    "lead": _meeting_months(
-        "meeting_lead_months",
-        "m.lead_staff_id as staff_id, count(*) as meetings_count, "
-        "cast(sum(m.residents_count) as bigint) as residents_sum",
-    ),
-    "support": _meeting_months(
-        "meeting_support_months",
-        "m.staff_id, count(*) as meetings_count",
-        rows=SUPPORT_ROWS.format(meetings="meetings"),
-    ),
-}
-# ... and their running totals, for periods of many whole months (meeting_rank_cells): kind -> the
-# ranked entity, the sums and the latest date kept
-_RANK_TOTALS = {
-    "community": ("community_id", ("meetings_count", "residents_sum"), "last_meeting_date"),
-    "org": ("org_id", ("meetings_count", "residents_sum"), None),
-    "lead": ("staff_id", ("meetings_count", "residents_sum"), None),
-    "support": ("staff_id", ("meetings_count",), None),
-}
-_RANK_RUNNING = {
-    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest)
-    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
-}
-# ... and the same per entity alone, for a period with no division or unit chosen: at L a month
-# holds 47k leads instead of 210k lead × division × unit keys, 14k supporting members instead of 382k
-_RANK_CITY_RUNNING = {
-    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest, citywide=True)
-    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
-}
-
 # Integer keys of the ranked entities, 1.. in id order (kind of entity -> key table, key column,
 # entity table, id column): each key table is its entity table with the key before its columns.
-# Over a period of a few months the Meetings rankings group the period's meetings on these keys
-# instead of the text ids, and read the listed rows' names from the key table (at L over 90 days
-# the organizations' grouping and top 15, 24.7 -> 15.0 ms, same process, 30 rounds).
+# Without a community selection the Meetings rankings group their cells (meetings, month cells,
+# running totals) on these keys instead of the text ids, and read the listed rows' names from the
+# key table (at L over 90 days the organizations' grouping and top 15, 24.7 -> 15.0 ms, same
+# process, 30 rounds).
 _KEYS = {
     "community": ("community_keys", "community_key", "communities", "community_id"),
     "org": ("org_keys", "org_key", "organizations", "org_id"),
@@ -290,6 +257,75 @@ def _key_select(entity: str) -> str:
     _, key, table, id_column = _KEYS[entity]
     return f"select cast(row_number() over (order by e.{id_column}) as integer) as {key}, e.* from {table} e"
 
+
+# The meetings' columns the rankings read, with their entities as integer keys (meeting_rank_rows,
+# and what the rankings' month cells are counted from)
+_RANK_ROWS_SELECT = f"""
+        select m.meeting_date, m.division_code, m.unit_code, m.community_id, c.community_key, o.org_key,
+               s.staff_key as lead_key, m.residents_count
+        from meetings m
+        left join ({_key_select("community")}) c on c.community_id = m.community_id
+        left join ({_key_select("org")}) o on o.org_id = m.org_id
+        left join ({_key_select("staff")}) s on s.staff_id = m.lead_staff_id
+        """
+# ... and SUPPORT_ROWS with the supporting member's key (meeting_supports)
+_SUPPORT_KEYED_SELECT = f"""
+        select r.*, k.staff_key
+        from {SUPPORT_ROWS.format(meetings="meetings")} r
+        left join ({_key_select("staff")}) k on k.staff_id = r.staff_id
+        """
+# what the roll-ups holding keys are derived from
+_KEYED_READS = ("meetings", "staff", "communities", "organizations")
+
+
+# The Meetings page's rankings per calendar month (the days of a partly covered month come from
+# the meetings themselves, see meeting_rank_cells): one row per month × division × unit ×
+# community / organization (null: none recorded) / lead / supporting staff member, by key.
+_RANK_MONTHS = {
+    "community": _meeting_months(
+        "meeting_community_months",
+        "m.community_key, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum, "
+        "max(m.meeting_date) as last_meeting_date",
+        rows=f"({_RANK_ROWS_SELECT})",
+        reads=_KEYED_READS,
+    ),
+    "org": _meeting_months(
+        "meeting_org_months",
+        "m.org_key, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum",
+        rows=f"({_RANK_ROWS_SELECT})",
+        reads=_KEYED_READS,
+    ),
+    "lead": _meeting_months(
+        "meeting_lead_months",
+        "m.lead_key as staff_key, count(*) as meetings_count, cast(sum(m.residents_count) as bigint) as residents_sum",
+        rows=f"({_RANK_ROWS_SELECT})",
+        reads=_KEYED_READS,
+    ),
+    "support": _meeting_months(
+        "meeting_support_months",
+        "m.staff_key, count(*) as meetings_count",
+        rows=f"({_SUPPORT_KEYED_SELECT})",
+        reads=_KEYED_READS,
+    ),
+}
+# ... and their running totals, for periods of many whole months (meeting_rank_cells): kind -> the
+# ranked entity, the sums and the latest date kept
+_RANK_TOTALS = {
+    "community": ("community_key", ("meetings_count", "residents_sum"), "last_meeting_date"),
+    "org": ("org_key", ("meetings_count", "residents_sum"), None),
+    "lead": ("staff_key", ("meetings_count", "residents_sum"), None),
+    "support": ("staff_key", ("meetings_count",), None),
+}
+_RANK_RUNNING = {
+    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest)
+    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
+}
+# ... and the same per entity alone, for a period with no division or unit chosen: at L a month
+# holds 47k leads instead of 210k lead × division × unit keys, 14k supporting members instead of 382k
+_RANK_CITY_RUNNING = {
+    kind: _meeting_running(_RANK_MONTHS[kind], entity, sums, latest, citywide=True)
+    for kind, (entity, sums, latest) in _RANK_TOTALS.items()
+}
 
 # One row per meeting × distinct concern tag it raised, and one per meeting with concern_tag null
 # (every meeting, tagged or not: the meetings held), for the concern tag roll-ups. The unnest is in
@@ -354,26 +390,15 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
         "meeting_supports",
         ("meetings", "staff"),
-        f"""
-        select r.*, k.staff_key
-        from {SUPPORT_ROWS.format(meetings="meetings")} r
-        left join ({_key_select("staff")}) k on k.staff_id = r.staff_id
-        """,
+        _SUPPORT_KEYED_SELECT,
         "meeting_date, division_code, unit_code",
     ),
     # the meetings' columns the rankings read, with their entities as integer keys, stored by date
     # (meeting_rank_cells, periods of a few months)
     Rollup(
         "meeting_rank_rows",
-        ("meetings", "staff", "communities", "organizations"),
-        f"""
-        select m.meeting_date, m.division_code, m.unit_code, m.community_id, c.community_key, o.org_key,
-               s.staff_key as lead_key, m.residents_count
-        from meetings m
-        left join ({_key_select("community")}) c on c.community_id = m.community_id
-        left join ({_key_select("org")}) o on o.org_id = m.org_id
-        left join ({_key_select("staff")}) s on s.staff_id = m.lead_staff_id
-        """,
+        _KEYED_READS,
+        _RANK_ROWS_SELECT,
         "meeting_date",
     ),
     *(
@@ -847,23 +872,15 @@ def meeting_cells(conn: Connection, f: Filters) -> str:
             from {source(conn, "meeting_days")} d)"""
 
 
-# the Meetings rankings: kind -> a cell's columns after division_code, unit_code, community_id
-# (per meeting: from the meetings as `m`; per month: the roll-up's own columns)
+# the Meetings rankings: kind -> its entity (a _KEYS kind), and a cell's columns after
+# division_code, unit_code, community_id, one per meeting: by id from the meetings (a community
+# selection's, meetings_by_community) and by key from meeting_rank_rows / meeting_supports, as `m`
 _RANK_PER_MEETING = {
-    "community": "1 as meetings_count, m.residents_count as residents_sum, m.meeting_date as last_meeting_date",
-    "org": "m.org_id, 1 as meetings_count, m.residents_count as residents_sum",
-    "lead": "m.lead_staff_id as staff_id, 1 as meetings_count, m.residents_count as residents_sum",
-    "support": "m.staff_id, 1 as meetings_count",
+    "community": "m.community_id as entity, 1 as meetings_count, m.residents_count as residents_sum, "
+    "m.meeting_date as last_meeting_date",
+    "org": "m.org_id as entity, 1 as meetings_count, m.residents_count as residents_sum",
+    "lead": "m.lead_staff_id as entity, 1 as meetings_count, m.residents_count as residents_sum",
 }
-_RANK_COLUMNS = {
-    "community": "d.meetings_count, d.residents_sum, d.last_meeting_date",
-    "org": "d.org_id, d.meetings_count, d.residents_sum",
-    "lead": "d.staff_id, d.meetings_count, d.residents_sum",
-    "support": "d.staff_id, d.meetings_count",
-}
-RANK_KINDS = tuple(_RANK_COLUMNS)
-# kind -> its entity (a _KEYS kind), and its cell's columns after division_code, unit_code,
-# community_id when read one per meeting with integer keys (meeting_rank_rows / meeting_supports as `m`)
 _RANK_KEYED = {
     "community": (
         "community",
@@ -874,6 +891,15 @@ _RANK_KEYED = {
     "lead": ("staff", "m.lead_key as staff_key, 1 as meetings_count, m.residents_count as residents_sum"),
     "support": ("staff", "m.staff_key, 1 as meetings_count"),
 }
+RANK_KINDS = tuple(_RANK_KEYED)
+# ... and a keyed cell's columns after division_code, unit_code, community_id as selected from
+# those (as `d`) or from the month cells, which have the same names, with the key as `entity`
+_RANK_COLUMNS = {
+    "community": "d.community_key as entity, d.meetings_count, d.residents_sum, d.last_meeting_date",
+    "org": "d.org_key as entity, d.meetings_count, d.residents_sum",
+    "lead": "d.staff_key as entity, d.meetings_count, d.residents_sum",
+    "support": "d.staff_key as entity, d.meetings_count",
+}
 
 
 @dataclass(frozen=True)
@@ -883,72 +909,61 @@ class RankCells:
     table) with that value in its column `names_key`: the listed rows' names and ids."""
 
     source: str
-    entity: str
     names: str
     names_key: str
-
-
-_RANK_IDS = {"community": "community_id", "org": "org_id", "lead": "staff_id", "support": "staff_id"}
 
 
 def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> RankCells:
     """The period's meetings [:start, :end] as cells for one ranking (RankCells.source), so that
     `scope.meeting_scope` applies and sums give the counts: columns division_code, unit_code,
-    community_id, then per kind: community: meetings_count, residents_sum, last_meeting_date;
-    org: meetings_count, residents_sum (the entity null: no organization recorded); lead (the
-    entity is the lead): meetings_count, residents_sum; support (the entity is a supporting
-    member, once per meeting, never its lead): meetings_count. RankCells.entity names the column
-    holding the entity.
+    community_id, entity, then per kind: community: meetings_count, residents_sum,
+    last_meeting_date; org: meetings_count, residents_sum (entity null: no organization recorded);
+    lead (the entity is the lead): meetings_count, residents_sum; support (a supporting member,
+    once per meeting, never its lead): meetings_count.
 
-    One cell per meeting of the period (meeting_supports for kind support) with a community
-    selection (from meetings_by_community, for every kind but support: meetings_by_staff reads a
-    selection's leads and supporting members from one read of its meetings) or when fewer than
-    MONTH_CELLS_FROM_MONTHS calendar months lie wholly inside the period; without a selection
-    these cells hold integer keys (meeting_rank_rows and meeting_supports), else ids. Otherwise
-    the whole months, and the days of a partly covered month from the meetings (community_id
-    null, except for kind community): a few whole months are their month cells
+    With a community selection: one cell per meeting of the period from meetings_by_community, the
+    entity by id (for every kind but support: meetings_by_staff reads a selection's leads and
+    supporting members from one read of its meetings). Without one the entity is an integer key
+    (RankCells.names: the key table) and community_id is null except for one cell per meeting:
+    below MONTH_CELLS_FROM_MONTHS calendar months wholly inside the period, the period's
+    meeting_rank_rows (meeting_supports for kind support); else the whole months, and the days
+    of a partly covered month from those rows: a few whole months are their month cells
     (meeting_<kind>_months); from RUNNING_FROM_MONTHS on, two rows per key of
     meeting_<kind>_running (meeting_<kind>_city_running, division_code and unit_code null, when
     no division or unit is chosen): the totals through the last whole month less those through
     the month before the first (negative counts), so a key can come with rows that cancel out:
     callers keep the keys whose meetings add up to more than zero."""
-    if kind not in _RANK_COLUMNS:
+    if kind not in _RANK_KEYED:
         raise ValueError(f"unknown ranking {kind!r}; use one of {RANK_KINDS}")
     if kind == "support" and f.communities:
         raise ValueError("a selection's supporting members come from its meetings (meetings_by_staff)")
+    entity, keyed = _RANK_KEYED[kind]
+    keys, key_column, entity_table, id_column = _KEYS[entity]
     period = "d.meeting_date between cast(:start as date) and cast(:end as date)"
-    id_column = _RANK_IDS[kind]
-    if not f.communities and whole_months(f) < MONTH_CELLS_FROM_MONTHS:
-        entity, columns = _RANK_KEYED[kind]
-        keys, key_column, _, _ = _KEYS[entity]
-        rows = source(conn, "meeting_supports" if kind == "support" else "meeting_rank_rows")
-        cells = f"""(
-            select * exclude (meeting_date) from (
-                select m.meeting_date, m.division_code, m.unit_code, m.community_id, {columns}
-                from {rows} m) d
-            where {period})"""
-        return RankCells(cells, key_column, source(conn, keys), key_column)
-    names = _KEYS[_RANK_KEYED[kind][0]][2]  # the entity table
-    rows = source(conn, "meeting_supports") if kind == "support" else meetings(conn, f)
-    per_meeting = f"""(
-            select m.meeting_date, m.division_code, m.unit_code, m.community_id, {_RANK_PER_MEETING[kind]}
-            from {rows} m)"""
     if f.communities:
-        return RankCells(
-            f"""(
+        per_meeting = f"""(
+            select m.meeting_date, m.division_code, m.unit_code, m.community_id, {_RANK_PER_MEETING[kind]}
+            from {meetings(conn, f)} m)"""
+        cells = f"""(
             select * exclude (meeting_date) from {per_meeting} d
-            where {period})""",
-            id_column,
-            names,
-            id_column,
-        )
-    community = "d.community_id" if kind == "community" else "cast(null as varchar) as community_id"
-    columns = f"d.division_code, d.unit_code, {community}, {_RANK_COLUMNS[kind]}"
+            where {period})"""
+        return RankCells(cells, entity_table, id_column)
+    rows = source(conn, "meeting_supports" if kind == "support" else "meeting_rank_rows")
+    per_meeting = f"""(
+            select m.meeting_date, m.division_code, m.unit_code, m.community_id, {keyed}
+            from {rows} m)"""
+    names = source(conn, keys)  # the key table
+    if whole_months(f) < MONTH_CELLS_FROM_MONTHS:
+        cells = f"""(
+            select d.division_code, d.unit_code, d.community_id, {_RANK_COLUMNS[kind]} from {per_meeting} d
+            where {period})"""
+        return RankCells(cells, names, key_column)
+    columns = f"d.division_code, d.unit_code, cast(null as varchar) as community_id, {_RANK_COLUMNS[kind]}"
     if whole_months(f) < RUNNING_FROM_MONTHS:
         cells = month_split(
             per_meeting, "meeting_date", source(conn, f"meeting_{kind}_months"), columns=columns
         )
-        return RankCells(cells, id_column, names, id_column)
+        return RankCells(cells, names, key_column)
     first, after = _FULL_FROM.format(s="start"), _FULL_TO.format(e="end")
     through, before = _RANK_RUNNING_COLUMNS[kind]
     if f.divisions or f.units:
@@ -958,15 +973,15 @@ def meeting_rank_cells(conn: Connection, f: Filters, kind: str) -> RankCells:
         where = "cast(null as varchar) as division_code, cast(null as varchar) as unit_code"
 
     # the totals through the last whole month, less those through the month before the first
-    whole = f"""select {where}, {community}, {through.format(first=first)}
+    whole = f"""select {where}, cast(null as varchar) as community_id, {through.format(first=first)}
         from {running} d join {_month_before(after, running)} b using (month)
         union all
-        select {where}, {community}, {before}
+        select {where}, cast(null as varchar) as community_id, {before}
         from {running} d join {_month_before(first, running)} b using (month)"""
     cells = _around_whole_months(
         per_meeting, "meeting_date", whole, columns=columns, start="start", end="end"
     )
-    return RankCells(cells, id_column, names, id_column)
+    return RankCells(cells, names, key_column)
 
 
 def _month_before(month: str, running: str) -> str:
@@ -993,16 +1008,19 @@ RUNNING_FROM_MONTHS = 6
 # date only when it falls in the period: {first} is its first whole month), and before the first
 _RANK_RUNNING_COLUMNS = {
     "community": (
-        "d.meetings_count, d.residents_sum, "
+        "d.community_key as entity, d.meetings_count, d.residents_sum, "
         "case when d.last_meeting_date >= {first} then d.last_meeting_date end as last_meeting_date",
-        "-d.meetings_count, -d.residents_sum, cast(null as date)",
+        "d.community_key as entity, -d.meetings_count, -d.residents_sum, cast(null as date)",
     ),
-    "org": ("d.org_id, d.meetings_count, d.residents_sum", "d.org_id, -d.meetings_count, -d.residents_sum"),
+    "org": (
+        "d.org_key as entity, d.meetings_count, d.residents_sum",
+        "d.org_key as entity, -d.meetings_count, -d.residents_sum",
+    ),
     "lead": (
-        "d.staff_id, d.meetings_count, d.residents_sum",
-        "d.staff_id, -d.meetings_count, -d.residents_sum",
+        "d.staff_key as entity, d.meetings_count, d.residents_sum",
+        "d.staff_key as entity, -d.meetings_count, -d.residents_sum",
     ),
-    "support": ("d.staff_id, d.meetings_count", "d.staff_id, -d.meetings_count"),
+    "support": ("d.staff_key as entity, d.meetings_count", "d.staff_key as entity, -d.meetings_count"),
 }
 
 

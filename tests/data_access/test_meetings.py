@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 from datetime import date, time, timedelta
 
 import pandas as pd
@@ -315,19 +316,19 @@ def test_per_staff_includes_someone_who_only_supported(conn):
     ],
 )
 def test_a_ranking_reads_its_meetings_month_cells_or_running_totals_by_whole_months(conn, start, end, table):
-    """Below three whole months a ranking reads the period's meetings alone, with integer keys
-    (meeting_rank_rows); from three, the meetings of the partial months beside the month cells or
-    running totals, by how many calendar months lie wholly inside the period."""
+    """Without a community selection every route reads the meetings by integer key
+    (meeting_rank_rows): below three whole months the period's alone; from three, those of the
+    partial months beside the month cells or running totals, by how many calendar months lie
+    wholly inside the period. The listed rows' names come from the key table."""
     f = Filters(start=start, end=end)
     cells = rollups.meeting_rank_cells(conn, f, "lead")
     rollup_tables = ("meeting_lead_months", "meeting_lead_city_running", "meeting_lead_running")
     assert [t for t in rollup_tables if f"from {t} " in cells.source] == ([table] if table else [])
-    if table is None:
-        assert "from meeting_rank_rows m" in cells.source and "from meetings m" not in cells.source
-        assert (cells.entity, cells.names, cells.names_key) == ("staff_key", "staff_keys", "staff_key")
-    else:
-        assert "from meetings m" in cells.source and "meeting_rank_rows" not in cells.source
-        assert (cells.entity, cells.names, cells.names_key) == ("staff_id", "staff", "staff_id")
+    assert "from meeting_rank_rows m" in cells.source and "from meetings m" not in cells.source
+    assert (cells.names, cells.names_key) == ("staff_keys", "staff_key")
+    chosen = rollups.meeting_rank_cells(conn, replace(f, communities=("C1",)), "lead")
+    assert "from meetings_by_community m" in chosen.source and "meeting_rank_rows" not in chosen.source
+    assert (chosen.names, chosen.names_key) == ("staff", "staff_id")
 
 
 def test_rankings_over_whole_months_read_the_month_rollups_with_the_same_counts(conn, monkeypatch):

@@ -1127,13 +1127,21 @@ def test_the_rankings_integer_keys_map_back_to_every_meetings_entities(sample_db
 def test_every_rollup_holding_keys_is_rebuilt_with_its_entity_table():
     """A roll-up that numbers an entity (joins a key SELECT) lists the entity table among what it
     reads, so an import of that table renumbers the key table and the roll-up together."""
-    holding = 0
+    holding = set()
     for r in rollups.ROLLUPS:
         for entity, (_, _, entity_table, _) in rollups._KEYS.items():
             if rollups._key_select(entity) in r.select:
-                holding += 1
+                holding.add(r.name)
                 assert entity_table in r.reads, (r.name, entity_table)
-    assert holding == 3 + 3 + 1  # the key tables, meeting_rank_rows' three, meeting_supports'
+    ranked = {f"meeting_{k}_{t}" for k in rollups.RANK_KINDS for t in ("months", "running", "city_running")}
+    assert holding == {
+        "community_keys",
+        "org_keys",
+        "staff_keys",
+        "meeting_rank_rows",
+        "meeting_supports",
+        *ranked,
+    }
 
 
 def test_rankings_keep_their_names_when_an_import_renumbers_the_keys(tmp_path):
@@ -1694,8 +1702,23 @@ def test_meetings_by_community_holds_every_meeting_ordered_by_community(sample_d
     assert copy.community_id.is_monotonic_increasing
 
 
+def _ids_for_keys(t: dict[str, pd.DataFrame], frame: pd.DataFrame) -> pd.DataFrame:
+    """A roll-up's rows with each entity key replaced by the id it stands for (its key table's)."""
+    out = frame.copy()
+    for key, table, id_column in (
+        ("community_key", "community_keys", "community_id"),
+        ("org_key", "org_keys", "org_id"),
+        ("staff_key", "staff_keys", "staff_id"),
+    ):
+        if key in out:
+            ids = t[table].set_index(key)[id_column]
+            out.insert(out.columns.get_loc(key), id_column, out.pop(key).map(ids))
+    return out
+
+
 def test_meeting_month_rollups_equal_pandas_recomputations(sample_db):
-    """meeting_{community,org,lead,support,concern}_months recomputed from the raw meetings in pandas."""
+    """meeting_{community,org,lead,support,concern}_months recomputed from the raw meetings in pandas
+    (the rankings' entities, stored by key, mapped back to their ids)."""
     t = _raw_frames(sample_db)
     m = t["meetings"]
     m = m.assign(month=pd.to_datetime(m.meeting_date).dt.to_period("M").dt.to_timestamp().dt.date)
@@ -1703,7 +1726,7 @@ def test_meeting_month_rollups_equal_pandas_recomputations(sample_db):
     base = ["month", "division_code", "unit_code"]
 
     def same(table: str, keys: list[str], want: pd.DataFrame) -> None:
-        got = t[table].assign(month=pd.to_datetime(t[table].month).dt.date)
+        got = _ids_for_keys(t, t[table]).assign(month=pd.to_datetime(t[table].month).dt.date)
         if "org_id" in got:
             got = got.assign(org_id=got.org_id.fillna("(none)"))
         got = got.sort_values(keys).reset_index(drop=True)[list(want.columns)]
@@ -1763,7 +1786,7 @@ def test_meeting_running_totals_equal_pandas_recomputations(sample_db, citywide)
         ("lead", "staff_id", ["meetings_count", "residents_sum"], None),
         ("support", "staff_id", ["meetings_count"], None),
     ):
-        months = t[f"meeting_{kind}_months"].assign(month=lambda d: pd.to_datetime(d.month))
+        months = _ids_for_keys(t, t[f"meeting_{kind}_months"]).assign(month=lambda d: pd.to_datetime(d.month))
         keys = [entity] if citywide else ["division_code", "unit_code", entity]
         months[keys] = months[keys].fillna("(none)")
         if citywide:  # one cell per entity and month, its divisions' and units' added up
@@ -1782,7 +1805,7 @@ def test_meeting_running_totals_equal_pandas_recomputations(sample_db, citywide)
                 out[latest] = pd.to_datetime(g[latest]).cummax().ffill()  # (cummax keeps gaps)
             want.append(out)
         want = pd.concat(want).sort_values(["month", *keys]).reset_index(drop=True)
-        got = t[f"meeting_{kind}_{'city_' if citywide else ''}running"]
+        got = _ids_for_keys(t, t[f"meeting_{kind}_{'city_' if citywide else ''}running"])
         got = got.assign(month=lambda d: pd.to_datetime(d.month))
         got[keys] = got[keys].fillna("(none)")
         if latest:
