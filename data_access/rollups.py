@@ -872,15 +872,16 @@ def meeting_cells(conn: Connection, f: Filters) -> str:
             from {source(conn, "meeting_days")} d)"""
 
 
-# the Meetings rankings: kind -> its entity (a _KEYS kind), and a cell's columns after
-# division_code, unit_code, community_id, one per meeting: by id from the meetings (a community
-# selection's, meetings_by_community) and by key from meeting_rank_rows / meeting_supports, as `m`
+# the Meetings rankings: kind -> a cell's columns after division_code, unit_code, community_id,
+# one per meeting by id, from a community selection's meetings (meetings_by_community) as `m`
 _RANK_PER_MEETING = {
     "community": "m.community_id as entity, 1 as meetings_count, m.residents_count as residents_sum, "
     "m.meeting_date as last_meeting_date",
     "org": "m.org_id as entity, 1 as meetings_count, m.residents_count as residents_sum",
     "lead": "m.lead_staff_id as entity, 1 as meetings_count, m.residents_count as residents_sum",
 }
+# ... and kind -> its entity (a _KEYS kind) and those columns by key, from meeting_rank_rows /
+# meeting_supports as `m`
 _RANK_KEYED = {
     "community": (
         "community",

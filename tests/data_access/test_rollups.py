@@ -1077,6 +1077,14 @@ def test_a_corrected_reimport_rebuilds_the_rollups(tmp_path):
         assert overview.coverage_counts(conn, Filters(f.start, f.end, units=("CIO",)))["communities"] == 1
 
 
+# the rankings' key tables: key table, key column, entity table, id column
+_KEY_TABLES = (
+    ("community_keys", "community_key", "communities", "community_id"),
+    ("org_keys", "org_key", "organizations", "org_id"),
+    ("staff_keys", "staff_key", "staff", "staff_id"),
+)
+
+
 def test_the_rankings_integer_keys_map_back_to_every_meetings_entities(sample_db):
     """community_keys, org_keys and staff_keys are their entity tables numbered 1.. in id order, and
     meeting_rank_rows / meeting_supports hold each meeting's entities as those keys: mapped back,
@@ -1086,11 +1094,7 @@ def test_the_rankings_integer_keys_map_back_to_every_meetings_entities(sample_db
         entities = {n: read_frame(conn, f"select * from {n}") for n in ("organizations", "staff")}
     entities["communities"] = t["communities"]
     maps = {}
-    for table, key, entity_table, id_column in (
-        ("community_keys", "community_key", "communities", "community_id"),
-        ("org_keys", "org_key", "organizations", "org_id"),
-        ("staff_keys", "staff_key", "staff", "staff_id"),
-    ):
+    for table, key, entity_table, id_column in _KEY_TABLES:
         got = t[table].sort_values(key).reset_index(drop=True)
         assert got[key].tolist() == list(range(1, len(got) + 1)), table
         # the entity table's rows (whose names the rankings show), in id order after the key
@@ -1705,11 +1709,7 @@ def test_meetings_by_community_holds_every_meeting_ordered_by_community(sample_d
 def _ids_for_keys(t: dict[str, pd.DataFrame], frame: pd.DataFrame) -> pd.DataFrame:
     """A roll-up's rows with each entity key replaced by the id it stands for (its key table's)."""
     out = frame.copy()
-    for key, table, id_column in (
-        ("community_key", "community_keys", "community_id"),
-        ("org_key", "org_keys", "org_id"),
-        ("staff_key", "staff_keys", "staff_id"),
-    ):
+    for table, key, _, id_column in _KEY_TABLES:
         if key in out:
             ids = t[table].set_index(key)[id_column]
             out.insert(out.columns.get_loc(key), id_column, out.pop(key).map(ids))
