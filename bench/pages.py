@@ -44,10 +44,32 @@ class Call:
 
     @property
     def name(self) -> str:
-        return f"{self.fn.__module__.removeprefix('data_access.')}.{self.fn.__qualname__}"
+        if self.fn is not replay_together:
+            return _short(self.fn)
+        fns = [c.fn for c in self.kwargs["calls"]]
+        modules = {fn.__module__ for fn in fns}
+        if len(modules) == 1:  # e.g. meetings.together(meeting_kpis, meetings_by_day)
+            return (
+                _short(fns[0]).rsplit(".", 1)[0]
+                + ".together("
+                + ", ".join(fn.__qualname__ for fn in fns)
+                + ")"
+            )
+        return "together(" + ", ".join(_short(fn) for fn in fns) + ")"
 
     def key(self) -> tuple:
         return (self.kind, self.fn, self.filters, tuple(sorted(self.kwargs.items(), key=lambda kv: kv[0])))
+
+
+def _short(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__.removeprefix('data_access.')}.{fn.__qualname__}"
+
+
+def replay_together(conn: Any, filters: Any, calls: tuple[Any, ...]) -> list[Any]:
+    """A page's `ui.cache.together` group as the page runs it on a cache miss: one statement."""
+    from data_access.db import read_together
+
+    return read_together(conn, *(c.fn.reads(conn, filters, **c.kwargs) for c in calls))
 
 
 @dataclass
@@ -170,7 +192,16 @@ class _Recorder:
             finally:
                 self._add("lookup", fn, None, {"role": role, **kwargs}, time.perf_counter() - t0)
 
-        cache.query, cache.lookup = query, lookup
+        orig_together = cache.together
+
+        def together(filters, *calls):  # noqa: ANN001, ANN002, ANN202
+            t0 = time.perf_counter()
+            try:
+                return orig_together(filters, *calls)
+            finally:
+                self._add("query", replay_together, filters, {"calls": calls}, time.perf_counter() - t0)
+
+        cache.query, cache.lookup, cache.together = query, lookup, together
         self.installed = True
 
     def _add(self, kind: str, fn: Callable, filters: Any, kwargs: dict, seconds: float) -> None:
@@ -211,6 +242,17 @@ class _RowCounter:
         from data_access import db
 
         orig_frame, orig_value, orig_rows = db.read_frame, db.read_value, db.read_rows
+        orig_frames = db.read_frames
+
+        def read_frames(conn, statements):  # noqa: ANN001, ANN202
+            t0 = time.perf_counter()
+            frames = orig_frames(conn, statements)
+            if len(statements) > 1:  # (one statement goes through read_frame, counted there)
+                self.routed += 1
+                rows = sum(len(f) for f in frames)
+                sql = "\n-- together --\n".join(sql for sql, _ in statements)
+                self.statements.append(Statement(self.current, rows, time.perf_counter() - t0, sql))
+            return frames
 
         def read_frame(conn, sql, params=None):  # noqa: ANN001, ANN202
             t0 = time.perf_counter()
@@ -248,6 +290,7 @@ class _RowCounter:
             if not (name == "data_access" or name.startswith("data_access.") or name.startswith("ui.")):
                 continue
             for attr, orig, repl in (
+                ("read_frames", orig_frames, read_frames),
                 ("read_frame", orig_frame, read_frame),
                 ("read_value", orig_value, read_value),
                 ("read_rows", orig_rows, read_rows),

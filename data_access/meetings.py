@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import rollups, stats
-from data_access.db import read_frame, read_value
+from data_access.db import Reads, read_frame, read_value, reads
 from data_access.filters import Filters
 from data_access.kpi import Kpi, prior_unrecorded, without_prior
 from data_access.scope import meeting_scope
@@ -113,7 +113,8 @@ def _periods_cte(grain: str) -> str:
 # -- headline tiles ---------------------------------------------------------------------------------
 
 
-def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
+@reads
+def meeting_kpis(conn: Connection, f: Filters) -> Reads[dict[str, Kpi]]:
     """Meetings held, residents reached and mean attendance, each with the prior period and change z.
 
     Counts use the Poisson z; mean attendance the z of a difference in means (sd of residents per meeting).
@@ -132,7 +133,7 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
     where m.meeting_date between :prior_start and :end and {meeting_scope("m", f)}
     group by 1
     """
-    df = read_frame(conn, sql, {**f.params(), "prior_start": p.start})
+    df = yield sql, {**f.params(), "prior_start": p.start}
     rows = {bool(r.is_current): r for r in df.itertuples()}
 
     def part(current: bool) -> tuple[int, int, float | None]:
@@ -162,9 +163,10 @@ def meeting_kpis(conn: Connection, f: Filters) -> dict[str, Kpi]:
 # -- frequency over time ----------------------------------------------------------------------------
 
 
+@reads
 def meetings_over_time(
     conn: Connection, f: Filters, grain: str = "week", split: str = "unit"
-) -> pd.DataFrame:
+) -> Reads[pd.DataFrame]:
     """One row per week/month touching the period × unit or meeting type seen in it (zeros included):
     meetings held and residents reached, with how many of the period's days fall inside the filter."""
     if split not in SPLITS:
@@ -196,7 +198,7 @@ def meetings_over_time(
     left join counts c on c.period_start = p.period_start and c.split_value = s.split_value
     order by p.period_start, s.split_value
     """
-    df = read_frame(conn, sql, f.params())
+    df = yield sql, f.params()
     if split == "type":
         df["split_label"] = df["split_value"].map(type_label)
     return df
@@ -233,7 +235,8 @@ def _cut_params(top_n: int) -> dict[str, int]:
     return {"top_n": top_n, "cut_offset": top_n - 1}
 
 
-def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
+@reads
+def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> Reads[pd.DataFrame]:
     """Top `top_n` communities by meetings in the period: meetings, residents, last meeting date, plus
     (on every row) how many communities were met and the meetings across all of them."""
     cells = rollups.meeting_rank_cells(conn, f, "community")
@@ -270,10 +273,11 @@ def meetings_by_community(conn: Connection, f: Filters, top_n: int = 15) -> pd.D
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.community_name, b.community_id
     """
-    return read_frame(conn, sql, {**f.params(), **_cut_params(_positive(top_n))})
+    return (yield sql, {**f.params(), **_cut_params(_positive(top_n))})
 
 
-def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> pd.DataFrame:
+@reads
+def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> Reads[pd.DataFrame]:
     """Top `top_n` organizations by meetings in the period (meetings with no organization recorded are
     left out of the ranking and counted on every row as `no_org_meetings_count`)."""
     cells = rollups.meeting_rank_cells(conn, f, "org")
@@ -320,7 +324,7 @@ def meetings_by_organization(conn: Connection, f: Filters, top_n: int = 15) -> p
     cross join totals t
     order by b.meetings_count desc, b.residents_count desc, b.org_name, b.org_id
     """
-    return read_frame(conn, sql, {**f.params(), **_cut_params(_positive(top_n))})
+    return (yield sql, {**f.params(), **_cut_params(_positive(top_n))})
 
 
 # -- by whom -------------------------------------------------------------------------------------------
@@ -363,7 +367,8 @@ def _staff_cells(conn: Connection, f: Filters) -> tuple[str, rollups.RankCells]:
     return sql, rollups.RankCells("cells", "staff", "staff_id")
 
 
-def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
+@reads
+def meetings_by_staff(conn: Connection, f: Filters) -> Reads[pd.DataFrame]:
     """One row per staff member who led or supported a meeting in scope: meetings led, residents reached
     at them, mean attendance, and meetings supported (listed as other staff, not as lead).
     Most meetings led first; at most MAX_STAFF_ROWS rows."""
@@ -393,13 +398,14 @@ def meetings_by_staff(conn: Connection, f: Filters) -> pd.DataFrame:
              s.staff_id
     limit :top_n
     """
-    return read_frame(conn, sql, {**f.params(), **_cut_params(MAX_STAFF_ROWS)})
+    return (yield sql, {**f.params(), **_cut_params(MAX_STAFF_ROWS)})
 
 
 # -- when ----------------------------------------------------------------------------------------------
 
 
-def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
+@reads
+def meetings_by_day(conn: Connection, f: Filters) -> Reads[pd.DataFrame]:
     """One row per day of the period (its last two years at most): ISO week start, ISO day of week
     (1 = Monday) and meetings that day (0 when none). Days outside the period have no row."""
     heat_start = max(f.start, f.end - timedelta(days=HEATMAP_MAX_DAYS - 1))
@@ -421,7 +427,7 @@ def meetings_by_day(conn: Connection, f: Filters) -> pd.DataFrame:
     left join counts c using (day)
     order by d.day
     """
-    return read_frame(conn, sql, {**f.params(), "heat_start": heat_start})
+    return (yield sql, {**f.params(), "heat_start": heat_start})
 
 
 # -- concerns ------------------------------------------------------------------------------------------
@@ -454,7 +460,8 @@ _RAISED_TAGS_DEDUPLICATED = """
         where len(concern_tags) > 1"""
 
 
-def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd.DataFrame:
+@reads
+def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> Reads[pd.DataFrame]:
     """One row per week/month touching the period × concern tag raised in it (zeros included): meetings
     that raised the tag, and all meetings held in that week/month. The MAX_CONCERN_TAGS most raised tags
     are kept; the rest are folded into OTHER_TAGS (a meeting counted once there)."""
@@ -480,7 +487,7 @@ def concerns_over_time(conn: Connection, f: Filters, grain: str = "month") -> pd
     left join held h on h.period_start = p.period_start
     order by t.concern_tag = :other, t.tag_total_count desc, t.concern_tag, p.period_start
     """
-    return read_frame(conn, sql, {**f.params(), **params, "other": OTHER_TAGS})
+    return (yield sql, {**f.params(), **params, "other": OTHER_TAGS})
 
 
 def _concerns_per_tag(conn: Connection, f: Filters, g: str) -> str:

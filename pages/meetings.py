@@ -331,7 +331,7 @@ filters = st.session_state["filters"]
 k = small_n_k()
 header("Meetings", "How often are we meeting, with whom, and by whom?", filters)
 
-tiles = st.container()  # drawn once the queries below have started
+tiles = st.container()  # drawn once the sections below are read
 
 # How often -----------------------------------------------------------------------------------------------
 st.subheader("How often")
@@ -350,18 +350,19 @@ how_often = st.container()
 st.subheader("With whom")
 top_n = st.selectbox("Show top", [10, 15, 25, 50], index=1, key="mt_top_n", width=160)
 
-# Every query above the meeting log starts here, in the order the page reads them, and runs on
-# ui.cache's worker threads while the page is drawn.
-kpis_q = cache.ahead(meeting_kpis, filters)
-freq_q = cache.ahead(meetings_over_time, filters, grain=grain, split=split)
-days_q = cache.ahead(meetings_by_day, filters)
-by_community_q = cache.ahead(meetings_by_community, filters, top_n=top_n)
-by_org_q = cache.ahead(meetings_by_organization, filters, top_n=top_n)
-staff_q = cache.ahead(meetings_by_staff, filters)
-concerns_q = cache.ahead(concerns_over_time, filters, grain=grain)
+# Every section above the meeting log: the results not cached yet come from one statement.
+kpis, freq, days, by_community, by_org, staff, concerns = cache.together(
+    filters,
+    cache.call(meeting_kpis),
+    cache.call(meetings_over_time, grain=grain, split=split),
+    cache.call(meetings_by_day),
+    cache.call(meetings_by_community, top_n=top_n),
+    cache.call(meetings_by_organization, top_n=top_n),
+    cache.call(meetings_by_staff),
+    cache.call(concerns_over_time, grain=grain),
+)
 
 with tiles:
-    kpis = kpis_q.result()
     for col, name in zip(
         st.columns(3), ["meetings_held", "residents_reached", "mean_attendance"], strict=True
     ):
@@ -369,7 +370,6 @@ with tiles:
     st.caption(f"{change_basis(filters.days, kpis['meetings_held'])} {CHANGE_RULE}")
 
 with how_often:
-    freq = freq_q.result()
     if freq.empty or freq["meetings_count"].sum() == 0:
         empty("No meetings in this period for these filters. Widen the period or clear a filter.")
     else:
@@ -378,7 +378,6 @@ with how_often:
         st.caption(f"n = {int(freq['meetings_count'].sum()):,} meetings. " + note)
 
     st.markdown("**Day of week × week**")
-    days = days_q.result()
     if days.empty or days["meetings_count"].sum() == 0:
         empty("No meetings in this period for these filters, so there is no weekly pattern to show.")
     else:
@@ -393,7 +392,6 @@ with how_often:
 left, right = st.columns(2)
 with left:
     st.markdown("**By community**")
-    by_community = by_community_q.result()
     if by_community.empty:
         empty("No community was met in this period for these filters.")
     else:
@@ -406,7 +404,6 @@ with left:
         )
 with right:
     st.markdown("**By organization**")
-    by_org = by_org_q.result()
     if by_org.empty:
         empty("No meeting with a recorded organization in this period for these filters.")
     else:
@@ -421,7 +418,6 @@ with right:
 
 # By whom --------------------------------------------------------------------------------------------------
 st.subheader("By whom")
-staff = staff_q.result()
 staff_shown = staff.assign(
     display_name=[
         f"{n} · {t}" if isinstance(t, str) and t else n
@@ -465,7 +461,6 @@ if not staff.empty:
 
 # Concerns -------------------------------------------------------------------------------------------------
 st.subheader("Concerns raised")
-concerns = concerns_q.result()
 if concerns.empty:
     empty("No concerns were tagged on meetings in this period for these filters.")
 else:

@@ -41,7 +41,11 @@ SINKS = {
 # db's own plumbing runs the text it is handed (checked where it is built); _run and _make_macro
 # turn it into a macro of the same text and a call of that macro with the same bound parameters,
 # and _execute sends a text to DuckDB with its :name parameters spelt $name, the values still bound
+# A query function made with db.reads yields its statements as (sql, params) instead of calling
+# read_frame: each such yield is a sink too (its first element checked).
 SINK_WRAPPERS = {
+    ("data_access.db", "read_frames"),
+    ("data_access.db", "run_reads"),
     ("data_access.db", "read_frame"),
     ("data_access.db", "read_value"),
     ("data_access.db", "_run"),
@@ -54,6 +58,14 @@ METADATA_TYPES = {"TableSpec", "Column", "RowRule", "Rollup"}
 SAFE_CALLS = {"int", "float", "len", "bool", "round", "abs"}  # results cannot carry SQL text
 PURE_CALLS = {"str", "min", "max", "sorted", "tuple", "list", "dict", "set", "enumerate", "zip", "range"}
 MAX_DEPTH = 40
+
+
+def _is_reads(func: ast.FunctionDef) -> bool:
+    """Decorated with db.reads: a query function whose yields are its statements."""
+    return any(
+        (isinstance(d, ast.Name) and d.id == "reads") or (isinstance(d, ast.Attribute) and d.attr == "reads")
+        for d in func.decorator_list
+    )
 
 
 @dataclass
@@ -131,6 +143,14 @@ class SqlBuildChecker:
                     by_func[id(child)] = (child, [])
                     visit(child, child)
                     continue
+                if (
+                    isinstance(child, ast.Yield)
+                    and owner is not None
+                    and _is_reads(owner)
+                    and isinstance(child.value, ast.Tuple)
+                    and child.value.elts
+                ):
+                    by_func[id(owner)][1].append((child, child.value.elts[0]))
                 if isinstance(child, ast.Call):
                     f = child.func
                     name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
@@ -566,6 +586,20 @@ def log(conn, f):
 def load(con, table_name):
     con.execute(f"delete from {table_name}")
 """,
+    "a statement yielded by a reads function": """
+from data_access.db import reads
+@reads
+def log(conn, f, search):
+    df = yield f"select * from meetings where notes like '%{search}%'", f.params()
+    return df
+""",
+    "the second statement a reads function yields": """
+from data_access.db import reads
+@reads
+def log(conn, f, sort):
+    first = yield "select count(*) as n from meetings", {}
+    return (yield "select * from meetings order by " + sort, {})
+""",
     "a loop over user values": """
 def log(conn, f, codes):
     for code in codes:
@@ -583,6 +617,12 @@ SORTS = {"date": "m.meeting_date", "community": "c.name"}
 def log(conn, f, sort, descending):
     direction = "desc" if descending else "asc"
     return read_frame(conn, f"select * from meetings m order by {SORTS[sort]} {direction}", f.params())
+""",
+    "a reads function yielding bound values": """
+from data_access.db import reads
+@reads
+def log(conn, f, search):
+    return (yield f"select * from meetings m where {meeting_scope('m')} and m.notes ilike :p", {"p": search})
 """,
     "guarded parameter": """
 GRAINS = ("week", "month")
@@ -1156,3 +1196,13 @@ def test_comment_search_takes_text_literally_and_refuses_viewers(nasty_db):
             feedback.comment_page(conn, _f(role="viewer"), k=10)
         assert feedback.comment_topics(conn, _f(role="viewer"), k=10) == []
     assert _table_counts(nasty_db)["feedback"] == 12
+
+
+def test_sql_check_sees_the_statements_a_reads_function_yields():
+    """The same check over the real meetings.py, whose page sections yield their statements."""
+    src = (ROOT / "data_access" / "meetings.py").read_text()
+    target = "where m.meeting_date between :prior_start and :end"
+    assert target in src and "@reads\ndef meeting_kpis" in src
+    mutated = src.replace(target, "where m.meeting_date between '{f.start}' and :end", 1)
+    problems = SqlBuildChecker(_data_access_sources({"data_access.meetings": mutated})).problems()
+    assert problems and all(p.startswith("data_access.meetings:") for p in problems), problems

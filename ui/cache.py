@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from data_access.db import Database, database_url
+from data_access.db import Database, database_url, read_together
 from data_access.filters import Filters
 from data_access.importer import ensure_database
 
@@ -99,10 +99,25 @@ _computed_lock = threading.Lock()
 _COMPUTED_MAX = 4000
 
 
+# `together` asks the cache for each of its results without computing one (`_probe`), then hands
+# the ones it computed in one statement to the cache to keep (`_hand`), through `_filtered` itself.
+_mode = threading.local()
+
+
+class _Missing(Exception):  # noqa: N818  (control flow, never shown)
+    """Raised by `_filtered` in probe mode instead of computing: Streamlit keeps no result."""
+
+
 @st.cache_data(ttl=TTL_S, max_entries=1000, show_spinner=False)
 def _filtered(key: str, _path: str, _filters: Filters, _kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    with database().connect() as conn:
-        value = _resolve(_path)(conn, _filters, **dict(_kwargs))
+    handed = getattr(_mode, "value", _mode)
+    if handed is not _mode:
+        value = handed
+    elif getattr(_mode, "probe", False):
+        raise _Missing(key)
+    else:
+        with database().connect() as conn:
+            value = _resolve(_path)(conn, _filters, **dict(_kwargs))
     now = time.monotonic()
     with _computed_lock:
         if len(_computed) >= _COMPUTED_MAX:  # the expired go; were that not enough, all (a hint)
@@ -174,6 +189,53 @@ def ahead(fn: Callable[..., T], filters: Filters, **kwargs: Any) -> Pending[T]:
     if not _cached_recently(call[0]):
         _ahead_pool.submit(_filtered, *call)
     return Pending(fn, filters, dict(kwargs))
+
+
+@dataclass(frozen=True)
+class Together:
+    """One result for `together`: `fn(conn, filters, **kwargs)`, where `fn` is a query function
+    made with `data_access.db.reads`."""
+
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def call(fn: Callable[..., Any], **kwargs: Any) -> Together:
+    if not hasattr(fn, "reads"):
+        raise TypeError(f"{fn.__qualname__} is not made with data_access.db.reads")
+    return Together(fn, kwargs)
+
+
+def together(filters: Filters, *calls: Together) -> list[Any]:
+    """[query(c.fn, filters, **c.kwargs) for c in calls], the results the cache does not hold
+    computed together: their statements sent as one (db.read_together), each result then kept
+    under its own key, as `query` would keep it. So a filter change costs one statement for the
+    whole group, and a widget that changes one call's arguments recomputes that call alone."""
+    keys = [_filtered_call(c.fn, filters, c.kwargs) for c in calls]
+    values: list[Any] = [None] * len(calls)
+    missing = []
+    _mode.probe = True
+    try:
+        for i, key in enumerate(keys):
+            try:
+                values[i] = _filtered(*key)
+            except _Missing:
+                missing.append(i)
+    finally:
+        _mode.probe = False
+    if not missing:
+        return values
+    with database().connect() as conn:
+        computed = read_together(
+            conn, *(calls[i].fn.reads(conn, filters, **calls[i].kwargs) for i in missing)
+        )
+    for i, value in zip(missing, computed, strict=True):
+        _mode.value = value
+        try:
+            values[i] = _filtered(*keys[i])
+        finally:
+            del _mode.value
+    return values
 
 
 def lookup(fn: Callable[..., T], role: str = "admin", **kwargs: Any) -> T:
