@@ -352,6 +352,10 @@ def _unique(calls: list[Call]) -> list[Call]:
             continue
         seen.add(k)
         out.append(c)
+        if c.fn is replay_together:  # the group's results, which the page then reads from the cache
+            seen.update(
+                _key(Call(c.kind, c.origin, t.fn, c.filters, dict(t.kwargs))) for t in c.kwargs["calls"]
+            )
     return out
 
 

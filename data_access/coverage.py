@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import rollups
-from data_access.db import read_frame
+from data_access.db import Reads, read_frame, reads
 from data_access.filters import Filters
 from data_access.scope import in_list, meeting_scope, page_of, page_params
 
@@ -106,7 +106,8 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset: int) -> pd.DataFrame:
+@reads
+def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset: int) -> Reads[pd.DataFrame]:
     """Rows `offset + 1`… of the worklist (communities whose name contains `search`), at most `limit`,
     with `total_count` (every matching community) on each row. An offset past the end is moved back
     to the start of the last page, so rows come back whenever any community matches."""
@@ -136,12 +137,13 @@ def _worklist_rows(conn: Connection, f: Filters, search: str, limit: int, offset
     order by cs.row_no
     """
     params = _params(f, pattern=like_pattern(text), **page_params(limit, offset))
-    return read_frame(conn, sql, params)
+    return (yield sql, params)
 
 
+@reads
 def cadence_worklist(
     conn: Connection, f: Filters, *, search: str = "", page: int = 1, page_size: int = WORKLIST_PAGE_SIZE
-) -> WorklistPage:
+) -> Reads[WorklistPage]:
     """One page of the cadence worklist: one row per active community in scope at end of period whose
     name contains `search` (case-insensitive, literal), most overdue first (never met, then days since
     ÷ target, then name), with how many communities match in all. A page past the end is clamped.
@@ -151,7 +153,7 @@ def cadence_worklist(
     if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     page_size = int(page_size)
-    df = _worklist_rows(conn, f, search, page_size, (max(1, int(page)) - 1) * page_size)
+    df = yield from _worklist_rows.reads(conn, f, search, page_size, (max(1, int(page)) - 1) * page_size)
     total = int(df["total_count"].iloc[0]) if len(df) else 0
     pages = max(1, math.ceil(total / page_size))
     return WorklistPage(
@@ -189,9 +191,10 @@ def _cell_contacts(conn: Connection, f: Filters) -> str:
           and {in_list("divisions", "sp.division_code")}"""
 
 
+@reads
 def contact_grid(
     conn: Connection, f: Filters, *, limit: int = GRID_PAGE_SIZE, offset: int = 0
-) -> pd.DataFrame:
+) -> Reads[pd.DataFrame]:
     """One row per community × patrol division in scope: days since the last meeting with that
     community held in that division, on or before the end of the period.
 
@@ -237,10 +240,11 @@ def contact_grid(
     from cells
     order by rank_no, division_name
     """
-    return read_frame(conn, sql, _params(f, limit=int(limit), offset=int(offset)))
+    return (yield sql, _params(f, limit=int(limit), offset=int(offset)))
 
 
-def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week") -> pd.DataFrame:
+@reads
+def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week") -> Reads[pd.DataFrame]:
     """One row per as-of date: each week end (Sunday) or month end in the period, plus the period's
     last day; the share of active communities in scope on track at that date.
 
@@ -309,7 +313,7 @@ def coverage_rate_over_time(conn: Connection, f: Filters, *, grain: str = "week"
     where n.communities_count > 0
     order by a.as_of_date
     """
-    return read_frame(conn, sql, _params(f, grain=grain))
+    return (yield sql, _params(f, grain=grain))
 
 
 WITHOUT_LIAISON_PAGE_SIZE = 25
@@ -335,7 +339,8 @@ class WithoutLiaisonPage:
     pages: int
 
 
-def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int) -> pd.DataFrame:
+@reads
+def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int) -> Reads[pd.DataFrame]:
     """Rows `offset + 1`… of the communities without a serving liaison in their order (nobody
     assigned first, then stalest first), at most `limit`, with `total_count` and
     `none_assigned_count` on each row, and `status_0`… the communities in scope per STATUSES
@@ -375,7 +380,7 @@ def _without_liaison_rows(conn: Connection, f: Filters, limit: int, offset: int)
     left join listed l on true
     order by l.row_no
     """
-    return read_frame(conn, sql, _params(f, **page_params(limit, offset)))
+    return (yield sql, _params(f, **page_params(limit, offset)))
 
 
 def communities_without_liaison(
@@ -387,15 +392,16 @@ def communities_without_liaison(
     return coverage_status(conn, f, page=page, page_size=page_size)[1]
 
 
+@reads
 def coverage_status(
     conn: Connection, f: Filters, *, page: int = 1, page_size: int = WITHOUT_LIAISON_PAGE_SIZE
-) -> tuple[dict[str, int], WithoutLiaisonPage]:
+) -> Reads[tuple[dict[str, int], WithoutLiaisonPage]]:
     """status_counts and a page of communities_without_liaison (the same values) from one
     statement: every community's status at the end of the period is worked out once for both."""
     if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     page_size = int(page_size)
-    df = _without_liaison_rows(conn, f, page_size, (max(1, int(page)) - 1) * page_size)
+    df = yield from _without_liaison_rows.reads(conn, f, page_size, (max(1, int(page)) - 1) * page_size)
     counts = status_counts_of(df.iloc[0])
     df = df[df["community_id"].notna()]
     total = int(df["total_count"].iloc[0]) if len(df) else 0
@@ -419,7 +425,10 @@ def communities_without_liaison_export(
     return df[df["community_id"].notna()][WITHOUT_LIAISON_COLUMNS].reset_index(drop=True)
 
 
-def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
+@reads
+def follow_ups_at_end(
+    conn: Connection, f: Filters
+) -> Reads[tuple[dict[str, float | int | None], pd.DataFrame]]:
     """The follow-ups of meetings in scope, from one statement: the summary (open at end of period,
     their median age, and the share closed within 30 days among those opened in the period at
     least 30 days before its end, with its n) and the ageing (one row per AGE_BUCKETS bucket, all
@@ -456,7 +465,7 @@ def follow_ups_at_end(conn: Connection, f: Filters) -> tuple[dict[str, float | i
         {by_bucket}
     from scoped
     """
-    row = read_frame(conn, sql, f.params()).iloc[0]
+    row = (yield sql, f.params()).iloc[0]
     eligible = int(row.eligible_count)
     summary = {
         "open_count": int(row.open_count),
@@ -481,9 +490,10 @@ def follow_up_ageing(conn: Connection, f: Filters) -> pd.DataFrame:
     return follow_ups_at_end(conn, f)[1]
 
 
+@reads
 def open_follow_up_list(
     conn: Connection, f: Filters, *, limit: int = FOLLOW_UP_PAGE_SIZE, offset: int = 0
-) -> pd.DataFrame:
+) -> Reads[pd.DataFrame]:
     """One row per follow-up open at end of period (a page of them), oldest first."""
     sql = f"""
     -- the page's open follow-ups (a top-N), then their names for these rows only
@@ -507,4 +517,4 @@ def open_follow_up_list(
     left join staff s on s.staff_id = fu.owner_staff_id
     order by fu.opened_date, fu.follow_up_id
     """
-    return read_frame(conn, sql, {**f.params(), "limit": int(limit), "offset": int(offset)})
+    return (yield sql, {**f.params(), "limit": int(limit), "offset": int(offset)})

@@ -496,10 +496,10 @@ def _without_liaison(filters: Filters, orphans: WithoutLiaisonPage, end_label: s
 def _follow_ups(
     filters: Filters,
     end_label: str,
-    follow_ups_q: cache.Pending[tuple[dict[str, float | int | None], pd.DataFrame]],
+    follow_ups: tuple[dict[str, float | int | None], pd.DataFrame],
 ) -> None:
     st.subheader("Follow-ups")
-    summary, ageing = follow_ups_q.result()
+    summary, ageing = follow_ups
     cols = st.columns(3)
     for col, name, value in (
         (cols[0], "open_follow_ups", summary["open_count"]),
@@ -576,41 +576,40 @@ def _follow_ups(
     )
 
 
-def _start_sections(filters: Filters) -> None:
-    """Start the grid's, the worklist's, the rate's and the follow-up list's queries with the values
-    their widgets hold (a widget's value is in the session state before it is drawn), so that they
-    run while the page is drawn; each section then asks through the same cache with the same
-    arguments and finds its result. A value its widget will not keep (a page past a total that
-    shrank) costs one query nobody reads; the section asks for the right one."""
+def _sections(filters: Filters) -> list[cache.Together]:
+    """The grid's, the worklist's, the rate's and the follow-up list's queries with the values their
+    widgets hold (a widget's value is in the session state before it is drawn), so that they run
+    with the page's others; each section then asks through the same cache with the same arguments
+    and finds its result. A value its widget will not keep (a page past a total that shrank) costs
+    one query nobody reads; the section asks for the right one."""
     grid_page = int(st.session_state.get("coverage_grid_page") or 0)
-    cache.ahead(contact_grid, filters, limit=GRID_PAGE_SIZE, offset=grid_page * GRID_PAGE_SIZE)
-    cache.ahead(
-        cadence_worklist, filters, **_worklist_args(filters, str(st.session_state.get("coverage_search", "")))
-    )
     grain = st.session_state.get("coverage_grain") or _default_grain(filters)
-    cache.ahead(coverage_rate_over_time, filters, grain=grain)
     follow_up_page = int(st.session_state.get("coverage_fu_page") or 1)
-    cache.ahead(
-        open_follow_up_list,
-        filters,
-        limit=FOLLOW_UP_PAGE_SIZE,
-        offset=(follow_up_page - 1) * FOLLOW_UP_PAGE_SIZE,
-    )
+    return [
+        cache.call(contact_grid, limit=GRID_PAGE_SIZE, offset=grid_page * GRID_PAGE_SIZE),
+        cache.call(
+            cadence_worklist, **_worklist_args(filters, str(st.session_state.get("coverage_search", "")))
+        ),
+        cache.call(coverage_rate_over_time, grain=grain),
+        cache.call(
+            open_follow_up_list, limit=FOLLOW_UP_PAGE_SIZE, offset=(follow_up_page - 1) * FOLLOW_UP_PAGE_SIZE
+        ),
+    ]
 
 
 filters: Filters = st.session_state["filters"]
 end_label = _date(filters.end)
 header("Coverage", "Which communities have we not met lately?", filters)
 
-# Every query of the page starts here, in the order the page reads them, and runs on ui.cache's
-# worker threads while the page is drawn.
+# Every query of the page runs here: the results not cached yet come from one statement.
 orphans_page = requested_page("coverage_nl_page", query=filters)
-# the status counts and the page of communities without a liaison come from one statement
-status_q = cache.ahead(coverage_status, filters, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE)
-follow_ups_q = cache.ahead(follow_ups_at_end, filters)  # the follow-ups' summary and ageing
-_start_sections(filters)
-
-counts, orphans = status_q.result()
+# (the status counts and the page of communities without a liaison are one query)
+(counts, orphans), follow_ups, *_ = cache.together(
+    filters,
+    cache.call(coverage_status, page=orphans_page, page_size=WITHOUT_LIAISON_PAGE_SIZE),
+    cache.call(follow_ups_at_end),  # the follow-ups' summary and ageing
+    *_sections(filters),
+)
 in_scope = sum(counts.values())
 if in_scope == 0:
     empty(NO_COMMUNITIES)
@@ -620,4 +619,4 @@ else:
     _worklist(filters, in_scope, end_label)
     _without_liaison(filters, orphans, end_label)
     _rate_over_time(filters, end_label)
-_follow_ups(filters, end_label, follow_ups_q)
+_follow_ups(filters, end_label, follow_ups)

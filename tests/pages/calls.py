@@ -21,21 +21,34 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str,
         asked.append(tuple(kwargs.get(k) for k in keys))
         return real(*args, **kwargs)
 
+    if hasattr(real, "reads"):  # made with db.reads: ui.cache.together runs its statements itself
+
+        def recorded_reads(*args, **kwargs):
+            asked.append(tuple(kwargs.get(k) for k in keys))
+            return real.reads(*args, **kwargs)
+
+        recorded.reads = recorded_reads
     monkeypatch.setattr(module, name, recorded)
     return asked
 
 
 def record_ahead(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    """Record every query a page starts early through ui.cache.ahead: (function name, its keyword
-    arguments) each, in order; the queries still start."""
+    """Record every query a page asks for before drawing its sections, through ui.cache.ahead or
+    in a ui.cache.together group: (function name, its keyword arguments) each, in order; the
+    queries still run."""
     from ui import cache
 
-    real = cache.ahead
+    real, real_together = cache.ahead, cache.together
     started: list[tuple[str, dict]] = []
 
     def recorded(fn, filters, **kwargs):
         started.append((fn.__name__, dict(kwargs)))
         return real(fn, filters, **kwargs)
 
+    def recorded_together(filters, *calls):
+        started.extend((c.fn.__name__, dict(c.kwargs)) for c in calls)
+        return real_together(filters, *calls)
+
     monkeypatch.setattr(cache, "ahead", recorded)
+    monkeypatch.setattr(cache, "together", recorded_together)
     return started
