@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from data_access import rollups
-from data_access.db import read_frame, read_rows
+from data_access.db import Reads, read_frame, read_rows, reads
 from data_access.filters import Filters
 from data_access.overview import BELOW_FILLED_SHARE, BELOW_FILLED_TEST
 from data_access.scope import (
@@ -212,7 +212,10 @@ def staffing_by_month(conn: Connection, f: Filters, by: str = "total") -> pd.Dat
 _SERVING = "st.start_date <= :end and (st.end_date is null or st.end_date >= :end)"
 
 
-def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | int | None], pd.DataFrame]:
+@reads
+def cit_trained_shares(
+    conn: Connection, f: Filters
+) -> Reads[tuple[dict[str, float | int | None], pd.DataFrame]]:
     """Sworn staff (units.is_sworn; civilians excluded) serving at the end of the period, units and
     divisions in scope, and how many are CIT-trained: the total (sworn_count, cit_trained_count,
     cit_trained_share; the share None when nobody sworn serves), and one row per patrol division,
@@ -231,7 +234,7 @@ def cit_trained_shares(conn: Connection, f: Filters) -> tuple[dict[str, float | 
     group by grouping sets ((), (st.division_code, d.name))
     order by is_total desc, d.name
     """
-    df = read_frame(conn, sql, f.params())
+    df = yield sql, f.params()
     total = df[df["is_total"]]
     sworn = int(total["sworn_count"].iloc[0]) if len(total) else 0
     trained = int(total["cit_trained_count"].iloc[0]) if len(total) else 0
@@ -263,7 +266,8 @@ def period_months(f: Filters) -> float:
     return f.days / DAYS_PER_MONTH
 
 
-def workload_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
+@reads
+def workload_by_unit(conn: Connection, f: Filters) -> Reads[pd.DataFrame]:
     """One row per unit in scope with meetings or staffing in the period: meetings per filled FTE per month.
 
     workload = meetings in the period led by the unit's staff
@@ -304,10 +308,11 @@ def workload_by_unit(conn: Connection, f: Filters) -> pd.DataFrame:
     where {in_list("units", "u.unit_code")} and (h.unit_code is not null or fte.unit_code is not null)
     order by u.unit_code
     """
-    return read_frame(conn, sql, {**f.params(), "months": period_months(f)})
+    return (yield sql, {**f.params(), "months": period_months(f)})
 
 
-def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
+@reads
+def communities_per_liaison(conn: Connection, f: Filters) -> Reads[pd.DataFrame]:
     """One row per unit of the responsible liaisons of the active communities in scope (the
     Coverage page's scope), plus one row with unit_code null for communities with no liaison.
 
@@ -341,7 +346,7 @@ def communities_per_liaison(conn: Connection, f: Filters) -> pd.DataFrame:
     group by a.unit_code, u.name
     order by a.unit_code is null, a.unit_code
     """
-    return read_frame(conn, sql, {**f.params(), "as_of": f.end})
+    return (yield sql, {**f.params(), "as_of": f.end})
 
 
 ROSTER_COLUMNS = [

@@ -48,12 +48,13 @@ header("Staffing", "Is each unit staffed to do the work?", filters)
 lookup = names()
 unit_names, division_names = lookup["units"], lookup["divisions"]
 
-# Every query that no widget on this page changes starts here, in the order the page reads them, and
-# runs on ui.cache's worker threads while the page is drawn (the trend's and the roster's run inline).
+# Every query that no widget on this page changes runs here: the last month's on a ui.cache worker
+# thread, beside the others, whose results not cached yet come from one statement (the trend's and
+# the roster's run inline).
 month_q = cache.ahead(staffing_month, filters)  # tiles, units, divisions and short teams of the last month
-cit_q = cache.ahead(cit_trained_shares, filters)
-workload_q = cache.ahead(workload_query, filters)
-cpl_q = cache.ahead(communities_per_liaison, filters)
+(cit_total, cit), workload, cpl = cache.together(
+    filters, cache.call(cit_trained_shares), cache.call(workload_query), cache.call(communities_per_liaison)
+)
 
 
 def tile(container, name: str, value: float | None, note: str | None = None) -> None:
@@ -328,7 +329,6 @@ with right:
 # ---------------------------------------------------------------- CIT-trained share
 
 st.subheader("CIT-trained share of sworn staff")
-cit_total, cit = cit_q.result()
 left, right = st.columns([1, 3])
 tile(
     left,
@@ -374,7 +374,7 @@ st.caption(
 # ---------------------------------------------------------------- workload
 
 st.subheader("Workload")
-wl = workload_q.result()
+wl = workload
 left, right = st.columns(2)
 with left:
     if wl.empty or wl["workload"].isna().all():
@@ -435,7 +435,6 @@ st.caption(note)
 # ---------------------------------------------------------------- communities per liaison
 
 st.subheader("Communities per liaison")
-cpl = cpl_q.result()
 left_count = int(cpl["liaison_left_count"].sum())
 if left_count:
     st.markdown(
