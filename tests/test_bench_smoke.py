@@ -71,3 +71,26 @@ def test_a_timed_rerun_includes_the_collection_the_server_makes_after_each_run(m
     assert config.get_option("runner.postScriptGC") is True  # Streamlit's default, not overridden
     assert timed_run(Run()) >= 0
     assert done == ["run", ("collect", 2)]
+
+
+def test_a_together_group_is_replayed_once_and_its_members_not_again():
+    """A page reads a together group's results from the cache after asking for the group: the
+    query set runs the group (one statement) and skips those reads, but not a different call."""
+    from datetime import date
+
+    from bench.pages import Call, _unique, replay_together
+    from data_access import meetings
+    from data_access.filters import Filters
+    from ui import cache
+
+    f = Filters(start=date(2026, 8, 1), end=date(2026, 10, 31))
+    group = (cache.call(meetings.meeting_kpis), cache.call(meetings.meetings_by_community, top_n=15))
+    calls = [
+        Call("query", "page", replay_together, f, {"calls": group}),
+        Call("query", "page", meetings.meeting_kpis, f, {}),
+        Call("query", "page", meetings.meetings_by_community, f, {"top_n": 15}),
+        Call("query", "page", meetings.meetings_by_community, f, {"top_n": 10}),
+    ]
+    kept = _unique(calls)
+    assert kept == [calls[0], calls[3]]
+    assert kept[0].name == "meetings.together(meeting_kpis, meetings_by_community)"
