@@ -69,7 +69,7 @@ def replay_together(conn: Any, filters: Any, calls: tuple[Any, ...]) -> list[Any
     """A page's `ui.cache.together` group as the page runs it on a cache miss: one statement."""
     from data_access.db import read_together
 
-    return read_together(conn, *(c.fn.reads(conn, filters, **c.kwargs) for c in calls))
+    return read_together(conn, *(c.reads(conn, filters) for c in calls))
 
 
 @dataclass

@@ -432,17 +432,6 @@ P = ParamSpec("P")
 Reads = Generator[tuple[str, dict[str, Any]], pd.DataFrame, T]
 
 
-def run_reads(conn: Connection, reads: Reads[T]) -> T:
-    """Drive `reads`, running each statement it yields by itself."""
-    frame: pd.DataFrame | None = None
-    try:
-        while True:
-            sql, params = reads.send(frame)  # type: ignore[arg-type]  (the first send is None)
-            frame = read_frame(conn, sql, params)
-    except StopIteration as done:
-        return done.value
-
-
 def read_together(conn: Connection, *reads: Reads[Any]) -> list[Any]:
     """The results of `reads`, driven together: every round, the statements they are waiting on
     run as one (`read_frames`). Same results as run_reads on each."""
@@ -463,6 +452,11 @@ def read_together(conn: Connection, *reads: Reads[Any]) -> list[Any]:
         for i, frame in zip(order, read_frames(conn, [waiting[i] for i in order]), strict=True):
             advance(i, frame)
     return results
+
+
+def run_reads(conn: Connection, reads: Reads[T]) -> T:
+    """Drive `reads` alone: each statement it yields runs by itself (read_frames of one is read_frame)."""
+    return read_together(conn, reads)[0]
 
 
 def reads(fn: Callable[Concatenate[Connection, P], Reads[T]]) -> Callable[Concatenate[Connection, P], T]:

@@ -45,7 +45,6 @@ SINKS = {
 # read_frame: each such yield is a sink too (its first element checked).
 SINK_WRAPPERS = {
     ("data_access.db", "read_frames"),
-    ("data_access.db", "run_reads"),
     ("data_access.db", "read_frame"),
     ("data_access.db", "read_value"),
     ("data_access.db", "_run"),

@@ -99,9 +99,11 @@ _computed_lock = threading.Lock()
 _COMPUTED_MAX = 4000
 
 
-# `together` asks the cache for each of its results without computing one (`_probe`), then hands
-# the ones it computed in one statement to the cache to keep (`_hand`), through `_filtered` itself.
+# `together` asks the cache for each of its results without computing one (`_mode.probe`: a miss
+# raises _Missing), then hands the ones it computed in one statement to the cache to keep
+# (`_mode.value`: `_filtered` returns it instead of computing), through `_filtered` itself.
 _mode = threading.local()
+_NOT_HANDED = object()
 
 
 class _Missing(Exception):  # noqa: N818  (control flow, never shown)
@@ -110,8 +112,8 @@ class _Missing(Exception):  # noqa: N818  (control flow, never shown)
 
 @st.cache_data(ttl=TTL_S, max_entries=1000, show_spinner=False)
 def _filtered(key: str, _path: str, _filters: Filters, _kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    handed = getattr(_mode, "value", _mode)
-    if handed is not _mode:
+    handed = getattr(_mode, "value", _NOT_HANDED)
+    if handed is not _NOT_HANDED:
         value = handed
     elif getattr(_mode, "probe", False):
         raise _Missing(key)
@@ -199,6 +201,10 @@ class Together:
     fn: Callable[..., Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def reads(self, conn: Any, filters: Filters) -> Any:
+        """Its statements as db.read_together drives them."""
+        return self.fn.reads(conn, filters, **self.kwargs)
+
 
 def call(fn: Callable[..., Any], **kwargs: Any) -> Together:
     if not hasattr(fn, "reads"):
@@ -226,9 +232,7 @@ def together(filters: Filters, *calls: Together) -> list[Any]:
     if not missing:
         return values
     with database().connect() as conn:
-        computed = read_together(
-            conn, *(calls[i].fn.reads(conn, filters, **calls[i].kwargs) for i in missing)
-        )
+        computed = read_together(conn, *(calls[i].reads(conn, filters) for i in missing))
     for i, value in zip(missing, computed, strict=True):
         _mode.value = value
         try:

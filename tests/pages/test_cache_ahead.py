@@ -15,16 +15,6 @@ from data_access.filters import Filters
 PERIOD = Filters(start=date(2026, 8, 1), end=date(2026, 10, 31), role="admin", preset="custom")
 
 
-@pytest.fixture
-def ui_cache(sample_db_url, monkeypatch):
-    from ui import cache
-
-    monkeypatch.setenv("CED_DATABASE_URL", sample_db_url)
-    cache.clear()
-    yield cache
-    cache.clear()
-
-
 def test_a_query_started_ahead_runs_once_on_a_worker_and_result_returns_its_answer(ui_cache, monkeypatch):
     real = meetings.meeting_kpis
     ran_on: list[str] = []

@@ -15,16 +15,6 @@ PERIOD = Filters(start=date(2026, 8, 1), end=date(2026, 10, 31), role="admin", p
 
 
 @pytest.fixture
-def ui_cache(sample_db_url, monkeypatch):
-    from ui import cache
-
-    monkeypatch.setenv("CED_DATABASE_URL", sample_db_url)
-    cache.clear()
-    yield cache
-    cache.clear()
-
-
-@pytest.fixture
 def sent(ui_cache, monkeypatch) -> list[str]:
     """The statements sent to the database from now on (macro calls and plain texts alike), after
     the lookups the functions make once per database version."""
